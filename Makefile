@@ -1,0 +1,24 @@
+# `make demo` and `make test` work on a fresh machine: each creates .venv if missing and installs
+# the package with the exact versions in constraints.txt, then runs.
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install demo test clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): setup.cfg pyproject.toml constraints.txt
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --constraint constraints.txt --editable '.[test]'
+	touch $(INSTALLED)
+
+demo: $(INSTALLED)
+	$(VENV)/bin/irnn-jax train --config experiments/configs/adding.py:demo --workdir runs/demo
+
+test: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(PYTHON) -m pytest -q
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

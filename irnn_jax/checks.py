@@ -1,0 +1,32 @@
+"""Argument checks shared by the library: each raises one clear error naming the value."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+
+def positive_int(value: Any, name: str) -> int:
+    """Return ``value`` if it is an int >= 1, else raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {name}={value!r}")
+    return value
+
+
+def finite_number(value: Any, name: str, *, minimum: float | None = None) -> float:
+    """Return ``value`` as a float if it is a finite real number (>= ``minimum``), else raise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a real number, got {name}={value!r} ({type(value).__name__})")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {name}={value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {name}={value!r}")
+    return float(value)
+
+
+def one_of(value: Any, allowed: Sequence[str], name: str) -> str:
+    """Return ``value`` if it is one of ``allowed``, else raise listing the allowed values."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}")
+    return value

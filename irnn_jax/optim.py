@@ -1,0 +1,74 @@
+"""Optax chains from config: clipping, then SGD (optional momentum), Adam or RMSProp, then decay.
+
+The whole chain is wrapped in ``optax.inject_hyperparams``, so ``learning_rate`` and ``clip``
+live in the optimiser state (``opt_state.hyperparams``) where sweeps can set them per run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import optax
+
+from irnn_jax import checks
+
+OPTIMIZERS = ("sgd", "adam", "rmsprop")
+CLIP_MODES = ("global_norm", "value", "none")
+
+
+def _chain(
+    learning_rate: float, clip: float, *, name: str, clip_mode: str, momentum: float, decay_steps: int
+) -> optax.GradientTransformation:
+    if name == "sgd":
+        optimizer = optax.sgd(learning_rate, momentum=momentum or None)
+    elif name == "adam":
+        optimizer = optax.adam(learning_rate)
+    else:
+        optimizer = optax.rmsprop(learning_rate)
+    clipping = {
+        "global_norm": lambda: optax.clip_by_global_norm(clip),
+        "value": lambda: optax.clip(clip),
+        "none": optax.identity,
+    }[clip_mode]()
+    decay = (
+        optax.scale_by_schedule(optax.cosine_decay_schedule(1.0, decay_steps))
+        if decay_steps
+        else optax.identity()
+    )
+    return optax.chain(clipping, optimizer, decay)
+
+
+def make_optimizer(optim_config: Mapping[str, Any]) -> optax.GradientTransformation:
+    """Build ``chain(clip, optimizer)`` from a config's ``optim`` section.
+
+    Args:
+      optim_config: mapping with ``name`` in {sgd, adam, rmsprop}, ``lr`` > 0,
+        ``clip_mode`` in {global_norm, value, none}, ``clip`` > 0 (ignored for 'none') and
+        ``momentum`` in [0, 1) (sgd only; 0 is plain SGD), and ``decay_steps`` >= 0: when
+        positive, updates are scaled by a cosine from 1 at step 0 to 0 at ``decay_steps``
+        (kept outside ``learning_rate``, so a sweep still sets the base rate).
+
+    Returns:
+      An ``optax.GradientTransformation`` whose state carries ``hyperparams['learning_rate']``
+      and ``hyperparams['clip']``. Clipping by global norm rescales ``g`` to
+      ``g * min(1, clip / ||g||_2)``; by value clamps each entry to ``[-clip, clip]``.
+    """
+    name = checks.one_of(optim_config["name"], OPTIMIZERS, "optimizer")
+    clip_mode = checks.one_of(optim_config["clip_mode"], CLIP_MODES, "clip_mode")
+    learning_rate = checks.finite_number(optim_config["lr"], "optim.lr")
+    if learning_rate <= 0:
+        raise ValueError(f"optim.lr must be > 0, got optim.lr={learning_rate}")
+    clip = checks.finite_number(optim_config["clip"], "optim.clip")
+    if clip_mode != "none" and clip <= 0:
+        raise ValueError(f"optim.clip must be > 0 with clip_mode={clip_mode!r}, got {clip}")
+    momentum = checks.finite_number(optim_config.get("momentum", 0.0), "optim.momentum")
+    if not 0 <= momentum < 1:
+        raise ValueError(f"optim.momentum must be in [0, 1), got {momentum}")
+    decay_steps = optim_config.get("decay_steps", 0)
+    if decay_steps != 0:
+        checks.positive_int(decay_steps, "optim.decay_steps")
+    static = {"name": name, "clip_mode": clip_mode, "momentum": momentum, "decay_steps": decay_steps}
+    return optax.inject_hyperparams(_chain, static_args=tuple(static))(
+        learning_rate=learning_rate, clip=clip, **static
+    )

@@ -1,0 +1,20 @@
+"""Small configs shared by the tests."""
+
+import pathlib
+
+from irnn_jax import config as config_lib
+
+ADDING_CONFIG = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "configs" / "adding.py"
+
+
+def adding_config(seq_len=8, steps=20, lr=1e-2, name="adam", log_every=10, eval_every=20):
+    """The real adding config, shrunk to run in seconds."""
+    config = config_lib.load(f"{ADDING_CONFIG}:T={seq_len}")
+    config.task.held_out_size = 512
+    config.optim.name = name
+    config.optim.lr = lr
+    config.train.steps = steps
+    config.train.log_every = log_every
+    config.train.eval_every = eval_every
+    config.train.eval_batch_size = 256
+    return config

@@ -1,0 +1,98 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from irnn_jax import cli
+
+from .helpers import ADDING_CONFIG
+
+TINY = [
+    "--config.task.held_out_size=64",
+    "--config.train.steps=20",
+    "--config.train.log_every=10",
+    "--config.train.eval_every=20",
+    "--config.train.eval_batch_size=64",
+]
+
+
+def test_train_runs_a_config_with_overrides_and_reports_the_test_metric(tmp_path, capsys):
+    code = cli.main(
+        [
+            "train",
+            "--config",
+            f"{ADDING_CONFIG}:T=5",
+            "--workdir",
+            str(tmp_path),
+            *TINY,
+            "--config.optim.lr",
+            "0.001",
+        ]
+    )
+    assert code == 0
+    assert "done: 20 steps" in capsys.readouterr().out
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["config"]["optim"]["lr"] == 0.001 and summary["config"]["task"]["seq_len"] == 5
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--config.model.activation=gelu"], "unknown activation 'gelu'; allowed: relu, tanh"),
+        (["--config.model.recurrent_init.name=eye"], "unknown initializer 'eye'"),
+        (["--config.optim.name=lbfgs"], "unknown optimizer 'lbfgs'"),
+        (["--config.optim.lr=fast"], "config field 'optim.lr' is a float"),
+        (["--config.task.seq_len=1"], r"seq_len \(T\) an int >= 2, got seq_len=1"),
+        (["--config.train.batch_size=0"], "train.batch_size must be a positive int"),
+        (["--config.model.hidden_size=-2"], "hidden_size must be a positive int"),
+        (["--config.nope=1"], "unknown config field 'nope'"),
+        (["--config.optim.lr"], "needs a value"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_bad_input_prints_one_error_line_and_exits_2(tmp_path, capsys, extra, message):
+    code = cli.main(["train", "--config", f"{ADDING_CONFIG}:T=5", "--workdir", str(tmp_path), *TINY, *extra])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("irnn-jax: error: ") and err.count("\n") == 1
+    assert __import__("re").search(message, err), err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["fly"],
+        ["train", "--workdir", "x"],
+        ["train", "--config", "nowhere.py", "--workdir", "x"],
+        ["train", "--config", f"{ADDING_CONFIG}:L=3", "--workdir", "x"],
+    ],
+)
+def test_malformed_command_lines_exit_2_without_a_traceback(capsys, argv):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("irnn-jax: error: ") and "Traceback" not in err
+
+
+def test_the_console_entry_point_prints_no_traceback_on_bad_input(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "irnn_jax.cli",
+            "train",
+            "--config",
+            f"{ADDING_CONFIG}:T=1",
+            "--workdir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "irnn-jax: error: the adding problem needs seq_len (T) an int >= 2, got seq_len=1"
+    ]

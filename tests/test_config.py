@@ -1,0 +1,74 @@
+import ml_collections
+import pytest
+
+from irnn_jax import config as config_lib
+
+from .helpers import ADDING_CONFIG
+
+
+def test_parse_arg_reads_flags_and_literal_values():
+    assert config_lib.parse_arg("quick,T=300", ("T", "quick")) == {"quick": True, "T": 300}
+    assert config_lib.parse_arg(None, ("T",)) == {}
+
+
+def test_parse_arg_refuses_unknown_keys_listing_the_allowed_ones():
+    with pytest.raises(ValueError, match="unknown config argument 'L' in 'L=3'; allowed: T, quick"):
+        config_lib.parse_arg("L=3", ("T", "quick"))
+
+
+def test_load_calls_get_config_with_the_variant():
+    assert config_lib.load(f"{ADDING_CONFIG}:T=300").task.seq_len == 300
+    assert config_lib.load(str(ADDING_CONFIG)).task.seq_len == 150
+
+
+def test_the_adding_config_holds_the_paper_protocol_by_default():
+    config = config_lib.load(str(ADDING_CONFIG))
+    assert (config.model.hidden_size, config.model.activation) == (100, "relu")
+    assert config.model.recurrent_init.to_dict() == {"name": "identity", "gain": 1.0}
+    assert config.model.input_init.to_dict() == {"name": "gaussian", "std": 1e-3}
+    assert (config.optim.name, config.optim.clip_mode, config.train.batch_size) == ("sgd", "global_norm", 16)
+
+
+@pytest.mark.parametrize("spec", ["missing.py", str(ADDING_CONFIG.parent), "setup.cfg"])
+def test_load_refuses_a_path_that_is_not_a_config_file(spec):
+    with pytest.raises(ValueError, match=r"does not exist or is not a \.py file"):
+        config_lib.load(spec)
+
+
+def make_config():
+    return ml_collections.ConfigDict({"optim": {"lr": 0.1, "name": "sgd", "steps": 10, "flag": False}})
+
+
+@pytest.mark.parametrize(
+    ("assignment", "path", "value"),
+    [
+        ("optim.lr=1e-3", "lr", 1e-3),
+        ("optim.lr=1", "lr", 1.0),
+        ("optim.name=adam", "name", "adam"),
+        ("optim.steps=20", "steps", 20),
+        ("optim.flag=True", "flag", True),
+    ],
+)
+def test_override_sets_a_field_keeping_its_type(assignment, path, value):
+    config = make_config()
+    config_lib.override(config, assignment)
+    assert config.optim[path] == value and type(config.optim[path]) is type(value)
+
+
+@pytest.mark.parametrize(
+    ("assignment", "error", "message"),
+    [
+        ("optim.lr=fast", TypeError, r"config field 'optim.lr' is a float \(0.1\), got 'fast' \(str\)"),
+        ("optim.steps=2.5", TypeError, "'optim.steps' is a int"),
+        (
+            "optim.momentum=0.9",
+            ValueError,
+            "unknown config field 'optim.momentum'; known here: flag, lr, name, steps",
+        ),
+        ("model.hidden_size=3", ValueError, "unknown config field 'model'"),
+        ("optim.lr", ValueError, "must look like field.path=value"),
+    ],
+)
+def test_override_refuses_unknown_fields_and_wrong_types(assignment, error, message):
+    with pytest.raises(error, match=message):
+        config_lib.override(make_config(), assignment)

@@ -1,0 +1,103 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from irnn_jax import optim
+
+PARAMS = {"w": jnp.zeros((3, 4)), "b": jnp.zeros(4)}
+BIG_GRADS = {"w": jnp.full((3, 4), 30.0), "b": jnp.full(4, -50.0)}
+
+
+def config(**changes):
+    return {"name": "sgd", "lr": 0.5, "momentum": 0.0, "clip_mode": "global_norm", "clip": 2.0, **changes}
+
+
+def updates_for(optim_config, grads=BIG_GRADS):
+    tx = optim.make_optimizer(optim_config)
+    updates, _ = tx.update(grads, tx.init(PARAMS), PARAMS)
+    return updates
+
+
+def test_global_norm_clipping_bounds_the_sgd_update_norm_by_lr_times_clip():
+    updates = updates_for(config())
+    np.testing.assert_allclose(optax.tree.norm(updates), 0.5 * 2.0, rtol=1e-6)
+
+
+def test_small_gradients_pass_global_norm_clipping_unchanged():
+    grads = jax.tree.map(lambda g: g * 1e-3, BIG_GRADS)
+    updates = updates_for(config(), grads)
+    for update, grad in zip(jax.tree.leaves(updates), jax.tree.leaves(grads), strict=True):
+        np.testing.assert_allclose(update, -0.5 * grad, rtol=1e-6)
+
+
+def test_value_clipping_bounds_every_entry():
+    updates = updates_for(config(clip_mode="value", clip=1.0))
+    np.testing.assert_allclose(updates["w"], -0.5)
+    np.testing.assert_allclose(updates["b"], 0.5)
+
+
+def test_no_clipping_is_plain_sgd():
+    np.testing.assert_allclose(updates_for(config(clip_mode="none"))["b"], 25.0)
+
+
+def test_momentum_accumulates_the_velocity():
+    tx = optim.make_optimizer(config(clip_mode="none", momentum=0.9, lr=1.0))
+    grads = {"w": jnp.ones((3, 4)), "b": jnp.ones(4)}
+    state = tx.init(PARAMS)
+    _, state = tx.update(grads, state, PARAMS)
+    updates, _ = tx.update(grads, state, PARAMS)
+    np.testing.assert_allclose(updates["b"], -1.9, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["adam", "rmsprop"])
+def test_adam_and_rmsprop_are_available_behind_the_same_clipping(name):
+    updates = updates_for(config(name=name, lr=1e-3))
+    assert all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in jax.tree.leaves(updates))
+
+
+def test_learning_rate_and_clip_are_injected_hyperparameters_a_sweep_can_set():
+    tx = optim.make_optimizer(config())
+    state = tx.init(PARAMS)
+    assert set(state.hyperparams) == {"learning_rate", "clip"}
+    state.hyperparams["learning_rate"] = jnp.asarray(0.25)
+    state.hyperparams["clip"] = jnp.asarray(4.0)
+    updates, _ = tx.update(BIG_GRADS, state, PARAMS)
+    np.testing.assert_allclose(optax.tree.norm(updates), 0.25 * 4.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "message"),
+    [
+        ({"name": "lbfgs"}, ValueError, "unknown optimizer 'lbfgs'; allowed: sgd, adam, rmsprop"),
+        ({"clip_mode": "norm"}, ValueError, "unknown clip_mode 'norm'; allowed: global_norm, value, none"),
+        ({"lr": 0.0}, ValueError, r"optim.lr must be > 0, got optim.lr=0.0"),
+        ({"lr": "fast"}, TypeError, "optim.lr must be a real number, got optim.lr='fast'"),
+        ({"clip": -1.0}, ValueError, "optim.clip must be > 0 with clip_mode='global_norm', got -1.0"),
+        ({"momentum": 1.0}, ValueError, r"optim.momentum must be in \[0, 1\), got 1.0"),
+        (
+            {"decay_steps": -5},
+            ValueError,
+            "optim.decay_steps must be a positive int, got optim.decay_steps=-5",
+        ),
+    ],
+)
+def test_bad_optimiser_settings_raise_naming_the_value(changes, error, message):
+    with pytest.raises(error, match=message):
+        optim.make_optimizer(config(**changes))
+
+
+def test_cosine_decay_scales_updates_from_one_to_zero_over_decay_steps():
+    tx = optim.make_optimizer(config(clip_mode="none", lr=1.0, decay_steps=4))
+    grads = {"w": jnp.zeros((3, 4)), "b": jnp.ones(4)}
+    state = tx.init(PARAMS)
+    scales = []
+    for _ in range(6):
+        updates, state = tx.update(grads, state, PARAMS)
+        scales.append(-float(updates["b"][0]))
+    np.testing.assert_allclose(
+        scales,
+        [1.0, 0.5 * (1 + np.cos(np.pi / 4)), 0.5, 0.5 * (1 + np.cos(3 * np.pi / 4)), 0.0, 0.0],
+        atol=1e-6,
+    )

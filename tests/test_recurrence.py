@@ -1,0 +1,262 @@
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from irnn_jax import initializers, recurrence
+
+
+def random_params(key, input_size, hidden_size, recurrent_scale=0.9):
+    """Random non-symmetric weights whose ReLU/tanh dynamics stay bounded over long sequences."""
+    key_ih, key_hh, key_b = jax.random.split(key, 3)
+    return {
+        "w_ih": jax.random.normal(key_ih, (input_size, hidden_size)) * 0.5,
+        "w_hh": initializers.orthogonal(recurrent_scale)(key_hh, (hidden_size, hidden_size)),
+        "b": jax.random.normal(key_b, (hidden_size,)) * 0.1,
+    }
+
+
+def python_loop_rnn(params, xs, h0, activation):
+    """The recurrence written step by step in float64 NumPy, as the papers state it."""
+    act = (lambda z: np.maximum(z, 0.0)) if activation == "relu" else np.tanh
+    w_ih, w_hh, b = (np.asarray(params[name], np.float64) for name in ("w_ih", "w_hh", "b"))
+    h = np.asarray(h0, np.float64)
+    states = []
+    for t in range(xs.shape[1]):
+        h = act(np.asarray(xs[:, t], np.float64) @ w_ih + h @ w_hh + b)
+        states.append(h)
+    return np.stack(states, axis=1)
+
+
+def assert_float32_close(actual, desired, rtol=2e-4):
+    """Equal to float32 accuracy: entries within ``rtol`` of each other or of the array's scale
+    (long chains of float32 sums differ in their last bits between implementations)."""
+    desired = np.asarray(desired)
+    np.testing.assert_allclose(actual, desired, rtol=rtol, atol=rtol * 0.1 * np.abs(desired).max())
+
+
+def make_inputs(seed, batch_size, seq_len, input_size, hidden_size):
+    key_x, key_h = jax.random.split(jax.random.PRNGKey(seed))
+    xs = jax.random.normal(key_x, (batch_size, seq_len, input_size))
+    h0 = jax.random.uniform(key_h, (batch_size, hidden_size))
+    return xs, h0
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+@pytest.mark.parametrize("implementation", ["fused", "autodiff"])
+@pytest.mark.parametrize("hoist_input", [True, False])
+def test_rnn_equals_a_step_by_step_python_loop(activation, implementation, hoist_input):
+    params = random_params(jax.random.PRNGKey(1), 3, 8)
+    xs, h0 = make_inputs(2, 4, 30, 3, 8)
+    hs = recurrence.rnn(
+        params, xs, h0, activation=activation, implementation=implementation, hoist_input=hoist_input
+    )
+    np.testing.assert_allclose(hs, python_loop_rnn(params, xs, h0, activation), rtol=1e-5, atol=1e-5)
+
+
+def test_paper_column_form_matrix_is_the_transpose_of_w_hh():
+    """With a non-symmetric W, the state follows h_t = relu(W h_{t-1}) for w_hh = W.T."""
+    paper_w = np.array([[0.0, 1.0], [0.0, 0.0]], np.float32)  # moves unit 2 into unit 1
+    params = {"w_ih": jnp.zeros((1, 2)), "w_hh": jnp.asarray(paper_w.T), "b": jnp.zeros(2)}
+    hs = recurrence.rnn(params, jnp.zeros((1, 1, 1)), jnp.array([[0.0, 3.0]]))
+    np.testing.assert_array_equal(hs[0, 0], paper_w @ np.array([0.0, 3.0]))
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_rnn_equals_flax_linen_rnn_of_simple_cell_with_the_same_weights(activation):
+    params = random_params(jax.random.PRNGKey(3), 2, 16)
+    xs, h0 = make_inputs(4, 5, 100, 2, 16)
+    cell = nn.SimpleCell(16, activation_fn=jax.nn.relu if activation == "relu" else jnp.tanh)
+    flax_params = {
+        "cell": {"i": {"kernel": params["w_ih"], "bias": params["b"]}, "h": {"kernel": params["w_hh"]}}
+    }
+    expected = nn.RNN(cell).apply({"params": flax_params}, xs, initial_carry=h0)
+    hs = recurrence.rnn(params, xs, h0, activation=activation)
+    np.testing.assert_allclose(hs, expected, rtol=1e-5, atol=1e-5)
+
+
+def torch_rnn_from_params(params, activation):
+    """PyTorch nn.RNN holding our weights: its W_ih, W_hh are our w_ih.T, w_hh.T, one bias is ours."""
+    input_size, hidden_size = params["w_ih"].shape
+    module = torch.nn.RNN(input_size, hidden_size, nonlinearity=activation, batch_first=True)
+    with torch.no_grad():
+        module.weight_ih_l0.copy_(torch.from_numpy(np.asarray(params["w_ih"]).T.copy()))
+        module.weight_hh_l0.copy_(torch.from_numpy(np.asarray(params["w_hh"]).T.copy()))
+        module.bias_ih_l0.copy_(torch.from_numpy(np.array(params["b"])))
+        module.bias_hh_l0.zero_()
+    return module
+
+
+@pytest.mark.parametrize(("activation", "seq_len"), [("relu", 784), ("tanh", 784), ("relu", 1), ("tanh", 37)])
+def test_rnn_forward_and_all_gradients_equal_pytorch_nn_rnn(activation, seq_len):
+    batch_size, input_size, hidden_size = 4, 3, 32
+    params = random_params(jax.random.PRNGKey(5), input_size, hidden_size)
+    xs, h0 = make_inputs(6, batch_size, seq_len, input_size, hidden_size)
+    readout = jax.random.normal(jax.random.PRNGKey(7), (seq_len, hidden_size))
+
+    def loss(params, xs, h0):
+        hs = recurrence.rnn(params, xs, h0, activation=activation)
+        return jnp.sum(hs * readout), hs
+
+    (_, hs), grads = jax.value_and_grad(loss, argnums=(0, 1, 2), has_aux=True)(params, xs, h0)
+
+    module = torch_rnn_from_params(params, activation)
+    xs_torch = torch.tensor(np.asarray(xs), requires_grad=True)
+    h0_torch = torch.tensor(np.asarray(h0)[None], requires_grad=True)
+    hs_torch, _ = module(xs_torch, h0_torch)
+    (hs_torch * torch.from_numpy(np.array(readout))).sum().backward()
+
+    param_grads, xs_grad, h0_grad = grads
+    assert_float32_close(hs, hs_torch.detach().numpy())
+    assert_float32_close(param_grads["w_ih"], module.weight_ih_l0.grad.numpy().T)
+    assert_float32_close(param_grads["w_hh"], module.weight_hh_l0.grad.numpy().T)
+    assert_float32_close(param_grads["b"], module.bias_ih_l0.grad.numpy())
+    assert_float32_close(param_grads["b"], module.bias_hh_l0.grad.numpy())
+    assert_float32_close(xs_grad, xs_torch.grad.numpy())
+    assert_float32_close(h0_grad, h0_torch.grad.numpy()[0])
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    batch_size=st.integers(1, 5),
+    seq_len=st.integers(1, 40),
+    input_size=st.integers(1, 4),
+    hidden_size=st.integers(1, 12),
+    activation=st.sampled_from(["relu", "tanh"]),
+    hoist_input=st.booleans(),
+    unroll=st.sampled_from([1, 3, 8]),
+)
+def test_fused_gradients_equal_autodiff_of_the_plain_scan(
+    batch_size, seq_len, input_size, hidden_size, activation, hoist_input, unroll
+):
+    params = random_params(jax.random.PRNGKey(seq_len), input_size, hidden_size, recurrent_scale=1.1)
+    xs, h0 = make_inputs(hidden_size, batch_size, seq_len, input_size, hidden_size)
+    weights = jax.random.normal(jax.random.PRNGKey(1), (batch_size, seq_len, hidden_size))
+
+    def loss(params, xs, h0, implementation):
+        hs = recurrence.rnn(
+            params,
+            xs,
+            h0,
+            activation=activation,
+            unroll=unroll,
+            implementation=implementation,
+            hoist_input=hoist_input,
+        )
+        return jnp.sum(hs * weights)
+
+    fused = jax.grad(loss, argnums=(0, 1, 2))(params, xs, h0, "fused")
+    reference = jax.grad(loss, argnums=(0, 1, 2))(params, xs, h0, "autodiff")
+    for got, want in zip(jax.tree.leaves(fused), jax.tree.leaves(reference), strict=True):
+        assert got.shape == want.shape and got.dtype == want.dtype
+        assert_float32_close(got, want, rtol=2e-5)
+
+
+@pytest.mark.parametrize("implementation", ["fused", "autodiff"])
+def test_identity_recurrence_with_zero_input_keeps_a_nonnegative_state_for_1000_steps(implementation):
+    hidden_size, batch_size = 20, 3
+    params = recurrence.init_rnn(jax.random.PRNGKey(0), 2, hidden_size)
+    params = {**params, "w_ih": jnp.ones_like(params["w_ih"])}  # zero input must still add nothing
+    h0 = jax.random.uniform(jax.random.PRNGKey(1), (batch_size, hidden_size), minval=0.1, maxval=5.0)
+    xs = jnp.zeros((batch_size, 1000, 2))
+    upstream = jax.random.normal(jax.random.PRNGKey(2), (batch_size, hidden_size))
+
+    def last_state_loss(h0):
+        hs = recurrence.rnn(params, xs, h0, implementation=implementation)
+        return jnp.sum(hs[:, -1] * upstream), hs
+
+    h0_grad, hs = jax.grad(last_state_loss, has_aux=True)(h0)
+    np.testing.assert_array_equal(hs, jnp.broadcast_to(h0[:, None], hs.shape))
+    np.testing.assert_array_equal(h0_grad, upstream)
+
+
+def test_init_rnn_gives_the_irnn_defaults():
+    params = recurrence.init_rnn(jax.random.PRNGKey(0), 300, 100)
+    assert {name: value.shape for name, value in params.items()} == {
+        "w_ih": (300, 100),
+        "w_hh": (100, 100),
+        "b": (100,),
+    }
+    np.testing.assert_array_equal(params["w_hh"], np.eye(100))
+    np.testing.assert_array_equal(params["b"], np.zeros(100))
+    assert abs(float(params["w_ih"].std()) - 1e-3) < 5e-5
+
+
+@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float32])
+def test_rnn_keeps_the_parameter_dtype(dtype):
+    params = recurrence.init_rnn(jax.random.PRNGKey(0), 2, 4, dtype=dtype)
+    xs = jnp.ones((1, 5, 2), dtype)
+    assert recurrence.rnn(params, xs).dtype == dtype
+    grads = jax.grad(lambda p: recurrence.rnn(p, xs).astype(jnp.float32).sum())(params)
+    assert all(grad.dtype == dtype for grad in jax.tree.leaves(grads))
+
+
+PARAMS = recurrence.init_rnn(jax.random.PRNGKey(0), 2, 4)
+XS = jnp.ones((3, 5, 2))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda: recurrence.rnn(PARAMS, XS, activation="sigmoid"),
+            ValueError,
+            "unknown activation 'sigmoid'; allowed: relu, tanh",
+        ),
+        (
+            lambda: recurrence.rnn(PARAMS, XS[0]),
+            ValueError,
+            r"xs must be 3-D \(batch, time, features\), got shape \(5, 2\)",
+        ),
+        (
+            lambda: recurrence.rnn(PARAMS, XS.astype(jnp.int32)),
+            TypeError,
+            "xs must have a floating dtype, got int32",
+        ),
+        (lambda: recurrence.rnn(PARAMS, [[1.0]]), TypeError, "xs must be an array, got list"),
+        (lambda: recurrence.rnn(PARAMS, jnp.ones((3, 0, 2))), ValueError, "non-zero sizes"),
+        (
+            lambda: recurrence.rnn(PARAMS, jnp.ones((3, 5, 7))),
+            ValueError,
+            r"input size 7 but params\['w_ih'\] expects 2",
+        ),
+        (
+            lambda: recurrence.rnn(PARAMS, XS, jnp.zeros((3, 5))),
+            ValueError,
+            r"h0 must have shape \(batch, hidden\) = \(3, 4\), got \(3, 5\)",
+        ),
+        (
+            lambda: recurrence.rnn({**PARAMS, "w_hh": jnp.zeros((3, 4))}, XS),
+            ValueError,
+            r"w_hh'\] must be square",
+        ),
+        (lambda: recurrence.rnn({"w_ih": PARAMS["w_ih"]}, XS), ValueError, r"missing \['b', 'w_hh'\]"),
+        (
+            lambda: recurrence.rnn(PARAMS, XS, unroll=0),
+            ValueError,
+            "unroll must be a positive int, got unroll=0",
+        ),
+        (
+            lambda: recurrence.rnn(PARAMS, XS, implementation="cuda"),
+            ValueError,
+            "unknown implementation 'cuda'",
+        ),
+        (
+            lambda: recurrence.init_rnn(jax.random.PRNGKey(0), 2, 0),
+            ValueError,
+            "hidden_size must be a positive int, got hidden_size=0",
+        ),
+        (
+            lambda: recurrence.init_rnn(jax.random.PRNGKey(0), -1, 3),
+            ValueError,
+            "input_size must be a positive int, got input_size=-1",
+        ),
+    ],
+)
+def test_bad_input_raises_an_error_naming_the_value_and_what_is_allowed(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

@@ -1,0 +1,96 @@
+import json
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from irnn_jax import models, optim, train
+from irnn_jax.tasks import adding
+
+from .helpers import adding_config
+
+
+def small_setup(lr=1e-2, name="adam"):
+    task = adding.AddingProblem(seq_len=8, held_out_size=256)
+    config = adding_config(lr=lr, name=name)
+    model = models.from_config(config.model, task.output_size)
+    tx = optim.make_optimizer(config.optim)
+    batches = task.batches("train", 16, jax.random.PRNGKey(0))
+    first = next(batches)
+    state = train.create_train_state(model, tx, jax.random.PRNGKey(1), first[0])
+    return task, model, tx, state, batches
+
+
+def test_train_step_is_traced_once_over_many_steps():
+    task, model, tx, state, batches = small_setup()
+    step_fn = jax.jit(
+        chex.assert_max_traces(train.make_train_step(model.apply, task.loss, task.metrics, tx), n=1)
+    )
+    for _ in range(25):
+        state, _ = step_fn(state, next(batches))
+    assert int(state.step) == 25
+
+
+def test_train_step_metrics_are_the_loss_and_the_l2_norms_of_grads_params_and_updates():
+    task, model, tx, state, batches = small_setup(lr=0.1, name="sgd")
+    batch = next(batches)
+    grads = jax.grad(lambda p: task.loss(model.apply({"params": p}, batch[0]), batch[1]))(state.params)
+    new_state, metrics = train.make_train_step(model.apply, task.loss, task.metrics, tx)(state, batch)
+    assert set(metrics) == {"loss", "mse", "grad_l2", "param_l2", "update_l2"}
+    np.testing.assert_allclose(metrics["grad_l2"], optax.tree.norm(grads), rtol=1e-5)
+    np.testing.assert_allclose(metrics["param_l2"], optax.tree.norm(new_state.params), rtol=1e-6)
+    expected_update = optax.tree.norm(jax.tree.map(jnp.subtract, new_state.params, state.params))
+    np.testing.assert_allclose(metrics["update_l2"], expected_update, rtol=1e-4)
+
+
+def test_evaluate_weights_each_batch_by_its_size():
+    task, model, _, state, _ = small_setup()
+    eval_step = jax.jit(train.make_eval_step(model.apply, task.metrics))
+    in_pieces = train.evaluate(eval_step, state.params, task.batches("test", 100))  # 100, 100, 56
+    whole = train.evaluate(eval_step, state.params, task.batches("test", 256))
+    np.testing.assert_allclose(in_pieces["mse"], whole["mse"], rtol=1e-5)
+
+
+def test_evaluate_without_batches_is_an_error():
+    with pytest.raises(ValueError, match="no batches"):
+        train.evaluate(lambda params, batch: {}, None, [])
+
+
+def test_fit_learns_a_short_adding_problem_and_writes_metrics_and_summary(tmp_path):
+    config = adding_config(seq_len=10, steps=2000, lr=3e-3, log_every=100, eval_every=1000)
+    lines = []
+    summary = train.fit(config, tmp_path, log=lines.append)
+    assert summary["test"]["mse"] < 0.1 * summary["baseline"]
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    train_records = [record for record in records if record["split"] == "train"]
+    assert [record["step"] for record in train_records] == list(range(100, 2001, 100))
+    assert {"loss", "mse", "grad_l2", "param_l2", "update_l2", "steps_per_s"} <= set(train_records[0])
+    assert [record["step"] for record in records if record["split"] == "test"] == [0, 1000, 2000]
+    assert json.loads((tmp_path / "summary.json").read_text())["test"] == summary["test"]
+    assert lines[0].startswith("task adding") and "optimiser adam" in lines[0]
+    assert "baseline 0.1667" in lines[-1]
+
+
+def test_fit_is_reproducible_for_a_seed(tmp_path):
+    config = adding_config(seq_len=6, steps=30, log_every=10, eval_every=30)
+    first = train.fit(config, tmp_path / "a", log=lambda line: None)
+    second = train.fit(config, tmp_path / "b", log=lambda line: None)
+    assert first["test"] == second["test"]
+
+
+def test_fit_stops_with_the_step_when_training_diverges(tmp_path):
+    config = adding_config(seq_len=6, steps=50, log_every=10, eval_every=50, name="sgd", lr=1e30)
+    config.optim.clip_mode = "none"
+    with pytest.raises(train.TrainingDivergedError, match=r"non-finite training at step \d+: loss="):
+        train.fit(config, tmp_path, log=lambda line: None)
+
+
+@pytest.mark.parametrize(("field", "value"), [("steps", 0), ("batch_size", -1), ("log_every", 0)])
+def test_fit_refuses_non_positive_budgets_before_compiling(tmp_path, field, value):
+    config = adding_config()
+    config.train[field] = value
+    with pytest.raises(ValueError, match=f"train.{field} must be a positive int"):
+        train.fit(config, tmp_path, log=lambda line: None)
