@@ -3,11 +3,16 @@
 Every function here returns an initialiser usable verbatim as a Flax ``kernel_init`` or
 ``recurrent_kernel_init``. Recurrent matrices follow the row-vector convention of
 ``irnn_jax.recurrence`` (``h @ w_hh``), so a paper's column-form ``W`` is ``w_hh.T``.
+
+Not provided, on purpose: the random-walk initialisation of Sussillo & Abbott (2014), whose
+ReLU/tanh gain formula we could not verify from a source offline, and the "sp-RNN" baseline of
+Dou & Principe (2023), which we could not identify.
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -91,6 +96,106 @@ def lecun_normal() -> Initializer:
     return jax.nn.initializers.lecun_normal()
 
 
+def np_rnn() -> Initializer:
+    r"""np-RNN recurrent weights (Talathi & Vartak 2015): ``W = (I + R^T R / n) / lambda_max``.
+
+    ``R`` is an ``n x n`` standard normal matrix and ``lambda_max`` the largest eigenvalue of
+    ``I + R^T R / n``, so ``W`` is symmetric positive definite with eigenvalues in (0, 1] and
+    largest eigenvalue exactly 1 (symmetric, so it is its own transpose: orientation-free).
+    """
+
+    def init(key: jax.Array, shape: Sequence[int], dtype: Any = jnp.float32) -> jax.Array:
+        n = _square_shape(shape, "np_rnn")
+        compute_dtype = jnp.promote_types(dtype, jnp.float32)
+        noise = jax.random.normal(key, (n, n), compute_dtype)
+        matrix = jnp.eye(n, dtype=compute_dtype) + noise.T @ noise / n
+        return (matrix / jnp.linalg.eigvalsh(matrix)[-1]).astype(dtype)
+
+    return init
+
+
+def eigen_spectrum(
+    key: jax.Array, n: int, magnitude: float | tuple[float, float], phase: float | tuple[float, float]
+) -> jax.Array:
+    """The ``n`` complex eigenvalues :func:`eigen` builds from ``key`` (conjugate pairs first,
+    then, for odd ``n``, one real eigenvalue)."""
+    magnitude_low, magnitude_high = _interval(magnitude, "magnitude")
+    phase_low, phase_high = _interval(phase, "phase")
+    if magnitude_low < 0:
+        raise ValueError(f"eigen magnitudes must be >= 0, got magnitude={magnitude!r}")
+    key_magnitude, key_phase, _ = jax.random.split(key, 3)
+    pairs = n // 2
+    magnitudes = jax.random.uniform(
+        key_magnitude, (pairs + n % 2,), minval=magnitude_low, maxval=magnitude_high
+    )
+    phases = jax.random.uniform(key_phase, (pairs,), minval=phase_low, maxval=phase_high)
+    upper = magnitudes[:pairs] * jnp.exp(1j * phases)
+    return jnp.concatenate([upper, jnp.conj(upper), magnitudes[pairs:].astype(upper.dtype)])
+
+
+def eigen(
+    magnitude: float | tuple[float, float] = (0.9, 1.0), phase: float | tuple[float, float] = (0.0, math.pi)
+) -> Initializer:
+    r"""A real recurrent matrix with a prescribed eigenvalue spectrum (after Dou & Principe 2023).
+
+    Eigenvalues come in conjugate pairs ``r e^{\pm i theta}`` with ``r`` drawn uniformly from
+    ``magnitude`` and ``theta`` from ``phase`` (a number fixes the value, a ``(low, high)`` pair
+    gives the range); an odd size adds one real eigenvalue ``r``. Each pair becomes the 2x2
+    block ``r [[cos, -sin], [sin, cos]]``, and ``W = Q blockdiag(...) Q^T`` with ``Q`` a random
+    orthogonal matrix, so ``W`` is normal and its spectrum is exactly the drawn one
+    (:func:`eigen_spectrum` returns it). The initialiser returns ``w_hh = W.T``, our row-vector
+    orientation (same spectrum).
+
+    The paper's exact recipe could not be checked offline: these defaults (magnitudes in
+    [0.9, 1], near the unit circle so information is kept over long sequences; phases spread
+    over [0, pi] so different inputs rotate apart) are our reading of its idea, not its settings.
+    """
+    _interval(magnitude, "magnitude")
+    _interval(phase, "phase")
+
+    def init(key: jax.Array, shape: Sequence[int], dtype: Any = jnp.float32) -> jax.Array:
+        n = _square_shape(shape, "eigen")
+        eigenvalues = eigen_spectrum(key, n, magnitude, phase)
+        pairs = n // 2
+        upper = eigenvalues[:pairs]
+        blocks = jnp.zeros((n, n), jnp.float32)
+        rows = 2 * jnp.arange(pairs)
+        blocks = blocks.at[rows, rows].set(upper.real).at[rows + 1, rows + 1].set(upper.real)
+        blocks = blocks.at[rows, rows + 1].set(-upper.imag).at[rows + 1, rows].set(upper.imag)
+        if n % 2:
+            blocks = blocks.at[n - 1, n - 1].set(eigenvalues[-1].real)
+        basis = jax.nn.initializers.orthogonal()(jax.random.split(key, 3)[2], (n, n), jnp.float32)
+        return (basis @ blocks @ basis.T).T.astype(dtype)
+
+    return init
+
+
+def _interval(value: float | tuple[float, float], name: str) -> tuple[float, float]:
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        low, high = (checks.finite_number(bound, f"{name} bound") for bound in value)
+    else:
+        low = high = checks.finite_number(value, name)
+    if low > high:
+        raise ValueError(f"{name} range must have low <= high, got {name}={value!r}")
+    return low, high
+
+
+def per_block(init: Initializer, num_blocks: int) -> Initializer:
+    """Initialiser of a ``[n, num_blocks * m]`` matrix as ``num_blocks`` independent ``[n, m]``
+    draws of ``init`` side by side: how gated cells (LSTM, GRU) initialise each gate's block."""
+    if checks.positive_int(num_blocks, "num_blocks") == 1:
+        return init
+
+    def init_blocks(key: jax.Array, shape: Sequence[int], dtype: Any = jnp.float32) -> jax.Array:
+        rows, columns = shape
+        if columns % num_blocks:
+            raise ValueError(f"shape {tuple(shape)} does not split into {num_blocks} blocks of columns")
+        keys = jax.random.split(key, num_blocks)
+        return jnp.concatenate([init(k, (rows, columns // num_blocks), dtype) for k in keys], axis=1)
+
+    return init_blocks
+
+
 _REGISTRY: dict[str, Callable[..., Initializer]] = {
     "identity": identity,
     "scaled_identity": scaled_identity,
@@ -107,6 +212,8 @@ _REGISTRY: dict[str, Callable[..., Initializer]] = {
     "he_normal": he_normal,
     "kaiming_normal": he_normal,
     "lecun_normal": lecun_normal,
+    "np_rnn": np_rnn,
+    "eigen": eigen,
 }
 
 

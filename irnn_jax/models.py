@@ -1,14 +1,14 @@
 """Thin Flax linen modules over :mod:`irnn_jax.recurrence`.
 
-The modules only own parameters; the recurrence itself is the pure function
-:func:`irnn_jax.recurrence.rnn`, so ``RNNLayer`` parameters are exactly the
-``{'w_ih', 'w_hh', 'b'}`` pytree that function takes.
+The modules only own parameters; the recurrences are the pure functions of
+:mod:`irnn_jax.recurrence`, and a :class:`RecurrentLayer`'s parameters are exactly the pytree
+those functions take (``{'w_ih', 'w_hh', 'b'}``, plus ``'b_hn'`` for a GRU).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -16,98 +16,195 @@ import jax.numpy as jnp
 
 from irnn_jax import checks, initializers, recurrence
 
+CELLS = ("irnn", "rnn_relu", "rnn_tanh", "lstm", "gru")
+READOUTS = ("last", "sequence")
+_KIND = {"irnn": "rnn", "rnn_relu": "rnn", "rnn_tanh": "rnn", "lstm": "lstm", "gru": "gru"}
 
-class RNNLayer(nn.Module):
-    """A ReLU/tanh recurrent layer: ``[B, T, D] -> [B, T, H]``.
+
+class RecurrentLayer(nn.Module):
+    """One recurrent layer in one direction: ``[B, T, D] -> [B, T, H]``.
 
     Attributes:
-      hidden_size: number of recurrent units ``H``.
-      activation: ``'relu'`` (IRNN) or ``'tanh'``.
-      recurrent_init: initialiser of ``w_hh`` (default identity: the IRNN).
-      input_init: initialiser of ``w_ih`` (default N(0, 0.001^2), as in the paper).
-      bias_init: initialiser of ``b`` (default zeros).
+      hidden_size: number of units ``H``.
+      cell: ``'irnn'`` and ``'rnn_relu'`` (ReLU RNN), ``'rnn_tanh'``, ``'lstm'`` or ``'gru'``.
+      recurrent_init: initialiser of ``w_hh`` (per gate block for gated cells); default
+        identity, the IRNN.
+      input_init: initialiser of ``w_ih`` (per gate block); default N(0, 0.001^2) as in the paper.
+      bias_init: initialiser of ``b``; default zeros.
+      forget_bias: added to an LSTM's forget-gate bias.
+      reverse: run from the last step to the first (outputs stay in input order).
       unroll: scan unroll factor.
       param_dtype: dtype of the parameters.
     """
 
     hidden_size: int
-    activation: Literal["relu", "tanh"] = "relu"
+    cell: str = "irnn"
     recurrent_init: initializers.Initializer = initializers.identity()
     input_init: initializers.Initializer = initializers.gaussian(1e-3)
     bias_init: initializers.Initializer = initializers.zeros()
+    forget_bias: float = 1.0
+    reverse: bool = False
     unroll: int = 1
     param_dtype: jnp.dtype = jnp.float32
 
     @nn.compact
-    def __call__(self, xs: jax.Array, h0: jax.Array | None = None) -> jax.Array:
+    def __call__(self, xs: jax.Array) -> jax.Array:
         """Return the hidden states ``[B, T, H]`` for inputs ``xs`` ``[B, T, D]``."""
+        kind = _KIND[checks.one_of(self.cell, CELLS, "cell")]
         if getattr(xs, "ndim", None) != 3:
             raise ValueError(f"xs must be 3-D (batch, time, features), got shape {getattr(xs, 'shape', xs)}")
-        checks.positive_int(self.hidden_size, "hidden_size")
-        input_size = xs.shape[-1]
+        specs = recurrence.parameter_specs(
+            kind,
+            xs.shape[-1],
+            self.hidden_size,
+            recurrent_init=self.recurrent_init,
+            input_init=self.input_init,
+            bias_init=self.bias_init,
+            forget_bias=self.forget_bias,
+        )
         params = {
-            "w_ih": self.param("w_ih", self.input_init, (input_size, self.hidden_size), self.param_dtype),
-            "w_hh": self.param(
-                "w_hh", self.recurrent_init, (self.hidden_size, self.hidden_size), self.param_dtype
-            ),
-            "b": self.param("b", self.bias_init, (self.hidden_size,), self.param_dtype),
+            name: self.param(name, init, shape, self.param_dtype) for name, (shape, init) in specs.items()
         }
-        return recurrence.rnn(params, xs, h0, activation=self.activation, unroll=self.unroll)
+        if self.reverse:
+            xs = jnp.flip(xs, axis=1)
+        if kind == "rnn":
+            activation = "tanh" if self.cell == "rnn_tanh" else "relu"
+            hs = recurrence.rnn(params, xs, activation=activation, unroll=self.unroll)
+        else:
+            hs = getattr(recurrence, kind)(params, xs, unroll=self.unroll)
+        return jnp.flip(hs, axis=1) if self.reverse else hs
 
 
-class RNNModel(nn.Module):
-    """An :class:`RNNLayer` with a linear readout of its last state.
+class RecurrentStack(nn.Module):
+    """``layers`` recurrent layers, each optionally bidirectional: ``[B, T, D] -> [B, T, H']``.
 
-    The readout gives a regression output or classification logits, ``[B, output_size]``;
-    which one is a matter of the task's loss.
+    A bidirectional layer concatenates its forward and backward states (``H' = 2H``) and feeds
+    them to the next layer. Every layer draws its own parameters from the same initialisers.
 
     Attributes:
-      hidden_size: recurrent units.
-      output_size: readout width (1 for the adding problem, 10 for MNIST classes).
-      activation: ``'relu'`` or ``'tanh'``.
-      recurrent_init, input_init, bias_init: initialisers of the recurrent layer.
-      output_init: initialiser of the readout kernel (default N(0, 0.001^2), as in the paper).
-      unroll: scan unroll factor.
+      hidden_size, cell, recurrent_init, input_init, bias_init, forget_bias, unroll: as in
+        :class:`RecurrentLayer`.
+      layers: number of stacked layers (>= 1).
+      bidirectional: add a reversed-time layer beside each forward one.
     """
 
     hidden_size: int
-    output_size: int
-    activation: Literal["relu", "tanh"] = "relu"
+    cell: str = "irnn"
+    layers: int = 1
+    bidirectional: bool = False
     recurrent_init: initializers.Initializer = initializers.identity()
     input_init: initializers.Initializer = initializers.gaussian(1e-3)
     bias_init: initializers.Initializer = initializers.zeros()
-    output_init: initializers.Initializer = initializers.gaussian(1e-3)
+    forget_bias: float = 1.0
     unroll: int = 1
 
     @nn.compact
     def __call__(self, xs: jax.Array) -> jax.Array:
-        """Return the readout of the last hidden state, ``[B, output_size]``."""
-        hs = RNNLayer(
+        """Return the last layer's states, ``[B, T, H]`` (``[B, T, 2H]`` if bidirectional)."""
+        checks.positive_int(self.layers, "layers")
+        directions = (False, True) if self.bidirectional else (False,)
+        for index in range(self.layers):
+            outputs = [
+                RecurrentLayer(
+                    self.hidden_size,
+                    cell=self.cell,
+                    recurrent_init=self.recurrent_init,
+                    input_init=self.input_init,
+                    bias_init=self.bias_init,
+                    forget_bias=self.forget_bias,
+                    reverse=reverse,
+                    unroll=self.unroll,
+                    name=f"layer_{index}" + ("_reverse" if reverse else ""),
+                )(xs)
+                for reverse in directions
+            ]
+            xs = jnp.concatenate(outputs, axis=-1) if self.bidirectional else outputs[0]
+        return xs
+
+
+class RNNModel(nn.Module):
+    """A :class:`RecurrentStack`, an optional linear projection, and a linear readout.
+
+    With ``readout='last'`` the readout sees the final state (the forward direction's last step
+    and, if bidirectional, the backward direction's state after reading the whole sequence)
+    and gives ``[B, output_size]``; with ``readout='sequence'`` it sees every step and gives
+    ``[B, T, output_size]``. Regression outputs or classification logits: the task's loss decides.
+
+    Attributes:
+      hidden_size, cell, layers, bidirectional, recurrent_init, input_init, bias_init,
+        forget_bias, unroll: as in :class:`RecurrentStack`.
+      output_size: readout width (1 for the adding problem, 10 for MNIST).
+      projection_size: if > 0, a linear layer of this width before the readout (the paper's
+        1024-unit LM with a 512 projection).
+      readout: ``'last'`` or ``'sequence'``.
+      output_init: initialiser of the readout (and projection) kernel; default N(0, 0.001^2).
+    """
+
+    hidden_size: int
+    output_size: int
+    cell: str = "irnn"
+    layers: int = 1
+    bidirectional: bool = False
+    projection_size: int = 0
+    readout: str = "last"
+    recurrent_init: initializers.Initializer = initializers.identity()
+    input_init: initializers.Initializer = initializers.gaussian(1e-3)
+    bias_init: initializers.Initializer = initializers.zeros()
+    output_init: initializers.Initializer = initializers.gaussian(1e-3)
+    forget_bias: float = 1.0
+    unroll: int = 1
+
+    @nn.compact
+    def __call__(self, xs: jax.Array) -> jax.Array:
+        """Return the readout: ``[B, output_size]`` or ``[B, T, output_size]``."""
+        checks.one_of(self.readout, READOUTS, "readout")
+        hs = RecurrentStack(
             self.hidden_size,
-            activation=self.activation,
+            cell=self.cell,
+            layers=self.layers,
+            bidirectional=self.bidirectional,
             recurrent_init=self.recurrent_init,
             input_init=self.input_init,
             bias_init=self.bias_init,
+            forget_bias=self.forget_bias,
             unroll=self.unroll,
             name="rnn",
         )(xs)
-        return nn.Dense(self.output_size, kernel_init=self.output_init, name="readout")(hs[:, -1])
+        if self.readout == "last":
+            last = hs[:, -1, : self.hidden_size]
+            hs = (
+                jnp.concatenate([last, hs[:, 0, self.hidden_size :]], axis=-1) if self.bidirectional else last
+            )
+        if self.projection_size:
+            hs = nn.Dense(self.projection_size, kernel_init=self.output_init, name="projection")(hs)
+        return nn.Dense(self.output_size, kernel_init=self.output_init, name="readout")(hs)
 
 
 def from_config(model_config: Mapping[str, Any], output_size: int) -> RNNModel:
     """Build an :class:`RNNModel` from a config's ``model`` section.
 
-    Initialisers are given as ``{'name': ..., **kwargs}`` and resolved by
-    :func:`irnn_jax.initializers.get`, e.g. ``{'name': 'identity', 'gain': 1.0}``.
+    The section has every :class:`RNNModel` attribute but ``output_size``. Initialisers are
+    given as ``{'name': ..., **kwargs}`` and resolved by :func:`irnn_jax.initializers.get`,
+    e.g. ``{'name': 'identity', 'gain': 1.0}``.
     """
     inits = {
         field: initializers.get(**dict(model_config[field]))
         for field in ("recurrent_init", "input_init", "bias_init", "output_init")
     }
+    projection_size = model_config["projection_size"]
+    if projection_size != 0:
+        checks.positive_int(projection_size, "model.projection_size")
+    if not isinstance(model_config["bidirectional"], bool):
+        raise TypeError(f"model.bidirectional must be True or False, got {model_config['bidirectional']!r}")
     return RNNModel(
-        hidden_size=model_config.hidden_size,
+        hidden_size=checks.positive_int(model_config["hidden_size"], "model.hidden_size"),
         output_size=output_size,
-        activation=model_config.activation,
-        unroll=model_config.unroll,
+        cell=checks.one_of(model_config["cell"], CELLS, "cell"),
+        layers=checks.positive_int(model_config["layers"], "model.layers"),
+        bidirectional=model_config["bidirectional"],
+        projection_size=projection_size,
+        readout=checks.one_of(model_config["readout"], READOUTS, "readout"),
+        forget_bias=checks.finite_number(model_config["forget_bias"], "model.forget_bias"),
+        unroll=checks.positive_int(model_config["unroll"], "model.unroll"),
         **inits,
     )

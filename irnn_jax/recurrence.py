@@ -34,6 +34,7 @@ from irnn_jax import checks, initializers
 Params = dict[str, jax.Array]
 ACTIVATIONS = ("relu", "tanh")
 IMPLEMENTATIONS = ("fused", "autodiff")
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
 def init_rnn(
@@ -57,17 +58,59 @@ def init_rnn(
       bias_init: initialiser of ``b``; default zeros.
       dtype: parameter dtype.
     """
+    specs = parameter_specs(
+        "rnn",
+        input_size,
+        hidden_size,
+        recurrent_init=recurrent_init or initializers.identity(),
+        input_init=input_init or initializers.gaussian(1e-3),
+        bias_init=bias_init or initializers.zeros(),
+    )
+    return _init_from_specs(key, specs, dtype)
+
+
+def parameter_specs(
+    kind: Literal["rnn", "lstm", "gru"],
+    input_size: int,
+    hidden_size: int,
+    *,
+    recurrent_init: initializers.Initializer,
+    input_init: initializers.Initializer,
+    bias_init: initializers.Initializer,
+    forget_bias: float = 0.0,
+) -> dict[str, tuple[tuple[int, ...], initializers.Initializer]]:
+    """``{name: (shape, initializer)}`` of each parameter of a ``kind`` layer.
+
+    The one description of the parameters that both the ``init_*`` functions and the Flax
+    modules use. Gated cells get one draw of each initialiser per gate block (so an identity
+    ``recurrent_init`` gives an identity block per gate); an LSTM's forget-gate bias gets
+    ``forget_bias`` added; a GRU has the extra candidate bias ``b_hn`` (zeros).
+    """
+    checks.one_of(kind, tuple(GATES), "cell kind")
     checks.positive_int(input_size, "input_size")
     checks.positive_int(hidden_size, "hidden_size")
-    recurrent_init = recurrent_init or initializers.identity()
-    input_init = input_init or initializers.gaussian(1e-3)
-    bias_init = bias_init or initializers.zeros()
-    key_ih, key_hh, key_b = jax.random.split(key, 3)
-    return {
-        "w_ih": input_init(key_ih, (input_size, hidden_size), dtype),
-        "w_hh": recurrent_init(key_hh, (hidden_size, hidden_size), dtype),
-        "b": bias_init(key_b, (hidden_size,), dtype),
+    num_gates = GATES[kind]
+    width = num_gates * hidden_size
+    if kind == "lstm":
+        forget_bias = checks.finite_number(forget_bias, "forget_bias")
+        plain_bias_init = bias_init
+
+        def bias_init(key, shape, dtype=jnp.float32):
+            return plain_bias_init(key, shape, dtype).at[hidden_size : 2 * hidden_size].add(forget_bias)
+
+    specs = {
+        "w_ih": ((input_size, width), initializers.per_block(input_init, num_gates)),
+        "w_hh": ((hidden_size, width), initializers.per_block(recurrent_init, num_gates)),
+        "b": ((width,), bias_init),
     }
+    if kind == "gru":
+        specs["b_hn"] = ((hidden_size,), initializers.zeros())
+    return specs
+
+
+def _init_from_specs(key: jax.Array, specs, dtype) -> Params:
+    keys = jax.random.split(key, len(specs))
+    return {name: init(k, shape, dtype) for k, (name, (shape, init)) in zip(keys, specs.items(), strict=True)}
 
 
 def rnn(
@@ -118,15 +161,11 @@ def rnn_time_major(
     hoist_input: bool | None = None,
 ) -> jax.Array:
     """:func:`rnn` on time-major inputs ``[T, B, D]``, returning ``[T, B, H]`` (no transposes)."""
-    w_ih, w_hh, b = _check_params(params)
+    hidden_size = _check_params(params)
+    w_ih, w_hh, b = params["w_ih"], params["w_hh"], params["b"]
     xs = _check_xs(xs, "xs", "(time, batch, features)")
     seq_len, batch_size, input_size = xs.shape
-    hidden_size = w_hh.shape[0]
-    if input_size != w_ih.shape[0]:
-        raise ValueError(
-            f"xs has input size {input_size} but params['w_ih'] expects {w_ih.shape[0]} "
-            f"(w_ih shape {w_ih.shape})"
-        )
+    _check_input_size(xs, w_ih)
     checks.one_of(activation, ACTIVATIONS, "activation")
     checks.one_of(implementation, IMPLEMENTATIONS, "implementation")
     checks.positive_int(unroll, "unroll")
@@ -157,6 +196,164 @@ def hoists_input_projection(input_size: int, batch_size: int, seq_len: int, hidd
     return input_size > 1
 
 
+def init_lstm(
+    key: jax.Array,
+    input_size: int,
+    hidden_size: int,
+    *,
+    recurrent_init: initializers.Initializer | None = None,
+    input_init: initializers.Initializer | None = None,
+    bias_init: initializers.Initializer | None = None,
+    forget_bias: float = 1.0,
+    dtype: jnp.dtype = jnp.float32,
+) -> Params:
+    """LSTM parameters ``{'w_ih': [D, 4H], 'w_hh': [H, 4H], 'b': [4H]}``, gates in the order
+    (input, forget, cell, output) along the last axis, as PyTorch's.
+
+    Each gate's ``[D, H]`` and ``[H, H]`` block is drawn by its own call of the initialiser
+    (default: LeCun normal input, orthogonal recurrent, zero bias, as Flax's ``LSTMCell``), then
+    ``forget_bias`` is added to the forget gate's bias (Flax uses 0; the IRNN paper searched
+    {1, 4, 10, 20} for its LSTM baseline).
+    """
+    specs = parameter_specs(
+        "lstm",
+        input_size,
+        hidden_size,
+        recurrent_init=recurrent_init or initializers.orthogonal(),
+        input_init=input_init or initializers.lecun_normal(),
+        bias_init=bias_init or initializers.zeros(),
+        forget_bias=forget_bias,
+    )
+    return _init_from_specs(key, specs, dtype)
+
+
+def init_gru(
+    key: jax.Array,
+    input_size: int,
+    hidden_size: int,
+    *,
+    recurrent_init: initializers.Initializer | None = None,
+    input_init: initializers.Initializer | None = None,
+    bias_init: initializers.Initializer | None = None,
+    dtype: jnp.dtype = jnp.float32,
+) -> Params:
+    """GRU parameters ``{'w_ih': [D, 3H], 'w_hh': [H, 3H], 'b': [3H], 'b_hn': [H]}``, gates in
+    the order (reset, update, candidate), as PyTorch's; ``b_hn`` is the recurrent bias of the
+    candidate, which sits inside the reset gate's product (see :func:`gru`)."""
+    specs = parameter_specs(
+        "gru",
+        input_size,
+        hidden_size,
+        recurrent_init=recurrent_init or initializers.orthogonal(),
+        input_init=input_init or initializers.lecun_normal(),
+        bias_init=bias_init or initializers.zeros(),
+    )
+    return _init_from_specs(key, specs, dtype)
+
+
+def lstm(
+    params: Params,
+    xs: jax.Array,
+    h0: tuple[jax.Array, jax.Array] | None = None,
+    *,
+    unroll: int = 1,
+    return_state: bool = False,
+) -> jax.Array | tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+    r"""Run an LSTM over batch-major ``xs`` ``[B, T, D]``; return ``hs`` ``[B, T, H]``.
+
+    With ``z_t = x_t W_{ih} + b + h_{t-1} W_{hh}`` split into (i, f, g, o):
+    ``c_t = \sigma(f) c_{t-1} + \sigma(i) \tanh(g)``, ``h_t = \sigma(o) \tanh(c_t)``. The input
+    projection ``xs @ w_ih + b`` is one matmul before the loop.
+
+    Args:
+      params: see :func:`init_lstm`.
+      xs: inputs ``[B, T, D]``.
+      h0: initial ``(h, c)``, each ``[B, H]``; zeros when ``None``.
+      unroll: scan unroll factor.
+      return_state: also return the final ``(h, c)`` (to carry across truncated BPTT windows).
+    """
+    hidden_size = _check_params(params, 4)
+    xs = _check_xs(xs, "xs", "(batch, time, features)")
+    _check_input_size(xs, params["w_ih"])
+    checks.positive_int(unroll, "unroll")
+    dtype = jnp.result_type(xs, params["w_ih"])
+    state0 = _initial_state(h0, 2, xs.shape[0], hidden_size, dtype)
+    w_hh = params["w_hh"]
+
+    def step(state, projected_x):
+        h, c = state
+        i, f, g, o = jnp.split(projected_x + h @ w_hh, 4, axis=-1)
+        c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+        h = jax.nn.sigmoid(o) * jnp.tanh(c)
+        return (h, c), h
+
+    return _scan_projected(step, params, xs, state0, unroll, return_state)
+
+
+def gru(
+    params: Params,
+    xs: jax.Array,
+    h0: jax.Array | None = None,
+    *,
+    unroll: int = 1,
+    return_state: bool = False,
+) -> jax.Array | tuple[jax.Array, jax.Array]:
+    r"""Run a GRU over batch-major ``xs`` ``[B, T, D]``; return ``hs`` ``[B, T, H]``.
+
+    With ``x_t W_{ih} + b`` split into (a_r, a_z, a_n) and ``h_{t-1} W_{hh}`` into (u_r, u_z, u_n):
+    ``r = \sigma(a_r + u_r)``, ``z = \sigma(a_z + u_z)``, ``n = \tanh(a_n + r (u_n + b_{hn}))``,
+    ``h_t = (1 - z) n + z h_{t-1}`` (PyTorch's and Flax's GRU).
+
+    Args:
+      params: see :func:`init_gru`.
+      xs: inputs ``[B, T, D]``.
+      h0: initial state ``[B, H]``; zeros when ``None``.
+      unroll: scan unroll factor.
+      return_state: also return the final state.
+    """
+    hidden_size = _check_params(params, 3, extra=("b_hn",))
+    xs = _check_xs(xs, "xs", "(batch, time, features)")
+    _check_input_size(xs, params["w_ih"])
+    checks.positive_int(unroll, "unroll")
+    dtype = jnp.result_type(xs, params["w_ih"])
+    (state0,) = _initial_state(None if h0 is None else (h0,), 1, xs.shape[0], hidden_size, dtype)
+    w_hh, b_hn = params["w_hh"], params["b_hn"]
+
+    def step(h, projected_x):
+        a_r, a_z, a_n = jnp.split(projected_x, 3, axis=-1)
+        u_r, u_z, u_n = jnp.split(h @ w_hh, 3, axis=-1)
+        r = jax.nn.sigmoid(a_r + u_r)
+        z = jax.nn.sigmoid(a_z + u_z)
+        n = jnp.tanh(a_n + r * (u_n + b_hn))
+        h = (1 - z) * n + z * h
+        return h, h
+
+    return _scan_projected(step, params, xs, state0, unroll, return_state)
+
+
+def _initial_state(state, parts, batch_size, hidden_size, dtype):
+    """A tuple of ``parts`` states ``[B, H]`` (zeros for ``None``), each shape-checked."""
+    if state is None:
+        return (jnp.zeros((batch_size, hidden_size), dtype),) * parts
+    if not isinstance(state, tuple) or len(state) != parts:
+        kind = "a (h, c) tuple" if parts == 2 else "an array"
+        raise TypeError(f"h0 must be {kind} of [batch, hidden] arrays, got {type(state).__name__}")
+    for part in state:
+        if jnp.shape(part) != (batch_size, hidden_size):
+            raise ValueError(
+                f"h0 must have shape (batch, hidden) = {(batch_size, hidden_size)}, got {jnp.shape(part)}"
+            )
+    return tuple(jnp.asarray(part, dtype) for part in state)
+
+
+def _scan_projected(step, params, xs, state0, unroll, return_state):
+    """Scan ``step`` over the time-major hoisted projection ``xs @ w_ih + b``; batch-major out."""
+    projected = jnp.swapaxes(xs, 0, 1) @ params["w_ih"] + params["b"]
+    final_state, hs = lax.scan(step, state0, projected, unroll=unroll)
+    hs = jnp.swapaxes(hs, 0, 1)
+    return (hs, final_state) if return_state else hs
+
+
 def _check_xs(xs: jax.Array, name: str, layout: str) -> jax.Array:
     if not hasattr(xs, "shape") or not hasattr(xs, "dtype"):
         raise TypeError(f"{name} must be an array, got {type(xs).__name__}")
@@ -169,22 +366,41 @@ def _check_xs(xs: jax.Array, name: str, layout: str) -> jax.Array:
     return xs
 
 
-def _check_params(params: Params) -> tuple[jax.Array, jax.Array, jax.Array]:
-    missing = {"w_ih", "w_hh", "b"} - set(params)
+def _check_input_size(xs: jax.Array, w_ih: jax.Array) -> None:
+    if xs.shape[-1] != w_ih.shape[0]:
+        raise ValueError(
+            f"xs has input size {xs.shape[-1]} but params['w_ih'] expects {w_ih.shape[0]} "
+            f"(w_ih shape {w_ih.shape})"
+        )
+
+
+def _check_params(params: Params, num_gates: int = 1, extra: tuple[str, ...] = ()) -> int:
+    """Check ``w_ih [D, G*H]``, ``w_hh [H, G*H]``, ``b [G*H]`` (+ ``extra`` ``[H]``); return H."""
+    expected = ("w_ih", "w_hh", "b", *extra)
+    missing = set(expected) - set(params)
     if missing:
-        raise ValueError(f"params is missing {sorted(missing)}; expected keys w_ih, w_hh, b")
+        raise ValueError(f"params is missing {sorted(missing)}; expected keys {', '.join(expected)}")
     w_ih, w_hh, b = params["w_ih"], params["w_hh"], params["b"]
-    hidden_size = w_hh.shape[-1]
-    if w_hh.ndim != 2 or w_hh.shape[0] != hidden_size:
-        raise ValueError(f"params['w_hh'] must be square (H, H), got shape {w_hh.shape}")
-    if w_ih.ndim != 2 or w_ih.shape[1] != hidden_size:
-        raise ValueError(f"params['w_ih'] must have shape (D, {hidden_size}), got {w_ih.shape}")
-    if b.shape != (hidden_size,):
-        raise ValueError(f"params['b'] must have shape ({hidden_size},), got {b.shape}")
-    for name, value in (("w_ih", w_ih), ("w_hh", w_hh), ("b", b)):
-        if not jnp.issubdtype(value.dtype, jnp.floating):
-            raise TypeError(f"params[{name!r}] must have a floating dtype, got {value.dtype}")
-    return w_ih, w_hh, b
+    hidden_size = w_hh.shape[0] if w_hh.ndim == 2 else -1
+    width = num_gates * hidden_size
+    gates = f"{num_gates}*H" if num_gates > 1 else "H"
+    if w_hh.ndim != 2 or w_hh.shape[1] != width:
+        raise ValueError(
+            f"params['w_hh'] must have shape (H, {gates})"
+            + (" (square)" if num_gates == 1 else "")
+            + f", got shape {w_hh.shape}"
+        )
+    if w_ih.ndim != 2 or w_ih.shape[1] != width:
+        raise ValueError(f"params['w_ih'] must have shape (D, {width}), got {w_ih.shape}")
+    if b.shape != (width,):
+        raise ValueError(f"params['b'] must have shape ({width},), got {b.shape}")
+    for name in extra:
+        if params[name].shape != (hidden_size,):
+            raise ValueError(f"params[{name!r}] must have shape ({hidden_size},), got {params[name].shape}")
+    for name in expected:
+        if not jnp.issubdtype(params[name].dtype, jnp.floating):
+            raise TypeError(f"params[{name!r}] must have a floating dtype, got {params[name].dtype}")
+    return hidden_size
 
 
 def _activation_fn(activation: str) -> Callable[[jax.Array], jax.Array]:

@@ -198,8 +198,8 @@ def describe(config: Mapping[str, Any]) -> str:
 
     model, optim_config, train_config = config["model"], config["optim"], config["train"]
     return (
-        f"task {config['task']['name']} {fields(config['task'])} | model {model['activation']} RNN, "
-        f"{model['hidden_size']} units, w_hh {init(model['recurrent_init'])}, "
+        f"task {config['task']['name']} {fields(config['task'])} | model {model['cell']}, "
+        f"{model['layers']} x {model['hidden_size']} units, w_hh {init(model['recurrent_init'])}, "
         f"w_ih {init(model['input_init'])} | optimiser {optim_config['name']} "
         f"{fields(optim_config)} | batch {train_config['batch_size']}, "
         f"{train_config['steps']} steps, seed {config['seed']}"

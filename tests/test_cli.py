@@ -39,7 +39,9 @@ def test_train_runs_a_config_with_overrides_and_reports_the_test_metric(tmp_path
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--config.model.activation=gelu"], "unknown activation 'gelu'; allowed: relu, tanh"),
+        (["--config.model.cell=gelu"], "unknown cell .gelu.; allowed: irnn, rnn_relu, rnn_tanh, lstm, gru"),
+        (["--config.model.forget_bias=big"], "config field .model.forget_bias. is a float"),
+        (["--config.model.layers=0"], "model.layers must be a positive int"),
         (["--config.model.recurrent_init.name=eye"], "unknown initializer 'eye'"),
         (["--config.optim.name=lbfgs"], "unknown optimizer 'lbfgs'"),
         (["--config.optim.lr=fast"], "config field 'optim.lr' is a float"),

@@ -23,7 +23,7 @@ def test_load_calls_get_config_with_the_variant():
 
 def test_the_adding_config_holds_the_paper_protocol_by_default():
     config = config_lib.load(str(ADDING_CONFIG))
-    assert (config.model.hidden_size, config.model.activation) == (100, "relu")
+    assert (config.model.hidden_size, config.model.cell) == (100, "irnn")
     assert config.model.recurrent_init.to_dict() == {"name": "identity", "gain": 1.0}
     assert config.model.input_init.to_dict() == {"name": "gaussian", "std": 1e-3}
     assert (config.optim.name, config.optim.clip_mode, config.train.batch_size) == ("sgd", "global_norm", 16)
@@ -72,3 +72,17 @@ def test_override_sets_a_field_keeping_its_type(assignment, path, value):
 def test_override_refuses_unknown_fields_and_wrong_types(assignment, error, message):
     with pytest.raises(error, match=message):
         config_lib.override(make_config(), assignment)
+
+
+@pytest.mark.parametrize("cell", ["irnn", "rnn_relu", "rnn_tanh", "lstm", "gru"])
+def test_the_adding_config_selects_each_cell_with_its_recurrent_initialiser(cell):
+    config = config_lib.load(f"{ADDING_CONFIG}:cell={cell}")
+    assert config.model.cell == cell
+    assert config.model.recurrent_init.to_dict() == config_lib.RECURRENT_INIT_BY_CELL[cell]
+
+
+def test_default_model_refuses_an_unknown_cell():
+    with pytest.raises(
+        ValueError, match="unknown cell 'lstmm'; allowed: irnn, rnn_relu, rnn_tanh, lstm, gru"
+    ):
+        config_lib.default_model("lstmm")

@@ -89,3 +89,51 @@ def test_identity_drops_into_flax_linen_simple_cell_as_recurrent_kernel_init():
 def test_identity_drops_into_flax_nnx_simple_cell_as_recurrent_kernel_init():
     cell = nnx.SimpleCell(3, 5, recurrent_kernel_init=initializers.identity(), rngs=nnx.Rngs(0))
     np.testing.assert_array_equal(np.asarray(cell.dense_h.kernel[...]), np.eye(5))
+
+
+def test_np_rnn_is_symmetric_positive_definite_with_largest_eigenvalue_one():
+    weights = np.asarray(initializers.get("np_rnn")(KEY, (64, 64)), np.float64)
+    np.testing.assert_allclose(weights, weights.T, atol=1e-7)
+    eigenvalues = np.linalg.eigvalsh(weights)
+    assert eigenvalues.min() > 0
+    np.testing.assert_allclose(eigenvalues.max(), 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("size", [2, 9, 40])
+def test_eigen_has_exactly_the_spectrum_it_reports(size):
+    weights = np.asarray(initializers.eigen(magnitude=(0.5, 1.0))(KEY, (size, size)), np.float64)
+    expected = np.asarray(initializers.eigen_spectrum(KEY, size, (0.5, 1.0), (0.0, np.pi)))
+    got = np.linalg.eigvals(weights)
+    np.testing.assert_allclose(np.sort_complex(got), np.sort_complex(expected), atol=1e-5)
+    assert np.all(np.abs(got) >= 0.5 - 1e-5) and np.all(np.abs(got) <= 1.0 + 1e-5)
+
+
+def test_eigen_with_a_fixed_magnitude_and_phase_places_every_pair_there():
+    weights = np.asarray(initializers.get("eigen", magnitude=0.9, phase=0.3)(KEY, (6, 6)), np.float64)
+    got = np.linalg.eigvals(weights)
+    np.testing.assert_allclose(np.abs(got), 0.9, rtol=1e-5)
+    np.testing.assert_allclose(np.sort(np.abs(np.angle(got))), 0.3, rtol=1e-4)
+
+
+def test_eigen_is_not_symmetric_so_its_orientation_matters():
+    weights = np.asarray(initializers.eigen()(KEY, (8, 8)))
+    assert np.abs(weights - weights.T).max() > 0.1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"magnitude": -0.5}, r"eigen magnitudes must be >= 0"),
+        ({"phase": (1.0, 0.0)}, r"phase range must have low <= high, got phase=\(1.0, 0.0\)"),
+        ({"magnitude": "big"}, r"magnitude must be a real number"),
+    ],
+)
+def test_eigen_refuses_a_bad_spectrum_naming_it(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        initializers.eigen(**kwargs)(KEY, (4, 4))
+
+
+@pytest.mark.parametrize("name", ["np_rnn", "eigen"])
+def test_spectral_initialisers_refuse_non_square_shapes(name):
+    with pytest.raises(ValueError, match=rf"{name} needs a square 2-D shape"):
+        initializers.get(name)(KEY, (3, 4))

@@ -1,16 +1,18 @@
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import pytest
+import torch
 
 from irnn_jax import initializers, models, recurrence
+
+from . import torch_reference
 
 XS = jax.random.normal(jax.random.PRNGKey(0), (3, 7, 2))
 
 
 def test_rnn_layer_parameters_are_the_recurrence_pytree_and_its_output_is_rnn():
-    layer = models.RNNLayer(5, activation="tanh", recurrent_init=initializers.orthogonal())
+    layer = models.RecurrentLayer(5, cell="rnn_tanh", recurrent_init=initializers.orthogonal())
     variables = layer.init(jax.random.PRNGKey(1), XS)
     params = variables["params"]
     assert {name: value.shape for name, value in params.items()} == {
@@ -22,7 +24,7 @@ def test_rnn_layer_parameters_are_the_recurrence_pytree_and_its_output_is_rnn():
 
 
 def test_rnn_layer_defaults_to_the_irnn_initialisation():
-    params = models.RNNLayer(4).init(jax.random.PRNGKey(1), XS)["params"]
+    params = models.RecurrentLayer(4).init(jax.random.PRNGKey(1), XS)["params"]
     np.testing.assert_array_equal(params["w_hh"], np.eye(4))
     np.testing.assert_array_equal(params["b"], np.zeros(4))
 
@@ -31,7 +33,7 @@ def test_rnn_model_reads_out_the_last_hidden_state():
     model = models.RNNModel(hidden_size=6, output_size=3, output_init=initializers.gaussian(1.0))
     variables = model.init(jax.random.PRNGKey(2), XS)
     params = variables["params"]
-    hs = recurrence.rnn(params["rnn"], XS)
+    hs = recurrence.rnn(params["rnn"]["layer_0"], XS)
     expected = hs[:, -1] @ params["readout"]["kernel"] + params["readout"]["bias"]
     outputs = model.apply(variables, XS)
     assert outputs.shape == (3, 3)
@@ -39,25 +41,29 @@ def test_rnn_model_reads_out_the_last_hidden_state():
 
 
 def model_config(**changes):
-    config = ml_collections.ConfigDict(
-        {
+    return {
+        **{
             "hidden_size": 4,
-            "activation": "relu",
+            "cell": "irnn",
+            "layers": 1,
+            "bidirectional": False,
+            "projection_size": 0,
+            "readout": "last",
+            "forget_bias": 1.0,
             "unroll": 1,
             "recurrent_init": {"name": "scaled_identity", "scale": 0.01},
             "input_init": {"name": "gaussian", "std": 1e-3},
             "bias_init": {"name": "zeros"},
             "output_init": {"name": "glorot_uniform"},
-        }
-    )
-    config.update(changes)
-    return config
+        },
+        **changes,
+    }
 
 
 def test_from_config_resolves_initialisers_by_name():
     model = models.from_config(model_config(), output_size=2)
     params = model.init(jax.random.PRNGKey(0), XS)["params"]
-    np.testing.assert_allclose(params["rnn"]["w_hh"], 0.01 * np.eye(4))
+    np.testing.assert_allclose(params["rnn"]["layer_0"]["w_hh"], 0.01 * np.eye(4))
     assert params["readout"]["kernel"].shape == (4, 2)
 
 
@@ -71,9 +77,121 @@ def test_a_non_positive_hidden_size_is_refused(hidden_size):
     with pytest.raises(
         ValueError, match=f"hidden_size must be a positive int, got hidden_size={hidden_size}"
     ):
-        models.RNNLayer(hidden_size).init(jax.random.PRNGKey(0), XS)
+        models.RecurrentLayer(hidden_size).init(jax.random.PRNGKey(0), XS)
 
 
 def test_rnn_layer_refuses_inputs_that_are_not_batch_time_features():
     with pytest.raises(ValueError, match=r"xs must be 3-D \(batch, time, features\), got shape \(7, 2\)"):
-        models.RNNLayer(3).init(jax.random.PRNGKey(0), jnp.ones((7, 2)))
+        models.RecurrentLayer(3).init(jax.random.PRNGKey(0), jnp.ones((7, 2)))
+
+
+@pytest.mark.parametrize(("cell", "extra"), [("lstm", {}), ("gru", {"b_hn": (5,)})])
+def test_gated_layers_hold_one_block_per_gate_and_run_the_recurrence(cell, extra):
+    gates = {"lstm": 4, "gru": 3}[cell]
+    layer = models.RecurrentLayer(5, cell=cell, recurrent_init=initializers.identity(), forget_bias=4.0)
+    variables = layer.init(jax.random.PRNGKey(1), XS)
+    params = variables["params"]
+    shapes = {name: value.shape for name, value in params.items()}
+    assert shapes == {"w_ih": (2, 5 * gates), "w_hh": (5, 5 * gates), "b": (5 * gates,), **extra}
+    np.testing.assert_array_equal(params["w_hh"], np.tile(np.eye(5), gates))
+    if cell == "lstm":
+        np.testing.assert_array_equal(params["b"], np.repeat([0.0, 4.0, 0.0, 0.0], 5))
+    expected = getattr(recurrence, cell)(params, XS)
+    np.testing.assert_array_equal(layer.apply(variables, XS), expected)
+
+
+def test_a_reverse_layer_reads_the_sequence_backwards_and_returns_outputs_in_input_order():
+    forward = models.RecurrentLayer(4, cell="gru")
+    variables = forward.init(jax.random.PRNGKey(3), XS)
+    backward = models.RecurrentLayer(4, cell="gru", reverse=True)
+    np.testing.assert_allclose(
+        backward.apply(variables, XS), jnp.flip(forward.apply(variables, jnp.flip(XS, 1)), 1), rtol=1e-6
+    )
+
+
+def test_stacked_bidirectional_model_feeds_both_directions_to_the_next_layer():
+    model = models.RNNModel(4, output_size=3, cell="lstm", layers=3, bidirectional=True, projection_size=6)
+    params = model.init(jax.random.PRNGKey(0), XS)["params"]
+    layer_names = sorted(params["rnn"])
+    assert layer_names == [
+        "layer_0",
+        "layer_0_reverse",
+        "layer_1",
+        "layer_1_reverse",
+        "layer_2",
+        "layer_2_reverse",
+    ]
+    assert params["rnn"]["layer_1"]["w_ih"].shape == (8, 16)
+    assert params["projection"]["kernel"].shape == (8, 6)
+    assert model.apply({"params": params}, XS).shape == (3, 3)
+
+
+def test_sequence_readout_gives_an_output_per_step():
+    model = models.RNNModel(4, output_size=10, readout="sequence")
+    variables = model.init(jax.random.PRNGKey(0), XS)
+    assert model.apply(variables, XS).shape == (3, 7, 10)
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "message"),
+    [
+        (
+            {"cell": "transformer"},
+            ValueError,
+            "unknown cell 'transformer'; allowed: irnn, rnn_relu, rnn_tanh, lstm, gru",
+        ),
+        ({"layers": 0}, ValueError, "model.layers must be a positive int, got model.layers=0"),
+        (
+            {"forget_bias": "-1"},
+            TypeError,
+            "model.forget_bias must be a real number, got model.forget_bias='-1'",
+        ),
+        ({"readout": "mean"}, ValueError, "unknown readout 'mean'; allowed: last, sequence"),
+        ({"bidirectional": "yes"}, TypeError, "model.bidirectional must be True or False, got 'yes'"),
+        ({"projection_size": -4}, ValueError, "model.projection_size must be a positive int"),
+    ],
+)
+def test_from_config_refuses_bad_model_settings_naming_the_value(changes, error, message):
+    with pytest.raises(error, match=message):
+        models.from_config(model_config(**changes), output_size=1)
+
+
+def test_identity_recurrent_init_refuses_a_non_square_block():
+    with pytest.raises(ValueError, match=r"identity needs a square 2-D shape \(n, n\), got shape=\(3, 5\)"):
+        initializers.identity()(jax.random.PRNGKey(0), (3, 5))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn_tanh"])
+@pytest.mark.parametrize(("layers", "bidirectional"), [(1, True), (2, False), (2, True)])
+def test_stacked_and_bidirectional_stacks_equal_pytorch_forward_and_gradients(cell, layers, bidirectional):
+    input_size, hidden_size, batch_size, seq_len = 3, 8, 4, 20
+    module = torch_reference.make_module(cell, input_size, hidden_size, layers, bidirectional)
+    directions = (False, True) if bidirectional else (False,)
+    names = {
+        (layer, reverse): f"layer_{layer}" + ("_reverse" if reverse else "")
+        for layer in range(layers)
+        for reverse in directions
+    }
+    params = {
+        name: jax.tree.map(jnp.asarray, torch_reference.params_from_torch(module, *key))
+        for key, name in names.items()
+    }
+    stack = models.RecurrentStack(hidden_size, cell=cell, layers=layers, bidirectional=bidirectional)
+    xs = jax.random.normal(jax.random.PRNGKey(0), (batch_size, seq_len, input_size))
+    weights = jax.random.normal(jax.random.PRNGKey(1), (seq_len, hidden_size * len(directions)))
+
+    def loss(params):
+        outputs = stack.apply({"params": params}, xs)
+        return jnp.sum(outputs * weights), outputs
+
+    (_, outputs), grads = jax.value_and_grad(loss, has_aux=True)(params)
+    outputs_torch, _ = module(torch.tensor(np.array(xs)))
+    (outputs_torch * torch.from_numpy(np.array(weights))).sum().backward()
+
+    np.testing.assert_allclose(outputs, outputs_torch.detach().numpy(), rtol=1e-4, atol=1e-5)
+    for key, name in names.items():
+        for param, grad in torch_reference.grads_from_torch(module, *key).items():
+            scale = np.abs(grad).max()
+            np.testing.assert_allclose(
+                grads[name][param], grad, rtol=1e-4, atol=1e-5 * scale, err_msg=f"{name}/{param}"
+            )

@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from irnn_jax import initializers, recurrence
 
+from . import torch_reference
+
 
 def random_params(key, input_size, hidden_size, recurrent_scale=0.9):
     """Random non-symmetric weights whose ReLU/tanh dynamics stay bounded over long sequences."""
@@ -79,45 +81,55 @@ def test_rnn_equals_flax_linen_rnn_of_simple_cell_with_the_same_weights(activati
     np.testing.assert_allclose(hs, expected, rtol=1e-5, atol=1e-5)
 
 
-def torch_rnn_from_params(params, activation):
-    """PyTorch nn.RNN holding our weights: its W_ih, W_hh are our w_ih.T, w_hh.T, one bias is ours."""
-    input_size, hidden_size = params["w_ih"].shape
-    module = torch.nn.RNN(input_size, hidden_size, nonlinearity=activation, batch_first=True)
-    with torch.no_grad():
-        module.weight_ih_l0.copy_(torch.from_numpy(np.asarray(params["w_ih"]).T.copy()))
-        module.weight_hh_l0.copy_(torch.from_numpy(np.asarray(params["w_hh"]).T.copy()))
-        module.bias_ih_l0.copy_(torch.from_numpy(np.array(params["b"])))
-        module.bias_hh_l0.zero_()
-    return module
-
-
-@pytest.mark.parametrize(("activation", "seq_len"), [("relu", 784), ("tanh", 784), ("relu", 1), ("tanh", 37)])
-def test_rnn_forward_and_all_gradients_equal_pytorch_nn_rnn(activation, seq_len):
+@pytest.mark.parametrize(
+    ("cell", "seq_len"),
+    [
+        ("rnn_relu", 784),
+        ("rnn_tanh", 784),
+        ("rnn_relu", 1),
+        ("rnn_tanh", 37),
+        ("lstm", 200),
+        ("gru", 200),
+        ("lstm", 1),
+    ],
+)
+def test_forward_and_all_gradients_equal_pytorch(cell, seq_len):
     batch_size, input_size, hidden_size = 4, 3, 32
-    params = random_params(jax.random.PRNGKey(5), input_size, hidden_size)
+    module = torch_reference.make_module(cell, input_size, hidden_size)
+    params = jax.tree.map(jnp.asarray, torch_reference.params_from_torch(module))
+    if cell.startswith("rnn"):  # PyTorch's default init explodes a ReLU RNN over 784 steps
+        params["w_hh"] = initializers.orthogonal(0.9)(jax.random.PRNGKey(5), (hidden_size, hidden_size))
+        with torch.no_grad():
+            module.weight_hh_l0.copy_(torch.from_numpy(np.array(params["w_hh"]).T))
     xs, h0 = make_inputs(6, batch_size, seq_len, input_size, hidden_size)
+    c0 = jax.random.normal(jax.random.PRNGKey(8), h0.shape)
     readout = jax.random.normal(jax.random.PRNGKey(7), (seq_len, hidden_size))
 
-    def loss(params, xs, h0):
-        hs = recurrence.rnn(params, xs, h0, activation=activation)
+    def loss(params, xs, state0):
+        if cell == "lstm":
+            hs = recurrence.lstm(params, xs, state0)
+        elif cell == "gru":
+            hs = recurrence.gru(params, xs, state0[0])
+        else:
+            hs = recurrence.rnn(params, xs, state0[0], activation=cell.removeprefix("rnn_"))
         return jnp.sum(hs * readout), hs
 
-    (_, hs), grads = jax.value_and_grad(loss, argnums=(0, 1, 2), has_aux=True)(params, xs, h0)
+    grad_fn = jax.value_and_grad(loss, argnums=(0, 1, 2), has_aux=True)
+    (_, hs), (param_grads, xs_grad, state_grads) = grad_fn(params, xs, (h0, c0))
 
-    module = torch_rnn_from_params(params, activation)
-    xs_torch = torch.tensor(np.asarray(xs), requires_grad=True)
-    h0_torch = torch.tensor(np.asarray(h0)[None], requires_grad=True)
-    hs_torch, _ = module(xs_torch, h0_torch)
+    xs_torch = torch.tensor(np.array(xs), requires_grad=True)
+    h0_torch = torch.tensor(np.array(h0)[None], requires_grad=True)
+    c0_torch = torch.tensor(np.array(c0)[None], requires_grad=True)
+    hs_torch, _ = module(xs_torch, (h0_torch, c0_torch) if cell == "lstm" else h0_torch)
     (hs_torch * torch.from_numpy(np.array(readout))).sum().backward()
 
-    param_grads, xs_grad, h0_grad = grads
     assert_float32_close(hs, hs_torch.detach().numpy())
-    assert_float32_close(param_grads["w_ih"], module.weight_ih_l0.grad.numpy().T)
-    assert_float32_close(param_grads["w_hh"], module.weight_hh_l0.grad.numpy().T)
-    assert_float32_close(param_grads["b"], module.bias_ih_l0.grad.numpy())
-    assert_float32_close(param_grads["b"], module.bias_hh_l0.grad.numpy())
+    for name, grad in torch_reference.grads_from_torch(module).items():
+        assert_float32_close(param_grads[name], grad)
     assert_float32_close(xs_grad, xs_torch.grad.numpy())
-    assert_float32_close(h0_grad, h0_torch.grad.numpy()[0])
+    assert_float32_close(state_grads[0], h0_torch.grad.numpy()[0])
+    if cell == "lstm":
+        assert_float32_close(state_grads[1], c0_torch.grad.numpy()[0])
 
 
 @settings(max_examples=12, deadline=None)
@@ -232,7 +244,7 @@ XS = jnp.ones((3, 5, 2))
         (
             lambda: recurrence.rnn({**PARAMS, "w_hh": jnp.zeros((3, 4))}, XS),
             ValueError,
-            r"w_hh'\] must be square",
+            r"params\['w_hh'\] must have shape \(H, H\) \(square\), got shape \(3, 4\)",
         ),
         (lambda: recurrence.rnn({"w_ih": PARAMS["w_ih"]}, XS), ValueError, r"missing \['b', 'w_hh'\]"),
         (
@@ -258,5 +270,48 @@ XS = jnp.ones((3, 5, 2))
     ],
 )
 def test_bad_input_raises_an_error_naming_the_value_and_what_is_allowed(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+LSTM_PARAMS = recurrence.init_lstm(jax.random.PRNGKey(0), 2, 4)
+GRU_PARAMS = recurrence.init_gru(jax.random.PRNGKey(0), 2, 4)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda: recurrence.lstm(LSTM_PARAMS, XS, jnp.zeros((3, 4))),
+            TypeError,
+            r"h0 must be a \(h, c\) tuple",
+        ),
+        (
+            lambda: recurrence.lstm(LSTM_PARAMS, XS, (jnp.zeros((3, 4)), jnp.zeros((2, 4)))),
+            ValueError,
+            r"h0 must have shape \(batch, hidden\) = \(3, 4\), got \(2, 4\)",
+        ),
+        (
+            lambda: recurrence.lstm(GRU_PARAMS, XS),
+            ValueError,
+            r"params\['w_hh'\] must have shape \(H, 4\*H\)",
+        ),
+        (lambda: recurrence.gru(LSTM_PARAMS, XS), ValueError, r"params is missing \['b_hn'\]"),
+        (lambda: recurrence.gru(GRU_PARAMS, XS, unroll=-1), ValueError, "unroll must be a positive int"),
+        (
+            lambda: recurrence.init_lstm(jax.random.PRNGKey(0), 2, 4, forget_bias="-1"),
+            TypeError,
+            "forget_bias must be a real number, got forget_bias='-1'",
+        ),
+        (
+            lambda: recurrence.parameter_specs(
+                "transformer", 2, 4, recurrent_init=None, input_init=None, bias_init=None
+            ),
+            ValueError,
+            "unknown cell kind 'transformer'; allowed: rnn, lstm, gru",
+        ),
+    ],
+)
+def test_gated_cells_refuse_bad_input_naming_the_value(call, error, message):
     with pytest.raises(error, match=message):
         call()

@@ -7,6 +7,7 @@ import numpy as np
 import optax
 import pytest
 
+from irnn_jax import config as config_lib
 from irnn_jax import models, optim, train
 from irnn_jax.tasks import adding
 
@@ -94,3 +95,13 @@ def test_fit_refuses_non_positive_budgets_before_compiling(tmp_path, field, valu
     config.train[field] = value
     with pytest.raises(ValueError, match=f"train.{field} must be a positive int"):
         train.fit(config, tmp_path, log=lambda line: None)
+
+
+@pytest.mark.parametrize("cell", ["rnn_relu", "rnn_tanh", "lstm", "gru"])
+def test_fit_runs_every_baseline_cell_from_its_config(tmp_path, cell):
+    config = adding_config(seq_len=6, steps=10, log_every=5, eval_every=10)
+    config.model = config_lib.default_model(cell, hidden_size=8)
+    lines = []
+    summary = train.fit(config, tmp_path, log=lines.append)
+    assert f"model {cell}, 1 x 8 units" in lines[0]
+    assert np.isfinite(summary["test"]["mse"])
