@@ -33,6 +33,8 @@ class RecurrentLayer(nn.Module):
       bias_init: initialiser of ``b``; default zeros.
       forget_bias: added to an LSTM's forget-gate bias.
       reverse: run from the last step to the first (outputs stay in input order).
+      final_only: return only the state after reading the whole sequence, ``[B, H]`` (cheaper to
+        differentiate than slicing the sequence).
       unroll: scan unroll factor.
       param_dtype: dtype of the parameters.
     """
@@ -44,12 +46,13 @@ class RecurrentLayer(nn.Module):
     bias_init: initializers.Initializer = initializers.zeros()
     forget_bias: float = 1.0
     reverse: bool = False
+    final_only: bool = False
     unroll: int = 1
     param_dtype: jnp.dtype = jnp.float32
 
     @nn.compact
     def __call__(self, xs: jax.Array) -> jax.Array:
-        """Return the hidden states ``[B, T, H]`` for inputs ``xs`` ``[B, T, D]``."""
+        """Return the hidden states ``[B, T, H]`` (or the final one) for inputs ``xs`` ``[B, T, D]``."""
         kind = _KIND[checks.one_of(self.cell, CELLS, "cell")]
         if getattr(xs, "ndim", None) != 3:
             raise ValueError(f"xs must be 3-D (batch, time, features), got shape {getattr(xs, 'shape', xs)}")
@@ -69,10 +72,15 @@ class RecurrentLayer(nn.Module):
             xs = jnp.flip(xs, axis=1)
         if kind == "rnn":
             activation = "tanh" if self.cell == "rnn_tanh" else "relu"
-            hs = recurrence.rnn(params, xs, activation=activation, unroll=self.unroll)
-        else:
-            hs = getattr(recurrence, kind)(params, xs, unroll=self.unroll)
-        return jnp.flip(hs, axis=1) if self.reverse else hs
+            run = recurrence.rnn_final if self.final_only else recurrence.rnn
+            return self._in_input_order(run(params, xs, activation=activation, unroll=self.unroll))
+        hs, final_state = getattr(recurrence, kind)(params, xs, unroll=self.unroll, return_state=True)
+        if self.final_only:
+            return final_state[0] if kind == "lstm" else final_state
+        return self._in_input_order(hs)
+
+    def _in_input_order(self, outputs: jax.Array) -> jax.Array:
+        return jnp.flip(outputs, axis=1) if self.reverse and outputs.ndim == 3 else outputs
 
 
 class RecurrentStack(nn.Module):
@@ -86,6 +94,7 @@ class RecurrentStack(nn.Module):
         :class:`RecurrentLayer`.
       layers: number of stacked layers (>= 1).
       bidirectional: add a reversed-time layer beside each forward one.
+      final_only: the last layer returns only its final state(s), ``[B, H']``.
     """
 
     hidden_size: int
@@ -96,6 +105,7 @@ class RecurrentStack(nn.Module):
     input_init: initializers.Initializer = initializers.gaussian(1e-3)
     bias_init: initializers.Initializer = initializers.zeros()
     forget_bias: float = 1.0
+    final_only: bool = False
     unroll: int = 1
 
     @nn.compact
@@ -113,6 +123,7 @@ class RecurrentStack(nn.Module):
                     bias_init=self.bias_init,
                     forget_bias=self.forget_bias,
                     reverse=reverse,
+                    final_only=self.final_only and index == self.layers - 1,
                     unroll=self.unroll,
                     name=f"layer_{index}" + ("_reverse" if reverse else ""),
                 )(xs)

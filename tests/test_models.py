@@ -195,3 +195,16 @@ def test_stacked_and_bidirectional_stacks_equal_pytorch_forward_and_gradients(ce
             np.testing.assert_allclose(
                 grads[name][param], grad, rtol=1e-4, atol=1e-5 * scale, err_msg=f"{name}/{param}"
             )
+
+
+@pytest.mark.parametrize("cell", ["irnn", "rnn_tanh", "lstm", "gru"])
+def test_final_only_stack_returns_each_directions_state_after_reading_the_whole_sequence(cell):
+    stack = models.RecurrentStack(
+        5, cell=cell, layers=2, bidirectional=True, recurrent_init=initializers.orthogonal()
+    )
+    variables = stack.init(jax.random.PRNGKey(0), XS)
+    sequence = stack.apply(variables, XS)
+    final = stack.clone(final_only=True).apply(variables, XS)
+    np.testing.assert_allclose(
+        final, jnp.concatenate([sequence[:, -1, :5], sequence[:, 0, 5:]], axis=-1), rtol=1e-6
+    )

@@ -168,6 +168,32 @@ def test_fused_gradients_equal_autodiff_of_the_plain_scan(
         assert_float32_close(got, want, rtol=2e-5)
 
 
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+@pytest.mark.parametrize("implementation", ["fused", "autodiff"])
+@pytest.mark.parametrize("input_size", [1, 3])
+def test_rnn_final_equals_the_last_step_of_rnn_in_value_and_gradient(activation, implementation, input_size):
+    params = random_params(jax.random.PRNGKey(2), input_size, 16, recurrent_scale=1.05)
+    xs, h0 = make_inputs(3, 4, 60, input_size, 16)
+    weights = jax.random.normal(jax.random.PRNGKey(4), (4, 16))
+
+    def final_loss(params, xs, h0):
+        return jnp.sum(
+            recurrence.rnn_final(params, xs, h0, activation=activation, implementation=implementation)
+            * weights
+        )
+
+    def reference_loss(params, xs, h0):
+        hs = recurrence.rnn(params, xs, h0, activation=activation, implementation="autodiff")
+        return jnp.sum(hs[:, -1] * weights)
+
+    np.testing.assert_allclose(final_loss(params, xs, h0), reference_loss(params, xs, h0), rtol=1e-6)
+    got = jax.grad(final_loss, argnums=(0, 1, 2))(params, xs, h0)
+    want = jax.grad(reference_loss, argnums=(0, 1, 2))(params, xs, h0)
+    for got_leaf, want_leaf in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
+        assert got_leaf.dtype == want_leaf.dtype
+        assert_float32_close(got_leaf, want_leaf, rtol=2e-5)
+
+
 @pytest.mark.parametrize("implementation", ["fused", "autodiff"])
 def test_identity_recurrence_with_zero_input_keeps_a_nonnegative_state_for_1000_steps(implementation):
     hidden_size, batch_size = 20, 3
@@ -184,6 +210,10 @@ def test_identity_recurrence_with_zero_input_keeps_a_nonnegative_state_for_1000_
     h0_grad, hs = jax.grad(last_state_loss, has_aux=True)(h0)
     np.testing.assert_array_equal(hs, jnp.broadcast_to(h0[:, None], hs.shape))
     np.testing.assert_array_equal(h0_grad, upstream)
+    final_state_grad = jax.grad(
+        lambda h0: jnp.sum(recurrence.rnn_final(params, xs, h0, implementation=implementation) * upstream)
+    )(h0)
+    np.testing.assert_array_equal(final_state_grad, upstream)
 
 
 def test_init_rnn_gives_the_irnn_defaults():

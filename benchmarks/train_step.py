@@ -1,0 +1,328 @@
+"""Train-step speed of our recurrence against its peers, all timed in one process run.
+
+    python -m benchmarks.train_step                 # B in {16, 128}, T in {196, 784, 1568}
+    python -m benchmarks.train_step --batch 16 --seq-len 784 --steps 30
+
+The task is the sequential-MNIST shape: input size 1, H=100 ReLU units, a 10-way softmax on
+the last state, one SGD update per step. Timed (median and min-max over ``--steps`` steps after
+a compile-and-warm-up call, compile time reported separately):
+
+- ours: ``recurrence.rnn`` default (fused custom VJP) at each unroll, and plain-scan autodiff;
+- ``flax.linen.RNN(SimpleCell(relu))`` at each unroll;
+- PyTorch ``nn.RNN(nonlinearity='relu')`` (when torch is installed), same thread count;
+- the floor: the forward chain (T dependent ``h @ w_hh``, states stored), the backward chain
+  (T dependent ``g @ w_hh.T`` with the ReLU mask) and the weight-gradient GEMM, timed alone;
+- forward only: ours against plain ``lax.scan``;
+- LSTM (``--lstm``): ours against ``flax.linen.RNN(LSTMCell)`` and PyTorch ``nn.LSTM``.
+
+Keras 3 is timed only if it is installed (it is not a dependency). Results go to
+``benchmarks/results/train_step-<timestamp>.json`` and a table with ratios to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import json
+import os
+import pathlib
+import platform
+import statistics
+import time
+from collections.abc import Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from irnn_jax import initializers, recurrence
+
+HIDDEN, CLASSES, LR = 100, 10, 1e-3
+RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+
+
+def timed(step: Callable[[], object], steps: int) -> dict[str, float]:
+    """Compile/warm-up time of the first call, then median/min/max ms over ``steps`` calls."""
+    start = time.perf_counter()
+    jax.block_until_ready(step())
+    compile_s = time.perf_counter() - start
+    samples = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        jax.block_until_ready(step())
+        samples.append((time.perf_counter() - start) * 1e3)
+    return {
+        "median_ms": statistics.median(samples),
+        "min_ms": min(samples),
+        "max_ms": max(samples),
+        "compile_s": compile_s,
+    }
+
+
+def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
+    return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), labels[:, None], axis=1))
+
+
+def jax_train_step(loss_fn: Callable) -> Callable:
+    """A jitted SGD step ``params -> params`` for ``loss_fn(params, xs, labels)``."""
+
+    @jax.jit
+    def step(params, xs, labels):
+        grads = jax.grad(loss_fn)(params, xs, labels)
+        return jax.tree.map(lambda p, g: p - LR * g, params, grads)
+
+    return step
+
+
+def ours_loss(implementation: str, unroll: int, cell: str = "rnn") -> Callable:
+    def loss(params, xs, labels):
+        if cell == "lstm":
+            hs = recurrence.lstm(params["rnn"], xs, unroll=unroll)
+        else:
+            hs = recurrence.rnn(params["rnn"], xs, unroll=unroll, implementation=implementation)
+        return cross_entropy(hs[:, -1] @ params["w_out"] + params["b_out"], labels)
+
+    return loss
+
+
+def flax_loss(cell: nn.Module, unroll: int) -> tuple[Callable, nn.Module]:
+    module = nn.RNN(cell, unroll=unroll)
+
+    def loss(params, xs, labels):
+        hs = module.apply({"params": params["rnn"]}, xs)
+        return cross_entropy(hs[:, -1] @ params["w_out"] + params["b_out"], labels)
+
+    return loss, module
+
+
+def floor_steps(batch: int, seq_len: int, unroll: int) -> dict[str, Callable]:
+    """The three pieces no implementation can avoid, each compiled alone."""
+    key = jax.random.PRNGKey(0)
+    w_hh = jnp.eye(HIDDEN) * 0.99
+    inputs = jax.random.uniform(key, (seq_len, batch, HIDDEN)) * 0.01
+    states = jax.random.uniform(key, (seq_len, batch, HIDDEN))
+
+    @jax.jit
+    def forward_chain(w_hh, inputs):
+        def step(h, u):
+            h = jax.nn.relu(u + h @ w_hh)
+            return h, h
+
+        return lax.scan(step, jnp.zeros((batch, HIDDEN)), inputs, unroll=unroll)[1]
+
+    @jax.jit
+    def backward_chain(w_hh, states):
+        def step(g, h):
+            g = jnp.where(h > 0, g @ w_hh.T, 0.0)
+            return g, g
+
+        return lax.scan(step, jnp.ones((batch, HIDDEN)), states, reverse=True, unroll=unroll)[1]
+
+    @jax.jit
+    def weight_gradient(states, grads):
+        return states.reshape(-1, HIDDEN).T @ grads.reshape(-1, HIDDEN)
+
+    return {
+        "forward chain": lambda: forward_chain(w_hh, inputs),
+        "backward chain": lambda: backward_chain(w_hh, states),
+        "dW GEMM": lambda: weight_gradient(states, states),
+    }
+
+
+def torch_step(batch: int, seq_len: int, cell: str) -> Callable | None:
+    if importlib.util.find_spec("torch") is None:
+        return None
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    torch.manual_seed(0)
+    if cell == "lstm":
+        module = torch.nn.LSTM(1, HIDDEN, batch_first=True)
+    else:
+        module = torch.nn.RNN(1, HIDDEN, nonlinearity="relu", batch_first=True)
+        with torch.no_grad():
+            module.weight_hh_l0.copy_(torch.eye(HIDDEN))
+    head = torch.nn.Linear(HIDDEN, CLASSES)
+    optimizer = torch.optim.SGD([*module.parameters(), *head.parameters()], lr=LR)
+    xs = torch.rand(batch, seq_len, 1)
+    labels = torch.randint(0, CLASSES, (batch,))
+
+    def step():
+        optimizer.zero_grad()
+        hs, _ = module(xs)
+        torch.nn.functional.cross_entropy(head(hs[:, -1]), labels).backward()
+        optimizer.step()
+
+    return step
+
+
+def keras_step(batch: int, seq_len: int) -> Callable | None:
+    if importlib.util.find_spec("keras") is None:
+        return None
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    import keras
+
+    model = keras.Sequential(
+        [
+            keras.Input((seq_len, 1)),
+            keras.layers.SimpleRNN(HIDDEN, activation="relu", recurrent_initializer="identity"),
+            keras.layers.Dense(CLASSES),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.SGD(LR), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
+    xs = np.random.rand(batch, seq_len, 1).astype(np.float32)
+    labels = np.random.randint(0, CLASSES, batch)
+    return lambda: model.train_on_batch(xs, labels)
+
+
+def rnn_cases(batch: int, seq_len: int, unrolls: list[int]) -> dict[str, Callable]:
+    key = jax.random.PRNGKey(0)
+    xs = jax.random.uniform(key, (batch, seq_len, 1))
+    labels = jax.random.randint(key, (batch,), 0, CLASSES)
+    head = {"w_out": jnp.zeros((HIDDEN, CLASSES)), "b_out": jnp.zeros(CLASSES)}
+    params = {"rnn": recurrence.init_rnn(key, 1, HIDDEN), **head}
+    cases: dict[str, Callable] = {}
+    for unroll in unrolls:
+        step = jax_train_step(ours_loss("fused", unroll))
+        cases[f"ours fused, unroll {unroll}"] = lambda step=step: step(params, xs, labels)
+    for unroll in (1, max(unrolls)):
+        step = jax_train_step(ours_loss("autodiff", unroll))
+        cases[f"plain scan autodiff, unroll {unroll}"] = lambda step=step: step(params, xs, labels)
+        loss, module = flax_loss(
+            nn.SimpleCell(HIDDEN, activation_fn=nn.relu, recurrent_kernel_init=initializers.identity()),
+            unroll,
+        )
+        flax_params = {"rnn": module.init(key, xs)["params"], **head}
+        step = jax_train_step(loss)
+        cases[f"flax RNN(SimpleCell), unroll {unroll}"] = lambda step=step, p=flax_params: step(p, xs, labels)
+    torch = torch_step(batch, seq_len, "rnn")
+    if torch is not None:
+        cases["pytorch nn.RNN"] = torch
+    keras = keras_step(batch, seq_len)
+    if keras is not None:
+        cases["keras SimpleRNN (jax)"] = keras
+    forward = jax.jit(lambda p, x: recurrence.rnn(p["rnn"], x)[:, -1])
+    cases["forward only: ours"] = lambda: forward(params, xs)
+    plain = jax.jit(lambda p, x: recurrence.rnn(p["rnn"], x, implementation="autodiff")[:, -1])
+    cases["forward only: plain scan"] = lambda: plain(params, xs)
+    for name, step in floor_steps(batch, seq_len, 1).items():
+        cases[f"floor: {name}"] = step
+    return cases
+
+
+def lstm_cases(batch: int, seq_len: int) -> dict[str, Callable]:
+    key = jax.random.PRNGKey(0)
+    xs = jax.random.uniform(key, (batch, seq_len, 1))
+    labels = jax.random.randint(key, (batch,), 0, CLASSES)
+    head = {"w_out": jnp.zeros((HIDDEN, CLASSES)), "b_out": jnp.zeros(CLASSES)}
+    params = {"rnn": recurrence.init_lstm(key, 1, HIDDEN), **head}
+    step = jax_train_step(ours_loss("fused", 1, cell="lstm"))
+    cases = {"lstm: ours": lambda: step(params, xs, labels)}
+    loss, module = flax_loss(nn.LSTMCell(HIDDEN), 1)
+    flax_params = {"rnn": module.init(key, xs)["params"], **head}
+    flax_step = jax_train_step(loss)
+    cases["lstm: flax RNN(LSTMCell)"] = lambda: flax_step(flax_params, xs, labels)
+    torch = torch_step(batch, seq_len, "lstm")
+    if torch is not None:
+        cases["lstm: pytorch nn.LSTM"] = torch
+    return cases
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batch", type=int, nargs="+", default=[16, 128])
+    parser.add_argument("--seq-len", type=int, nargs="+", default=[196, 784, 1568])
+    parser.add_argument("--unroll", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument(
+        "--lstm", action="store_true", help="also time LSTMs (at the first batch size, T=784)"
+    )
+    args = parser.parse_args()
+
+    results = []
+    for batch in args.batch:
+        for seq_len in args.seq_len:
+            for name, step in rnn_cases(batch, seq_len, args.unroll).items():
+                results.append({"case": name, "batch": batch, "seq_len": seq_len, **timed(step, args.steps)})
+                print(_row(results[-1]), flush=True)
+    if args.lstm:
+        for name, step in lstm_cases(args.batch[0], 784).items():
+            results.append({"case": name, "batch": args.batch[0], "seq_len": 784, **timed(step, args.steps)})
+            print(_row(results[-1]), flush=True)
+
+    summary = summarize(results)
+    print("\n" + "\n".join(summary))
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out = RESULTS / f"train_step-{stamp}.json"
+    machine = {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count()}
+    machine["jax"] = jax.__version__
+    machine["device"] = str(jax.devices()[0])
+    out.write_text(
+        json.dumps({"machine": machine, "args": vars(args), "results": results, "summary": summary}, indent=1)
+    )
+    print(f"\nwritten to {out}")
+
+
+def _row(result: dict) -> str:
+    return (
+        f"B={result['batch']:<4d} T={result['seq_len']:<5d} {result['case']:<40s} "
+        f"{result['median_ms']:9.2f} ms  [{result['min_ms']:.2f}, {result['max_ms']:.2f}]  "
+        f"compile {result['compile_s']:.1f} s"
+    )
+
+
+def summarize(results: list[dict]) -> list[str]:
+    """Ratios per (B, T): the best ours against Flax's best, PyTorch and the floor."""
+    lines = []
+    shapes = sorted({(r["batch"], r["seq_len"]) for r in results})
+    for batch, seq_len in shapes:
+        at = {r["case"]: r["median_ms"] for r in results if (r["batch"], r["seq_len"]) == (batch, seq_len)}
+        ours = {name: ms for name, ms in at.items() if name.startswith("ours fused")}
+        if not ours:
+            continue
+        default = at["ours fused, unroll 1"]
+        best_name = min(ours, key=ours.get)
+        flax_best = min(ms for name, ms in at.items() if name.startswith("flax"))
+        floor = sum(ms for name, ms in at.items() if name.startswith("floor"))
+        line = (
+            f"B={batch} T={seq_len}: ours default {default:.2f} ms "
+            f"(best: {best_name}, {ours[best_name]:.2f} ms); "
+            f"flax best / ours default {flax_best / default:.2f}x; floor {floor:.2f} ms, "
+            f"ours default / floor {default / floor:.2f}x"
+        )
+        if "pytorch nn.RNN" in at:
+            line += f"; pytorch / ours default {at['pytorch nn.RNN'] / default:.2f}x"
+        line += (
+            f"; forward ours / plain scan {at['forward only: ours'] / at['forward only: plain scan']:.2f}x"
+        )
+        lines.append(line)
+    for batch, seq_len in shapes:
+        at = {r["case"]: r["median_ms"] for r in results if (r["batch"], r["seq_len"]) == (batch, seq_len)}
+        longer = [s for b, s in shapes if b == batch and s == 2 * seq_len]
+        if longer and "ours fused, unroll 1" in at:
+            doubled = next(
+                r["median_ms"]
+                for r in results
+                if (r["batch"], r["seq_len"], r["case"]) == (batch, longer[0], "ours fused, unroll 1")
+            )
+            lines.append(
+                f"B={batch}: T={longer[0]} / T={seq_len} = {doubled / at['ours fused, unroll 1']:.2f}x"
+            )
+    if any(name.startswith("lstm") for name in (r["case"] for r in results)):
+        at = {r["case"]: r["median_ms"] for r in results if r["case"].startswith("lstm")}
+        ours = at["lstm: ours"]
+        line = f"LSTM: flax / ours {at['lstm: flax RNN(LSTMCell)'] / ours:.2f}x"
+        if "lstm: pytorch nn.LSTM" in at:
+            line += f"; pytorch / ours {at['lstm: pytorch nn.LSTM'] / ours:.2f}x"
+        lines.append(line)
+    return lines
+
+
+if __name__ == "__main__":
+    main()
