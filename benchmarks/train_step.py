@@ -5,13 +5,15 @@
 
 The task is the sequential-MNIST shape: input size 1, H=100 ReLU units, a 10-way softmax on
 the last state, one SGD update per step. Timed (median and min-max over ``--steps`` steps after
-a compile-and-warm-up call, compile time reported separately):
+a compile-and-warm-up call, compile time reported separately; the cases of one shape run
+round-robin, one call each per round, so that the machine's slow spells hit all alike):
 
 - ours: ``recurrence.rnn`` default (fused custom VJP) at each unroll, and plain-scan autodiff;
 - ``flax.linen.RNN(SimpleCell(relu))`` at each unroll;
 - PyTorch ``nn.RNN(nonlinearity='relu')`` (when torch is installed), same thread count;
-- the floor: the forward chain (T dependent ``h @ w_hh``, states stored), the backward chain
-  (T dependent ``g @ w_hh.T`` with the ReLU mask) and the weight-gradient GEMM, timed alone;
+- the floor: the forward chain (T dependent ``relu(x_t @ w_ih + h @ w_hh)``, states stored),
+  the backward chain (T dependent ``g @ w_hh.T`` with the ReLU mask, stored) and the
+  weight-gradient GEMM ``[H, T*B] @ [T*B, H]``, each timed alone;
 - forward only: ours against plain ``lax.scan``;
 - LSTM (``--lstm``): ours against ``flax.linen.RNN(LSTMCell)`` and PyTorch ``nn.LSTM``.
 
@@ -44,21 +46,29 @@ HIDDEN, CLASSES, LR = 100, 10, 1e-3
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
 
-def timed(step: Callable[[], object], steps: int) -> dict[str, float]:
-    """Compile/warm-up time of the first call, then median/min/max ms over ``steps`` calls."""
-    start = time.perf_counter()
-    jax.block_until_ready(step())
-    compile_s = time.perf_counter() - start
-    samples = []
-    for _ in range(steps):
+def timed(cases: dict[str, Callable[[], object]], steps: int) -> dict[str, dict[str, float]]:
+    """Compile/warm-up time of each case's first call, then ``steps`` rounds in which every case
+    runs once (round-robin, so a slow spell of the machine hits all cases alike); median,
+    min and max ms per case."""
+    compile_s = {}
+    for name, step in cases.items():
         start = time.perf_counter()
         jax.block_until_ready(step())
-        samples.append((time.perf_counter() - start) * 1e3)
+        compile_s[name] = time.perf_counter() - start
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(steps):
+        for name, step in cases.items():
+            start = time.perf_counter()
+            jax.block_until_ready(step())
+            samples[name].append((time.perf_counter() - start) * 1e3)
     return {
-        "median_ms": statistics.median(samples),
-        "min_ms": min(samples),
-        "max_ms": max(samples),
-        "compile_s": compile_s,
+        name: {
+            "median_ms": statistics.median(values),
+            "min_ms": min(values),
+            "max_ms": max(values),
+            "compile_s": compile_s[name],
+        }
+        for name, values in samples.items()
     }
 
 
@@ -80,10 +90,12 @@ def jax_train_step(loss_fn: Callable) -> Callable:
 def ours_loss(implementation: str, unroll: int, cell: str = "rnn") -> Callable:
     def loss(params, xs, labels):
         if cell == "lstm":
-            hs = recurrence.lstm(params["rnn"], xs, unroll=unroll)
+            last = recurrence.lstm(params["rnn"], xs, unroll=unroll)[:, -1]
+        elif implementation == "fused":  # what RNNModel(readout='last') runs
+            last = recurrence.rnn_final(params["rnn"], xs, unroll=unroll)
         else:
-            hs = recurrence.rnn(params["rnn"], xs, unroll=unroll, implementation=implementation)
-        return cross_entropy(hs[:, -1] @ params["w_out"] + params["b_out"], labels)
+            last = recurrence.rnn(params["rnn"], xs, unroll=unroll, implementation=implementation)[:, -1]
+        return cross_entropy(last @ params["w_out"] + params["b_out"], labels)
 
     return loss
 
@@ -102,13 +114,14 @@ def floor_steps(batch: int, seq_len: int, unroll: int) -> dict[str, Callable]:
     """The three pieces no implementation can avoid, each compiled alone."""
     key = jax.random.PRNGKey(0)
     w_hh = jnp.eye(HIDDEN) * 0.99
-    inputs = jax.random.uniform(key, (seq_len, batch, HIDDEN)) * 0.01
+    w_ih = jnp.full((1, HIDDEN), 0.01)
+    inputs = jax.random.uniform(key, (seq_len, batch, 1))
     states = jax.random.uniform(key, (seq_len, batch, HIDDEN))
 
     @jax.jit
     def forward_chain(w_hh, inputs):
-        def step(h, u):
-            h = jax.nn.relu(u + h @ w_hh)
+        def step(h, x):
+            h = jax.nn.relu(x @ w_ih + h @ w_hh)
             return h, h
 
         return lax.scan(step, jnp.zeros((batch, HIDDEN)), inputs, unroll=unroll)[1]
@@ -206,7 +219,7 @@ def rnn_cases(batch: int, seq_len: int, unrolls: list[int]) -> dict[str, Callabl
     keras = keras_step(batch, seq_len)
     if keras is not None:
         cases["keras SimpleRNN (jax)"] = keras
-    forward = jax.jit(lambda p, x: recurrence.rnn(p["rnn"], x)[:, -1])
+    forward = jax.jit(lambda p, x: recurrence.rnn_final(p["rnn"], x))
     cases["forward only: ours"] = lambda: forward(params, xs)
     plain = jax.jit(lambda p, x: recurrence.rnn(p["rnn"], x, implementation="autodiff")[:, -1])
     cases["forward only: plain scan"] = lambda: plain(params, xs)
@@ -215,7 +228,8 @@ def rnn_cases(batch: int, seq_len: int, unrolls: list[int]) -> dict[str, Callabl
     return cases
 
 
-def lstm_cases(batch: int, seq_len: int) -> dict[str, Callable]:
+def lstm_cases(batch: int, seq_len: int, unrolls: list[int]) -> dict[str, Callable]:
+    del unrolls  # LSTMs are timed at unroll 1
     key = jax.random.PRNGKey(0)
     xs = jax.random.uniform(key, (batch, seq_len, 1))
     labels = jax.random.randint(key, (batch,), 0, CLASSES)
@@ -245,14 +259,13 @@ def main() -> None:
     args = parser.parse_args()
 
     results = []
-    for batch in args.batch:
-        for seq_len in args.seq_len:
-            for name, step in rnn_cases(batch, seq_len, args.unroll).items():
-                results.append({"case": name, "batch": batch, "seq_len": seq_len, **timed(step, args.steps)})
-                print(_row(results[-1]), flush=True)
+    shapes = [(batch, seq_len, rnn_cases) for batch in args.batch for seq_len in args.seq_len]
     if args.lstm:
-        for name, step in lstm_cases(args.batch[0], 784).items():
-            results.append({"case": name, "batch": args.batch[0], "seq_len": 784, **timed(step, args.steps)})
+        shapes.append((args.batch[0], 784, lstm_cases))
+    for batch, seq_len, make_cases in shapes:
+        cases = make_cases(batch, seq_len, args.unroll)
+        for name, timing in timed(cases, args.steps).items():
+            results.append({"case": name, "batch": batch, "seq_len": seq_len, **timing})
             print(_row(results[-1]), flush=True)
 
     summary = summarize(results)

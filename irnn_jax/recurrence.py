@@ -16,7 +16,12 @@ reverse scan of
 weight gradients as single large matmuls outside the loop:
 ``dW_hh = sum_t h_{t-1}^T g_t``, ``dW_ih = sum_t x_t^T g_t``, ``db = sum_t g_t``. The only
 residuals are the hidden states. ``implementation='autodiff'`` differentiates the same forward
-scan with ``jax.grad`` and is the reference the fused path is tested against.
+scan with ``jax.grad`` and is the reference the fused path is tested against. :func:`rnn_final`
+returns only ``h_T`` and has its own, cheaper, fused backward (what a last-state readout needs).
+
+:func:`lstm` and :func:`gru` use the same convention with gate blocks side by side along the
+last axis (PyTorch's gate order), their input projection hoisted before the scan and JAX's
+autodiff for the backward pass.
 """
 
 from __future__ import annotations

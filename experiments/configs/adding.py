@@ -3,7 +3,8 @@
 # N(0, 0.001^2) input and readout weights, batch 16, plain SGD with gradient clipping by global
 # norm. The paper grid-searched lr in 1e-9..1e-1 and clip in {1, 10, 100, 1000} and does not
 # print the winners, so lr=0.01, clip=10 here are our defaults: sweep them (issue 5).
-# Runtime and result: not yet measured for the full protocol (see experiments/RESULTS.md).
+# Runtime and result of the full protocol: not measured yet (10^6 SGD steps; the `demo` variant
+# is the measured one, below).
 #
 # Variants (comma-separated, e.g. "quick,T=300"):
 #   T=<int>   sequence length (default 150; the paper uses 150, 200, 300, 400)
