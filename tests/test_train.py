@@ -11,7 +11,7 @@ from irnn_jax import config as config_lib
 from irnn_jax import models, optim, train
 from irnn_jax.tasks import adding
 
-from .helpers import adding_config
+from .helpers import ADDING_CONFIG, adding_config
 
 
 def small_setup(lr=1e-2, name="adam"):
@@ -105,3 +105,18 @@ def test_fit_runs_every_baseline_cell_from_its_config(tmp_path, cell):
     summary = train.fit(config, tmp_path, log=lines.append)
     assert f"model {cell}, 1 x 8 units" in lines[0]
     assert np.isfinite(summary["test"]["mse"])
+
+
+def test_fit_on_permuted_mnist_saves_the_pixel_order_with_the_run(tmp_path):
+    config = config_lib.load(str(ADDING_CONFIG.parent / "mnist.py") + ":quick,permuted")
+    config.model.hidden_size = 8
+    config.train.steps = 2
+    config.train.log_every = 1
+    config.train.eval_every = 2
+    config.train.eval_batch_size = 5000
+    lines = []
+    summary = train.fit(config, tmp_path, log=lines.append)
+    saved = np.load(tmp_path / "task_artifacts.npz")["pixel_order"]
+    assert sorted(saved) == list(range(784)) and not np.array_equal(saved, np.arange(784))
+    assert 0.0 <= summary["test"]["accuracy"] <= 1.0
+    assert "accuracy valid" in lines[-1] and "(baseline 0.1135)" in lines[-1]

@@ -1,0 +1,104 @@
+"""Pixel-by-pixel MNIST (Le et al. 2015, section 4.2): 784 steps of one pixel, 10 classes.
+
+Images are read in scanline order, or, for permuted MNIST, in one fixed order drawn from
+``permutation_seed``. Pixels are scaled to [0, 1]. Splits: train 50,000 and valid 10,000 (the
+original 60,000 training images, last 10,000 held out, the classic split), test 10,000.
+Training batches: each epoch is a permutation of the 50,000 drawn from ``fold_in(key, epoch)``,
+cut into ``50,000 // batch_size`` batches, so batch ``step`` is a pure function of the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Iterator
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from irnn_jax import checks, data
+
+SPLITS = ("train", "valid", "test")
+PIXELS = 784
+Batch = tuple[np.ndarray, np.ndarray]
+
+
+@dataclasses.dataclass(frozen=True)
+class PixelMNIST:
+    """Sequential (``permuted=False``) or permuted pixel MNIST."""
+
+    permuted: bool = False
+    permutation_seed: int = 0
+
+    input_size = 1
+    output_size = 10
+    metric = "accuracy"
+    baseline = 0.1135  # always answering the most frequent test class, 1
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.permuted, bool):
+            raise TypeError(f"permuted must be True or False, got permuted={self.permuted!r}")
+        if isinstance(self.permutation_seed, bool) or not isinstance(self.permutation_seed, int):
+            raise TypeError(f"permutation_seed must be an int, got {self.permutation_seed!r}")
+
+    @functools.cached_property
+    def pixel_order(self) -> np.ndarray:
+        """The order in which pixels are fed: ``arange(784)`` or the fixed permutation."""
+        if not self.permuted:
+            return np.arange(PIXELS)
+        return np.random.default_rng(self.permutation_seed).permutation(PIXELS)
+
+    def batches(
+        self, split: str, batch_size: int, key: jax.Array | None = None, start_step: int = 0
+    ) -> Iterator[Batch]:
+        """Yield ``(pixels [B, 784, 1] float32, labels [B] int32)``: endless shuffled ``train``
+        batches (needs ``key``), or one ordered pass over ``valid``/``test``."""
+        checks.one_of(split, SPLITS, "split")
+        checks.positive_int(batch_size, "batch_size")
+        images, labels = _split(split)
+        if split != "train":
+            for start in range(0, len(labels), batch_size):
+                yield self._inputs(images[start : start + batch_size]), labels[start : start + batch_size]
+            return
+        if key is None:
+            raise ValueError("the train split needs a PRNG key, got key=None")
+        if batch_size > len(labels):
+            raise ValueError(f"batch_size must be at most {len(labels)} for MNIST train, got {batch_size}")
+        per_epoch = len(labels) // batch_size
+        step, order_epoch, order = start_step, None, None
+        while True:
+            epoch, index = divmod(step, per_epoch)
+            if epoch != order_epoch:
+                order_epoch, order = (
+                    epoch,
+                    np.asarray(jax.random.permutation(jax.random.fold_in(key, epoch), len(labels))),
+                )
+            chosen = order[index * batch_size : (index + 1) * batch_size]
+            yield self._inputs(images[chosen]), labels[chosen]
+            step += 1
+
+    def loss(self, logits: jax.Array, labels: jax.Array) -> jax.Array:
+        """Mean softmax cross-entropy."""
+        return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+
+    def metrics(self, logits: jax.Array, labels: jax.Array) -> dict[str, jax.Array]:
+        """Accuracy and cross-entropy over the batch."""
+        return {
+            "accuracy": jnp.mean(jnp.argmax(logits, -1) == labels),
+            "cross_entropy": self.loss(logits, labels),
+        }
+
+    def artifacts(self) -> dict[str, np.ndarray]:
+        """What a run must keep to be interpreted later: the pixel order."""
+        return {"pixel_order": self.pixel_order}
+
+    def _inputs(self, images: np.ndarray) -> np.ndarray:
+        return (images[:, self.pixel_order, None] / np.float32(255)).astype(np.float32)
+
+
+@functools.cache
+def _split(split: str) -> tuple[np.ndarray, np.ndarray]:
+    arrays = data.load("mnist")
+    return arrays[f"{split}_images"], arrays[f"{split}_labels"].astype(np.int32)

