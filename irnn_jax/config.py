@@ -109,6 +109,28 @@ def default_model(cell: str = "irnn", hidden_size: int = 100) -> ml_collections.
     return model
 
 
+def paper_optim(lr: float, clip: float) -> ml_collections.ConfigDict:
+    """The ``optim`` section of the papers' protocol: plain SGD, clipping by global norm."""
+    return ml_collections.ConfigDict(
+        {"name": "sgd", "lr": lr, "momentum": 0.0, "clip_mode": "global_norm", "clip": clip, "decay_steps": 0}
+    )
+
+
+def train_section(
+    batch_size: int, steps: int, eval_every: int, log_every: int = 100, eval_batch_size: int = 1000
+) -> ml_collections.ConfigDict:
+    """The ``train`` section: batch size, step budget and how often to log and evaluate."""
+    return ml_collections.ConfigDict(
+        {
+            "batch_size": batch_size,
+            "steps": steps,
+            "log_every": log_every,
+            "eval_every": eval_every,
+            "eval_batch_size": eval_batch_size,
+        }
+    )
+
+
 def _literal(text: str) -> object:
     try:
         return ast.literal_eval(text)

@@ -63,15 +63,7 @@ def init_rnn(
       bias_init: initialiser of ``b``; default zeros.
       dtype: parameter dtype.
     """
-    specs = parameter_specs(
-        "rnn",
-        input_size,
-        hidden_size,
-        recurrent_init=recurrent_init or initializers.identity(),
-        input_init=input_init or initializers.gaussian(1e-3),
-        bias_init=bias_init or initializers.zeros(),
-    )
-    return _init_from_specs(key, specs, dtype)
+    return _init_params("rnn", key, input_size, hidden_size, dtype, (recurrent_init, input_init, bias_init))
 
 
 def parameter_specs(
@@ -113,7 +105,28 @@ def parameter_specs(
     return specs
 
 
-def _init_from_specs(key: jax.Array, specs, dtype) -> Params:
+# (recurrent, input, bias) initialisers when none is given: the IRNN's for the simple RNN,
+# Flax's LSTMCell/GRUCell defaults for the gated cells.
+_DEFAULT_INITS = {
+    "rnn": (initializers.identity(), initializers.gaussian(1e-3), initializers.zeros()),
+    "lstm": (initializers.orthogonal(), initializers.lecun_normal(), initializers.zeros()),
+    "gru": (initializers.orthogonal(), initializers.lecun_normal(), initializers.zeros()),
+}
+
+
+def _init_params(kind, key, input_size, hidden_size, dtype, inits, forget_bias=0.0) -> Params:
+    recurrent_init, input_init, bias_init = (
+        given or default for given, default in zip(inits, _DEFAULT_INITS[kind], strict=True)
+    )
+    specs = parameter_specs(
+        kind,
+        input_size,
+        hidden_size,
+        recurrent_init=recurrent_init,
+        input_init=input_init,
+        bias_init=bias_init,
+        forget_bias=forget_bias,
+    )
     keys = jax.random.split(key, len(specs))
     return {name: init(k, shape, dtype) for k, (name, (shape, init)) in zip(keys, specs.items(), strict=True)}
 
@@ -241,16 +254,8 @@ def init_lstm(
     ``forget_bias`` is added to the forget gate's bias (Flax uses 0; the IRNN paper searched
     {1, 4, 10, 20} for its LSTM baseline).
     """
-    specs = parameter_specs(
-        "lstm",
-        input_size,
-        hidden_size,
-        recurrent_init=recurrent_init or initializers.orthogonal(),
-        input_init=input_init or initializers.lecun_normal(),
-        bias_init=bias_init or initializers.zeros(),
-        forget_bias=forget_bias,
-    )
-    return _init_from_specs(key, specs, dtype)
+    inits = (recurrent_init, input_init, bias_init)
+    return _init_params("lstm", key, input_size, hidden_size, dtype, inits, forget_bias=forget_bias)
 
 
 def init_gru(
@@ -266,15 +271,7 @@ def init_gru(
     """GRU parameters ``{'w_ih': [D, 3H], 'w_hh': [H, 3H], 'b': [3H], 'b_hn': [H]}``, gates in
     the order (reset, update, candidate), as PyTorch's; ``b_hn`` is the recurrent bias of the
     candidate, which sits inside the reset gate's product (see :func:`gru`)."""
-    specs = parameter_specs(
-        "gru",
-        input_size,
-        hidden_size,
-        recurrent_init=recurrent_init or initializers.orthogonal(),
-        input_init=input_init or initializers.lecun_normal(),
-        bias_init=bias_init or initializers.zeros(),
-    )
-    return _init_from_specs(key, specs, dtype)
+    return _init_params("gru", key, input_size, hidden_size, dtype, (recurrent_init, input_init, bias_init))
 
 
 def lstm(

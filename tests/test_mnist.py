@@ -81,3 +81,12 @@ def test_accuracy_and_cross_entropy_of_logits():
 def test_bad_mnist_settings_are_refused_naming_the_value(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_standard_normalization_uses_the_training_mean_and_std(arrays):
+    inputs, _ = next(PixelMNIST(normalization="standard").batches("test", 3))
+    np.testing.assert_allclose(
+        inputs[..., 0], (arrays["test_images"][:3] / 255.0 - 0.1307) / 0.3081, rtol=1e-5
+    )
+    with pytest.raises(ValueError, match="unknown normalization 'zscore'; allowed: unit, standard"):
+        PixelMNIST(normalization="zscore")

@@ -15,7 +15,7 @@
 
 import ml_collections
 
-from irnn_jax.config import default_model, parse_arg
+from irnn_jax.config import default_model, paper_optim, parse_arg, train_section
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -28,23 +28,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.task.name = "mnist"
     config.task.permuted = bool(options.get("permuted", False))
     config.task.permutation_seed = 0
+    config.task.normalization = "unit"  # pixels in [0, 1]; "standard": (x - 0.1307) / 0.3081
 
     config.model = default_model(options.get("cell", "irnn"), hidden_size=100)
 
-    config.optim = ml_collections.ConfigDict()
-    config.optim.name = "sgd"
-    config.optim.lr = 1e-3
-    config.optim.momentum = 0.0
-    config.optim.clip_mode = "global_norm"
-    config.optim.clip = 1.0
-    config.optim.decay_steps = 0
-
-    config.train = ml_collections.ConfigDict()
-    config.train.batch_size = 16
-    config.train.steps = 1_000_000
-    config.train.log_every = 100
-    config.train.eval_every = 20_000
-    config.train.eval_batch_size = 1000
+    config.optim = paper_optim(lr=1e-3, clip=1.0)
+    config.train = train_section(batch_size=16, steps=1_000_000, eval_every=20_000)
 
     if options.get("quick"):
         config.optim.name = "adam"

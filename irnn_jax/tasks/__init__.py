@@ -19,7 +19,9 @@ from irnn_jax.tasks.mnist import PixelMNIST
 
 _BUILDERS = {
     "adding": lambda config: AddingProblem(config["seq_len"], config.get("held_out_size", 10_000)),
-    "mnist": lambda config: PixelMNIST(config["permuted"], config["permutation_seed"]),
+    "mnist": lambda config: PixelMNIST(
+        config["permuted"], config["permutation_seed"], config["normalization"]
+    ),
 }
 TASKS = tuple(_BUILDERS)
 
