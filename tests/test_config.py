@@ -86,3 +86,25 @@ def test_default_model_refuses_an_unknown_cell():
         ValueError, match="unknown cell 'lstmm'; allowed: irnn, rnn_relu, rnn_tanh, lstm, gru"
     ):
         config_lib.default_model("lstmm")
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "adding.py",
+        "adding.py:quick,T=300,cell=gru",
+        "adding.py:demo",
+        "mnist.py",
+        "mnist.py:quick,permuted,cell=lstm",
+        "tomita.py",
+        "tomita.py:grammar=7,quick,cell=rnn_tanh",
+    ],
+)
+def test_every_config_variant_builds_its_task_model_and_optimiser(spec):
+    from irnn_jax import models, optim, tasks, train
+
+    config = config_lib.load(str(ADDING_CONFIG.parent / spec))
+    task = tasks.from_config(config.task)
+    models.from_config(config.model, task.output_size)
+    optim.make_optimizer(config.optim)
+    assert train.describe(config).startswith(f"task {config.task.name}")

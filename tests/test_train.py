@@ -120,3 +120,17 @@ def test_fit_on_permuted_mnist_saves_the_pixel_order_with_the_run(tmp_path):
     assert sorted(saved) == list(range(784)) and not np.array_equal(saved, np.arange(784))
     assert 0.0 <= summary["test"]["accuracy"] <= 1.0
     assert "accuracy valid" in lines[-1] and "(baseline 0.1135)" in lines[-1]
+
+
+def test_fit_on_a_tomita_grammar_evaluates_on_longer_strings(tmp_path):
+    config = config_lib.load(str(ADDING_CONFIG.parent / "tomita.py") + ":grammar=5,quick")
+    config.task.train_lengths = (2, 4)
+    config.task.test_lengths = (5, 6)
+    config.task.held_out_per_length = 20
+    config.model.hidden_size = 8
+    config.train.steps = 20
+    config.train.log_every = 10
+    config.train.eval_every = 20
+    summary = train.fit(config, tmp_path, log=lambda line: None)
+    assert summary["baseline"] == 0.5
+    assert 0.0 <= summary["test"]["accuracy"] <= 1.0 and np.isfinite(summary["valid"]["cross_entropy"])

@@ -16,16 +16,23 @@ from typing import Any
 from irnn_jax import checks
 from irnn_jax.tasks.adding import AddingProblem
 from irnn_jax.tasks.mnist import PixelMNIST
+from irnn_jax.tasks.tomita import TomitaTask
 
 _BUILDERS = {
     "adding": lambda config: AddingProblem(config["seq_len"], config.get("held_out_size", 10_000)),
     "mnist": lambda config: PixelMNIST(
         config["permuted"], config["permutation_seed"], config["normalization"]
     ),
+    "tomita": lambda config: TomitaTask(
+        config["grammar"],
+        tuple(config["train_lengths"]),
+        tuple(config["test_lengths"]),
+        config["held_out_per_length"],
+    ),
 }
 TASKS = tuple(_BUILDERS)
 
 
-def from_config(task_config: Mapping[str, Any]) -> AddingProblem | PixelMNIST:
+def from_config(task_config: Mapping[str, Any]) -> AddingProblem | PixelMNIST | TomitaTask:
     """Build the task a config's ``task`` section names (``name`` plus the task's fields)."""
     return _BUILDERS[checks.one_of(task_config["name"], TASKS, "task")](task_config)
