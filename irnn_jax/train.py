@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import pathlib
@@ -135,8 +136,9 @@ def fit(
         np.savez(workdir / "task_artifacts.npz", **task.artifacts())
     init_key, data_key = jax.random.split(jax.random.PRNGKey(config["seed"]))
     train_batches = task.batches("train", batch_size, data_key)
-    batch = next(train_batches)
-    state = create_train_state(model, tx, init_key, batch[0])
+    first_batch = next(train_batches)
+    train_batches = itertools.chain([first_batch], train_batches)
+    state = create_train_state(model, tx, init_key, first_batch[0])
     train_step = jax.jit(make_train_step(model.apply, task.loss, task.metrics, tx), donate_argnums=0)
     eval_step = jax.jit(make_eval_step(model.apply, task.metrics))
 
@@ -158,10 +160,9 @@ def fit(
         window: list[Metrics] = []
         window_start = time.perf_counter()
         progress = tqdm.tqdm(total=steps, disable=not sys.stderr.isatty(), dynamic_ncols=True)
-        for step in range(1, steps + 1):
+        for step, batch in zip(range(1, steps + 1), train_batches, strict=False):  # endless stream
             state, step_metrics = train_step(state, batch)
             window.append(step_metrics)
-            batch = next(train_batches)
             if step % log_every == 0 or step == steps:
                 record = _window_record(window, step, time.perf_counter() - window_start)
                 write(record)
