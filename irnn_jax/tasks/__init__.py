@@ -21,7 +21,7 @@ from irnn_jax.tasks.tomita import TomitaTask
 _BUILDERS = {
     "adding": lambda config: AddingProblem(config["seq_len"], config.get("held_out_size", 10_000)),
     "mnist": lambda config: PixelMNIST(
-        config["permuted"], config["permutation_seed"], config["normalization"]
+        config["permuted"], config["permutation_seed"], config["normalization"], config["source"]
     ),
     "tomita": lambda config: TomitaTask(
         config["grammar"],

