@@ -68,7 +68,11 @@ def _train(args: argparse.Namespace, overrides: list[str]) -> int:
     config = config_lib.load(args.config)
     for assignment in overrides:
         config_lib.override(config, assignment)
-    summary = train.fit(config, args.workdir)
+    try:
+        summary = train.fit(config, args.workdir)
+    except train.TrainingDivergedError as error:
+        print(f"irnn-jax: training stopped: {error}", file=sys.stderr)
+        return 1
     test = summary["test"][summary["metric"]]
     print(
         f"done: {summary['steps']} steps in {summary['wall_s']:.1f} s; test {summary['metric']} "
@@ -102,9 +106,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"irnn-jax: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except RuntimeError as error:  # train.TrainingDivergedError, without importing jax up front
-        print(f"irnn-jax: training stopped: {error}", file=sys.stderr)
-        return 1
 
 
 if __name__ == "__main__":

@@ -156,15 +156,8 @@ def rnn(
     Returns:
       ``hs`` of shape ``[B, T, H]``: the state after each step.
     """
-    hs = rnn_time_major(
-        params,
-        jnp.swapaxes(_check_xs(xs, "xs", "(batch, time, features)"), 0, 1),
-        h0,
-        activation=activation,
-        unroll=unroll,
-        implementation=implementation,
-        hoist_input=hoist_input,
-    )
+    xs = jnp.swapaxes(_check_xs(xs, "xs", "(batch, time, features)"), 0, 1)
+    hs = _run(params, xs, h0, activation, unroll, implementation, hoist_input, final_only=False)
     return jnp.swapaxes(hs, 0, 1)
 
 

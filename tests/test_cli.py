@@ -120,3 +120,11 @@ def test_bad_data_commands_exit_2_with_one_line(capsys, argv, message):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_a_diverging_run_stops_with_one_line_naming_the_step_and_exit_code_1(tmp_path, capsys):
+    argv = ["train", "--config", f"{ADDING_CONFIG}:T=5", "--workdir", str(tmp_path), *TINY]
+    argv += ["--config.optim.name=sgd", "--config.optim.lr=1e30", "--config.optim.clip_mode=none"]
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("irnn-jax: training stopped: non-finite training at step ") and err.count("\n") == 1
