@@ -106,6 +106,8 @@ def default_model(cell: str = "irnn", hidden_size: int = 100) -> ml_collections.
     model.input_init = {"name": "gaussian", "std": 1e-3}
     model.bias_init = {"name": "zeros"}
     model.output_init = {"name": "gaussian", "std": 1e-3}
+    model.embed_size = 0  # > 0 for tasks whose inputs are token ids (language modelling)
+    model.embed_init = {"name": "gaussian", "std": 0.1}
     return model
 
 

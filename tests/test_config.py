@@ -98,6 +98,10 @@ def test_default_model_refuses_an_unknown_cell():
         "mnist.py:quick,permuted,cell=lstm",
         "tomita.py",
         "tomita.py:grammar=7,quick,cell=rnn_tanh",
+        "ptb.py",
+        "ptb.py:quick,level=char,cell=lstm",
+        "speech.py",
+        "speech.py:quick,dataset=japanese_vowels,bidirectional,cell=gru",
     ],
 )
 def test_every_config_variant_builds_its_task_model_and_optimiser(spec):
@@ -105,6 +109,6 @@ def test_every_config_variant_builds_its_task_model_and_optimiser(spec):
 
     config = config_lib.load(str(ADDING_CONFIG.parent / spec))
     task = tasks.from_config(config.task)
-    models.from_config(config.model, task.output_size)
+    models.from_config(config.model, task.output_size, getattr(task, "vocab_size", 0))
     optim.make_optimizer(config.optim)
     assert train.describe(config).startswith(f"task {config.task.name}")

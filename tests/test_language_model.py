@@ -1,0 +1,57 @@
+import math
+
+import numpy as np
+import pytest
+
+from irnn_jax.tasks import language_model
+
+
+@pytest.fixture(scope="module")
+def words():
+    return language_model.PennTreebank("word", seq_len=35)
+
+
+def test_train_windows_are_contiguous_columns_predicting_the_next_token(words):
+    stream = words.tokens("train")
+    columns = len(stream) // 20
+    batches = words.batches("train", 20)
+    first, second = next(batches), next(batches)
+    np.testing.assert_array_equal(first[0][3], stream[3 * columns : 3 * columns + 35])
+    np.testing.assert_array_equal(first[1][:, :-1], first[0][:, 1:])
+    np.testing.assert_array_equal(second[0][:, 0], first[1][:, -1])  # the next window goes on
+
+
+def test_train_windows_cycle_and_resume_at_any_step(words):
+    per_epoch = (len(words.tokens("train")) // 20 - 1) // 35
+    resumed = next(words.batches("train", 20, start_step=per_epoch + 2))
+    third = next(words.batches("train", 20, start_step=2))
+    np.testing.assert_array_equal(resumed[0], third[0])
+
+
+def test_a_held_out_pass_predicts_every_kept_token_once(words):
+    batches = list(words.batches("valid", 10))
+    columns = len(words.tokens("valid")) // 10
+    assert sum(targets.size for _, targets in batches) == 10 * (columns - 1)
+    assert batches[-1][0].shape[1] <= 35
+    joined = np.concatenate([inputs for inputs, _ in batches], axis=1)
+    np.testing.assert_array_equal(joined.reshape(-1)[: columns - 1], words.tokens("valid")[: columns - 1])
+
+
+def test_perplexity_and_bits_per_char_come_from_the_mean_cross_entropy(words):
+    assert words.complete_metrics({"cross_entropy": math.log(100.0)})["perplexity"] == pytest.approx(100.0)
+    chars = language_model.PennTreebank("char", seq_len=100)
+    assert chars.complete_metrics({"cross_entropy": math.log(4.0)})["bits_per_char"] == pytest.approx(2.0)
+    assert chars.vocab_size == 50 and words.vocab_size == 10_000
+
+
+def test_the_unigram_baseline_is_between_a_good_model_and_the_uniform_one(words):
+    assert 500 < words.baseline < 10_000
+
+
+def test_sizes_the_stream_cannot_produce_are_refused(words):
+    with pytest.raises(ValueError, match="fewer than 2 PTB valid tokens per column"):
+        next(words.batches("valid", 80_000))
+    with pytest.raises(ValueError, match="seq_len 100000 is longer than a PTB train column"):
+        next(language_model.PennTreebank("word", seq_len=100_000).batches("train", 20))
+    with pytest.raises(ValueError, match=r"unknown level 'byte'; allowed: word, char"):
+        language_model.PennTreebank("byte")
