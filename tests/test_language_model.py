@@ -55,3 +55,10 @@ def test_sizes_the_stream_cannot_produce_are_refused(words):
         next(language_model.PennTreebank("word", seq_len=100_000).batches("train", 20))
     with pytest.raises(ValueError, match=r"unknown level 'byte'; allowed: word, char"):
         language_model.PennTreebank("byte")
+
+
+def test_carrying_state_across_windows_is_the_default_and_can_be_turned_off():
+    assert language_model.PennTreebank().carries_state
+    assert not language_model.PennTreebank(carry_state=False).carries_state
+    with pytest.raises(TypeError, match="carry_state must be True or False, got carry_state='yes'"):
+        language_model.PennTreebank(carry_state="yes")

@@ -32,7 +32,7 @@ _BUILDERS = {
     "mnist": lambda config: PixelMNIST(
         config["permuted"], config["permutation_seed"], config["normalization"], config["source"]
     ),
-    "ptb": lambda config: PennTreebank(config["level"], config["seq_len"]),
+    "ptb": lambda config: PennTreebank(config["level"], config["seq_len"], config["carry_state"]),
     "speech": lambda config: SpeechFrames(
         config["dataset"], config["split_seed"], config["valid_fraction"], config["test_fraction"]
     ),

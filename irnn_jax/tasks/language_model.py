@@ -3,8 +3,11 @@
 Truncated backpropagation through time with carried state, the classic set-up: a split's token
 stream is cut into ``batch_size`` contiguous columns (the ``len % batch_size`` tokens left over
 at the end are dropped), and batch ``i`` is the window ``[i * seq_len, (i + 1) * seq_len)`` of
-every column, predicting each next token. The recurrent state after a window is the initial
-state of the next (``carries_state``); gradients stop at window boundaries. Training windows
+every column, predicting each next token. With ``carry_state`` (the default) the recurrent state
+after a window is the initial state of the next; gradients stop at window boundaries. Without
+it every window starts from the zero state (the windows are then independent sequences, a
+bounded horizon for a ReLU network whose state would otherwise run on through the whole stream).
+Training windows
 cycle through the stream forever (batch ``step`` is window ``step % windows_per_epoch``; the
 state is carried across the wrap too, like across any other boundary), so the batch of a step is
 a pure function of the step. Held-out splits are one pass from the zero state, the last window
@@ -40,12 +43,18 @@ class PennTreebank:
 
     level: str = "word"
     seq_len: int = 35
-
-    carries_state = True
+    carry_state: bool = True
 
     def __post_init__(self) -> None:
         checks.one_of(self.level, LEVELS, "level")
         checks.positive_int(self.seq_len, "seq_len")
+        if not isinstance(self.carry_state, bool):
+            raise TypeError(f"carry_state must be True or False, got carry_state={self.carry_state!r}")
+
+    @property
+    def carries_state(self) -> bool:
+        """Whether each window starts from the state the previous window ended in."""
+        return self.carry_state
 
     @property
     def metric(self) -> str:

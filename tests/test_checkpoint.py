@@ -1,0 +1,123 @@
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from irnn_jax import checkpoint, train
+
+from .helpers import ADDING_CONFIG, adding_config
+
+
+def final_params(workdir, step):
+    """The parameters of the checkpoint of ``step`` in ``workdir``, as numpy arrays."""
+    manager = checkpoint.manager(workdir, keep=10)
+    restored = manager.restore(step)
+    return jax.tree.map(np.asarray, restored["params"] if isinstance(restored, dict) else restored.params)
+
+
+def assert_bit_identical(first, second):
+    pairs = zip(jax.tree.leaves(first), jax.tree.leaves(second), strict=True)
+    assert all(np.array_equal(a, b) for a, b in pairs)
+
+
+def resumable_config(steps):
+    config = adding_config(seq_len=20, steps=steps, lr=1e-3, log_every=100, eval_every=steps)
+    config.train.checkpoint_every = 200
+    return config
+
+
+def test_a_run_killed_with_sigkill_and_resumed_ends_bit_identical_to_an_uninterrupted_run(tmp_path):
+    steps = 3000
+    reference = train.fit(resumable_config(steps), tmp_path / "reference", log=lambda line: None)
+    overrides = [
+        "--config.task.held_out_size=512",
+        "--config.optim.name=adam",
+        "--config.optim.lr=0.001",
+        f"--config.train.steps={steps}",
+        "--config.train.log_every=100",
+        f"--config.train.eval_every={steps}",
+        "--config.train.eval_batch_size=256",
+        "--config.train.checkpoint_every=200",
+    ]
+    workdir = tmp_path / "killed"
+    command = [sys.executable, "-m", "irnn_jax.cli", "train", "--config", f"{ADDING_CONFIG}:T=20"]
+    process = subprocess.Popen([*command, "--workdir", str(workdir), *overrides], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (workdir / "checkpoints" / "1000").is_dir():
+        assert process.poll() is None, process.stderr.read().decode()
+        assert time.monotonic() < deadline, "no checkpoint of step 1000 within 2 minutes"
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = checkpoint.latest_step(checkpoint.manager(workdir, keep=10))
+    assert 1000 <= killed_at < steps  # killed part-way
+    lines = []
+    resumed = train.fit(resumable_config(steps), workdir, resume=True, log=lines.append)
+    assert f"resuming from the checkpoint of step {killed_at}" in lines
+    assert resumed["resumed_from"] == killed_at
+    assert resumed["test"] == reference["test"]
+    assert_bit_identical(final_params(workdir, steps), final_params(tmp_path / "reference", steps))
+    records = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+    train_steps = [record["step"] for record in records if record["split"] == "train"]
+    assert train_steps == sorted(set(train_steps))  # lines after the checkpoint were not repeated
+
+
+def test_checkpoints_are_kept_to_the_last_k(tmp_path):
+    config = resumable_config(1000)
+    config.train.keep_checkpoints = 2
+    train.fit(config, tmp_path, log=lambda line: None)
+    assert checkpoint.manager(tmp_path, keep=2).all_steps() == [800, 1000]
+
+
+def test_a_workdir_with_checkpoints_is_not_overwritten_without_resume(tmp_path):
+    config = resumable_config(200)
+    train.fit(config, tmp_path, log=lambda line: None)
+    with pytest.raises(ValueError, match="already holds checkpoints .latest step 200.; resume with --resume"):
+        train.fit(config, tmp_path, log=lambda line: None)
+
+
+def diverging_config():
+    config = adding_config(seq_len=6, steps=40, name="sgd", lr=1e4, log_every=10, eval_every=40)
+    config.optim.clip_mode = "none"
+    config.train.checkpoint_every = 10
+    return config
+
+
+def test_divergence_stops_naming_the_step_and_gradients_and_keeps_the_last_good_checkpoint(tmp_path):
+    config = diverging_config()
+    config.optim.lr = 1e30
+    with pytest.raises(train.TrainingDivergedError) as raised:
+        train.fit(config, tmp_path, log=lambda line: None)
+    message = str(raised.value)
+    assert "non-finite training at step" in message and "grad_l2=" in message
+    assert "['rnn']['layer_0']['w_hh']" in message
+    manager = checkpoint.manager(tmp_path, keep=3)
+    assert manager.all_steps() == [0]
+    restored = final_params(tmp_path, 0)
+    np.testing.assert_array_equal(restored["rnn"]["layer_0"]["w_hh"], np.eye(100))
+    assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(restored))
+
+
+def test_rollback_restarts_from_the_last_checkpoint_with_a_lower_learning_rate(tmp_path):
+    config = diverging_config()
+    config.train.on_divergence = "rollback"
+    config.train.rollback_lr_factor = 0.01
+    config.train.max_rollbacks = 4
+    lines = []
+    summary = train.fit(config, tmp_path, log=lines.append)
+    assert summary["rollbacks"] >= 1
+    assert np.isfinite(summary["test"]["mse"])
+    rollbacks = [
+        json.loads(line)
+        for line in (tmp_path / "metrics.jsonl").read_text().splitlines()
+        if '"rollback"' in line
+    ]
+    assert [record["learning_rate"] for record in rollbacks] == pytest.approx(
+        [1e4 * 0.01 ** (n + 1) for n in range(len(rollbacks))]
+    )
+    assert any("rolled back to step" in line for line in lines)
