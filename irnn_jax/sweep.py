@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from irnn_jax import checks, models, optim, sharding, tasks, train
+from irnn_jax import checks, models, optim, sharding, tasks, train, validation
 
 SWEEPABLE = {"optim.lr": "learning_rate", "optim.clip": "clip"}
 HIGHER_IS_BETTER = ("accuracy",)
@@ -65,12 +65,11 @@ def run(
 ) -> dict[str, Any]:
     """Train every run of the sweep together; write ``sweep.json`` (per-run results and the best
     run by validation metric) and ``metrics.jsonl`` (per-run held-out lines) to ``workdir``."""
+    validation.validate(config)
     runs = expand_grid(config, grid, seeds)
-    train_config = config["train"]
-    steps = checks.positive_int(train_config["steps"], "train.steps")
-    batch_size = checks.positive_int(train_config["batch_size"], "train.batch_size")
-    eval_every = checks.positive_int(train_config["eval_every"], "train.eval_every")
-    eval_batch_size = checks.positive_int(train_config["eval_batch_size"], "train.eval_batch_size")
+    settings = validation.TrainSettings.from_config(config["train"])
+    steps, batch_size, eval_every = settings.steps, settings.batch_size, settings.eval_every
+    eval_batch_size = settings.eval_batch_size
     task = tasks.from_config(config["task"])
     if getattr(task, "carries_state", False):
         raise ValueError(

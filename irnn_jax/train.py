@@ -18,7 +18,7 @@ import numpy as np
 import optax
 import tqdm
 
-from irnn_jax import checkpoint, checks, models, optim, sharding, tasks
+from irnn_jax import checkpoint, models, optim, sharding, tasks, validation
 
 Inputs = jax.Array | Mapping[str, jax.Array]
 Batch = tuple[Inputs, jax.Array]
@@ -161,9 +161,6 @@ def _to_python(value: np.ndarray) -> float | list[float]:
     return float(value) if np.ndim(value) == 0 else np.asarray(value).tolist()
 
 
-DIVERGENCE_POLICIES = ("stop", "rollback")
-
-
 def fit(
     config: Mapping[str, Any],
     workdir: str | pathlib.Path,
@@ -178,9 +175,10 @@ def fit(
     ``valid``/``test`` line each. A checkpoint (:mod:`irnn_jax.checkpoint`) is written at step 0,
     every ``train.checkpoint_every`` steps and at the end, keeping the last
     ``train.keep_checkpoints``; a step is checkpointed only after all its steps were checked
-    finite. With several devices, batches are split over them and the state is replicated
-    (:mod:`irnn_jax.sharding`). With ``resume`` the run continues from the latest checkpoint: batch ``step`` is a pure
+    finite. With ``resume`` the run continues from the latest checkpoint: batch ``step`` is a pure
     function of the seed and the step, so the result is bit-identical to an uninterrupted run.
+    With several devices, batches are split over them and the state is replicated
+    (:mod:`irnn_jax.sharding`).
 
     A non-finite loss or gradient raises :class:`TrainingDivergedError` naming the step, the
     loss, the gradient norm and the non-finite gradients, leaving the checkpoints untouched. With
@@ -190,21 +188,9 @@ def fit(
     Returns:
       The summary: final held-out metrics, the task's baseline, steps, wall time.
     """
-    train_config = config["train"]
-    steps = checks.positive_int(train_config["steps"], "train.steps")
-    batch_size = checks.positive_int(train_config["batch_size"], "train.batch_size")
-    log_every = checks.positive_int(train_config["log_every"], "train.log_every")
-    eval_every = checks.positive_int(train_config["eval_every"], "train.eval_every")
-    eval_batch_size = checks.positive_int(train_config["eval_batch_size"], "train.eval_batch_size")
-    checkpoint_every = checks.positive_int(train_config["checkpoint_every"], "train.checkpoint_every")
-    keep = checks.positive_int(train_config["keep_checkpoints"], "train.keep_checkpoints")
-    on_divergence = checks.one_of(train_config["on_divergence"], DIVERGENCE_POLICIES, "train.on_divergence")
-    lr_factor = checks.finite_number(train_config["rollback_lr_factor"], "train.rollback_lr_factor")
-    if not 0 < lr_factor < 1:
-        raise ValueError(f"train.rollback_lr_factor must be in (0, 1), got {lr_factor}")
-    max_rollbacks = train_config["max_rollbacks"]
-    if isinstance(max_rollbacks, bool) or not isinstance(max_rollbacks, int) or max_rollbacks < 0:
-        raise ValueError(f"train.max_rollbacks must be an int >= 0, got {max_rollbacks!r}")
+    validation.validate(config)
+    settings = validation.TrainSettings.from_config(config["train"])
+    steps, batch_size, eval_batch_size = settings.steps, settings.batch_size, settings.eval_batch_size
     task = tasks.from_config(config["task"])
     model = models.from_config(config["model"], task.output_size, getattr(task, "vocab_size", 0))
     tx = optim.make_optimizer(config["optim"])
@@ -214,7 +200,7 @@ def fit(
     log(describe(config))
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    checkpoints = checkpoint.manager(workdir, keep)
+    checkpoints = checkpoint.manager(workdir, settings.keep_checkpoints)
     latest = checkpoint.latest_step(checkpoints)
     if latest is not None and not resume:
         raise ValueError(
@@ -277,22 +263,29 @@ def fit(
             state, step_metrics = train_step(state, next(batches))
             step += 1
             window.append(step_metrics)
-            save_now = step % checkpoint_every == 0 or step == steps
-            if not (step % log_every == 0 or save_now or step % eval_every == 0):
+            save_now = step % settings.checkpoint_every == 0 or step == steps
+            evaluate_now = step % settings.eval_every == 0 or step == steps
+            if not (step % settings.log_every == 0 or save_now or evaluate_now):
                 continue
             try:
                 record = complete(_window_record(window, step, window_start, param_names))
             except TrainingDivergedError as error:
                 good_step = checkpoint.latest_step(checkpoints)
-                if on_divergence == "stop" or rollbacks == max_rollbacks or good_step is None:
+                if (
+                    settings.on_divergence == "stop"
+                    or rollbacks == settings.max_rollbacks
+                    or good_step is None
+                ):
                     raise
                 rollbacks += 1
-                learning_rate = float(state.opt_state.hyperparams["learning_rate"]) * lr_factor
+                learning_rate = (
+                    float(state.opt_state.hyperparams["learning_rate"]) * settings.rollback_lr_factor
+                )
                 restored = checkpoint.restore(checkpoints, good_step, state)
                 state = sharding.replicate(_with_learning_rate(restored, learning_rate), device_mesh)
                 log(
                     f"{error}; rolled back to step {good_step} with lr {learning_rate:.3g} "
-                    f"(rollback {rollbacks} of at most {max_rollbacks})"
+                    f"(rollback {rollbacks} of at most {settings.max_rollbacks})"
                 )
                 write(
                     {
@@ -312,7 +305,7 @@ def fit(
             progress.set_postfix(loss=f"{record['loss']:.4g}")
             if save_now:
                 checkpoint.save(checkpoints, step, state)
-            if step % eval_every == 0 or step == steps:
+            if evaluate_now:
                 held_out = held_out_metrics(step)
                 log(
                     f"step {step:>7d}  {task.metric} valid {held_out['valid'][task.metric]:.5f}"

@@ -10,3 +10,11 @@ def test_the_benchmark_times_every_case_and_summarises_ratios_at_a_tiny_shape():
     summary = train_step.summarize(results)
     assert summary[0].startswith("B=2 T=6: ours default") and "flax best / ours default" in summary[0]
     assert summary[-1].startswith("LSTM: flax / ours")
+
+
+def test_the_sweep_benchmark_trains_the_same_runs_both_ways_at_a_tiny_shape():
+    from benchmarks import sweep
+
+    result = sweep.measure(batch=2, seq_len=5, steps=2, runs=3)
+    assert result["runs"] == 3 and result["sequential_s"] > 0 and result["vmapped_s"] > 0
+    assert result["speedup"] == result["sequential_s"] / result["vmapped_s"]

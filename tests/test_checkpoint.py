@@ -77,7 +77,9 @@ def test_checkpoints_are_kept_to_the_last_k(tmp_path):
 def test_a_workdir_with_checkpoints_is_not_overwritten_without_resume(tmp_path):
     config = resumable_config(200)
     train.fit(config, tmp_path, log=lambda line: None)
-    with pytest.raises(ValueError, match="already holds checkpoints .latest step 200.; resume with --resume"):
+    with pytest.raises(
+        ValueError, match=r"already holds checkpoints \(latest step 200\); resume with --resume"
+    ):
         train.fit(config, tmp_path, log=lambda line: None)
 
 

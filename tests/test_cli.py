@@ -105,13 +105,16 @@ def test_data_fetch_verify_and_list_report_each_dataset(capsys):
     assert cli.main(["data", "verify"]) == 0
     assert cli.main(["data", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 3 and all(line.startswith("mnist: ok (") for line in lines)
+    names = ["fsdd", "japanese_vowels", "mnist", "ptb"]
+    assert lines[0].startswith("mnist: ok (")
+    assert [line.split(":")[0] for line in lines[1:]] == names + names
+    assert all(": ok (" in line for line in lines)
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["data", "fetch", "cifar10"], "unknown dataset 'cifar10'; known datasets: mnist"),
+        (["data", "fetch", "cifar10"], "unknown dataset 'cifar10'; known datasets: fsdd, japanese_vowels, mnist, ptb"),
         (["data", "download"], "invalid choice: 'download'"),
         (["data", "list", "--config.seed=1"], "config overrides apply to 'train' only"),
     ],

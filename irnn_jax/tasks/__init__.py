@@ -28,7 +28,7 @@ from irnn_jax.tasks.tomita import TomitaTask
 Task = AddingProblem | PixelMNIST | PennTreebank | SpeechFrames | TomitaTask
 
 _BUILDERS = {
-    "adding": lambda config: AddingProblem(config["seq_len"], config.get("held_out_size", 10_000)),
+    "adding": lambda config: AddingProblem(config["seq_len"], config["held_out_size"]),
     "mnist": lambda config: PixelMNIST(
         config["permuted"], config["permutation_seed"], config["normalization"], config["source"]
     ),
@@ -38,12 +38,19 @@ _BUILDERS = {
     ),
     "tomita": lambda config: TomitaTask(
         config["grammar"],
-        tuple(config["train_lengths"]),
-        tuple(config["test_lengths"]),
+        config["train_lengths"],
+        config["test_lengths"],
         config["held_out_per_length"],
     ),
 }
 TASKS = tuple(_BUILDERS)
+TASK_FIELDS = {
+    "adding": ("seq_len", "held_out_size"),
+    "mnist": ("permuted", "permutation_seed", "normalization", "source"),
+    "ptb": ("level", "seq_len", "carry_state"),
+    "speech": ("dataset", "split_seed", "valid_fraction", "test_fraction"),
+    "tomita": ("grammar", "train_lengths", "test_lengths", "held_out_per_length"),
+}
 
 
 def from_config(task_config: Mapping[str, Any]) -> Task:

@@ -146,11 +146,15 @@ class TomitaTask:
     def __post_init__(self) -> None:
         _check_grammar(self.grammar)
         for name in ("train_lengths", "test_lengths"):
-            low, high = getattr(self, name)
-            if not (isinstance(low, int) and isinstance(high, int) and 1 <= low <= high):
-                raise ValueError(
-                    f"{name} must be (low, high) ints with 1 <= low <= high, got {getattr(self, name)!r}"
-                )
+            value = getattr(self, name)
+            pair = tuple(value) if isinstance(value, tuple | list) else ()
+            if not (
+                len(pair) == 2
+                and all(isinstance(n, int) and not isinstance(n, bool) for n in pair)
+                and 1 <= pair[0] <= pair[1]
+            ):
+                raise ValueError(f"{name} must be (low, high) ints with 1 <= low <= high, got {value!r}")
+            object.__setattr__(self, name, pair)
         checks.positive_int(self.held_out_per_length, "held_out_per_length")
         if not self._lengths(self.train_lengths):
             raise ValueError(

@@ -1,0 +1,133 @@
+"""Throughput of a vmapped sweep against the same runs trained one after another, in one process run.
+
+    python -m benchmarks.sweep                      # 9 lr x 4 clip = 36 runs, B=16, T=784, H=100
+    python -m benchmarks.sweep --steps 5 --seq-len 196
+
+Both sides train the same runs (pixel-MNIST shapes: input 1, H=100 IRNN, 10 classes, SGD with
+clipping by global norm; lr in 1e-9..1e-1, clip in {1, 10, 100, 1000}, the paper's grid) on the
+same pre-drawn batches: "sequential" calls one jitted single-run train step ``steps`` times per
+run, run after run; "vmapped" calls the jitted ``vmap`` of that step ``steps`` times for all runs
+at once (:mod:`irnn_jax.sweep`). Compile time is excluded from both and reported apart.
+Throughput is examples per second summed over runs; the JSON goes to
+``benchmarks/results/sweep-<timestamp>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from irnn_jax import config as config_lib
+from irnn_jax import models, optim, train
+
+RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+LRS = [10.0**exponent for exponent in range(-9, 0)]
+CLIPS = [1.0, 10.0, 100.0, 1000.0]
+
+
+def setup(batch: int, seq_len: int, steps: int, runs: int):
+    """The single-run step, the vmapped step, per-run states and ``steps`` batches."""
+    model = models.from_config(config_lib.default_model("irnn", 100), 10)
+    optim_config = config_lib.paper_optim(lr=1e-3, clip=1.0)
+    tx = optim.make_optimizer(optim_config)
+    rng = np.random.default_rng(0)
+    batches = [
+        (
+            rng.standard_normal((batch, seq_len, 1)).astype(np.float32),
+            rng.integers(0, 10, batch).astype(np.int32),
+        )
+        for _ in range(steps)
+    ]
+
+    def loss(logits, labels):
+        return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), labels[:, None], axis=1))
+
+    step = train.make_train_step(model.apply, loss, lambda logits, labels: {}, tx)
+    grid = [(lr, clip) for lr in LRS for clip in CLIPS][:runs]
+    states = []
+    for index, (lr, clip) in enumerate(grid):
+        state = train.create_train_state(model, tx, jax.random.PRNGKey(index), batches[0][0])
+        hyperparams = {
+            **state.opt_state.hyperparams,
+            "learning_rate": jnp.float32(lr),
+            "clip": jnp.float32(clip),
+        }
+        states.append(state.replace(opt_state=state.opt_state._replace(hyperparams=hyperparams)))
+    return jax.jit(step), jax.jit(jax.vmap(step)), states, batches
+
+
+def measure(batch: int, seq_len: int, steps: int, runs: int) -> dict[str, float]:
+    """Seconds and examples/s of both ways of training ``runs`` runs for ``steps`` steps."""
+    single, vmapped, states, batches = setup(batch, seq_len, steps, runs)
+    start = time.perf_counter()
+    jax.block_until_ready(single(states[0], batches[0]))
+    compile_single = time.perf_counter() - start
+    stacked = jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
+    per_run = [jax.tree.map(lambda array: np.broadcast_to(array, (runs, *array.shape)), b) for b in batches]
+    start = time.perf_counter()
+    jax.block_until_ready(vmapped(stacked, per_run[0]))
+    compile_vmapped = time.perf_counter() - start
+
+    start = time.perf_counter()
+    for state in states:
+        for batch_arrays in batches:
+            state, metrics = single(state, batch_arrays)
+        jax.block_until_ready(metrics)
+    sequential_s = time.perf_counter() - start
+    start = time.perf_counter()
+    for batch_arrays in per_run:  # one batch per run, as irnn_jax.sweep feeds them
+        stacked, metrics = vmapped(stacked, batch_arrays)
+    jax.block_until_ready(metrics)
+    vmapped_s = time.perf_counter() - start
+    examples = runs * steps * batch
+    return {
+        "runs": runs,
+        "batch": batch,
+        "seq_len": seq_len,
+        "steps": steps,
+        "sequential_s": sequential_s,
+        "vmapped_s": vmapped_s,
+        "sequential_examples_per_s": examples / sequential_s,
+        "vmapped_examples_per_s": examples / vmapped_s,
+        "speedup": sequential_s / vmapped_s,
+        "compile_single_s": compile_single,
+        "compile_vmapped_s": compile_vmapped,
+    }
+
+
+def main() -> None:
+    """Run the benchmark, print a summary and write the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=36)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--seq-len", type=int, default=784)
+    parser.add_argument("--steps", type=int, default=10)
+    args = parser.parse_args()
+    result = measure(args.batch, args.seq_len, args.steps, args.runs)
+    print(
+        f"{result['runs']} runs, B={result['batch']} T={result['seq_len']}, {result['steps']} steps each: "
+        f"sequential {result['sequential_s']:.2f} s ({result['sequential_examples_per_s']:.0f} examples/s), "
+        f"vmapped {result['vmapped_s']:.2f} s ({result['vmapped_examples_per_s']:.0f} examples/s): "
+        f"{result['speedup']:.2f}x"
+    )
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    record = {
+        **result,
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "jax": jax.__version__},
+        "devices": [str(device) for device in jax.devices()],
+    }
+    (RESULTS / f"sweep-{stamp}.json").write_text(json.dumps(record, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
