@@ -14,6 +14,13 @@ def positive_int(value: Any, name: str) -> int:
     return value
 
 
+def non_negative_int(value: Any, name: str) -> int:
+    """Return ``value`` if it is an int >= 0, else raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be an int >= 0, got {name}={value!r}")
+    return value
+
+
 def finite_number(value: Any, name: str, *, minimum: float | None = None) -> float:
     """Return ``value`` as a float if it is a finite real number (>= ``minimum``), else raise."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):

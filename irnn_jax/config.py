@@ -135,6 +135,7 @@ def train_section(
             "on_divergence": "stop",  # or "rollback": back to the last checkpoint, lower lr
             "rollback_lr_factor": 0.5,
             "max_rollbacks": 3,
+            "diagnostics_every": 0,  # > 0: diagnostics.jsonl (||dL/dh_t||, w_hh spectrum) every N steps
         }
     )
 

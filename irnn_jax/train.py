@@ -18,7 +18,7 @@ import numpy as np
 import optax
 import tqdm
 
-from irnn_jax import checkpoint, models, optim, sharding, tasks, validation
+from irnn_jax import checkpoint, diagnostics, models, optim, sharding, tasks, validation
 
 Inputs = jax.Array | Mapping[str, jax.Array]
 Batch = tuple[Inputs, jax.Array]
@@ -220,7 +220,8 @@ def fit(
         state = checkpoint.restore(checkpoints, latest, state)
         start_step = latest
         log(f"resuming from the checkpoint of step {latest}")
-        _drop_records_after(workdir / "metrics.jsonl", latest)
+        for name in ("metrics.jsonl", "diagnostics.jsonl"):
+            _drop_records_after(workdir / name, latest)
     elif resume:
         log(f"no checkpoint in {workdir}: starting from step 0")
     device_mesh = sharding.mesh()  # data parallel: batches split over devices, state replicated
@@ -250,8 +251,18 @@ def fit(
                 write({"step": step, "split": split, **results[split]})
             return results
 
+        probe_batch = next(task.batches("train", batch_size, data_key))  # fixed: comparable over time
+
+        def write_diagnostics(step: int) -> None:
+            if settings.diagnostics_every and step % settings.diagnostics_every == 0:
+                record = diagnostics.snapshot(model, state.params, *probe_batch, task.loss)
+                with (workdir / "diagnostics.jsonl").open("a") as file:
+                    file.write(json.dumps({"step": step, **record}) + "\n")
+
         start = time.perf_counter()
         held_out = held_out_metrics(start_step)
+        if start_step == 0:
+            write_diagnostics(0)
         if start_step == 0:
             checkpoint.save(checkpoints, 0, state)
         step, rollbacks = start_step, 0
@@ -265,7 +276,8 @@ def fit(
             window.append(step_metrics)
             save_now = step % settings.checkpoint_every == 0 or step == steps
             evaluate_now = step % settings.eval_every == 0 or step == steps
-            if not (step % settings.log_every == 0 or save_now or evaluate_now):
+            diagnose_now = settings.diagnostics_every and step % settings.diagnostics_every == 0
+            if not (step % settings.log_every == 0 or save_now or evaluate_now or diagnose_now):
                 continue
             try:
                 record = complete(_window_record(window, step, window_start, param_names))
@@ -305,6 +317,7 @@ def fit(
             progress.set_postfix(loss=f"{record['loss']:.4g}")
             if save_now:
                 checkpoint.save(checkpoints, step, state)
+            write_diagnostics(step)
             if evaluate_now:
                 held_out = held_out_metrics(step)
                 log(

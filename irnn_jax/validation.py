@@ -13,7 +13,7 @@ from typing import Any
 
 import ml_collections
 
-from irnn_jax import checks, initializers, models, optim, tasks
+from irnn_jax import checks, diagnostics, initializers, models, optim, tasks
 
 Section = (Mapping, ml_collections.ConfigDict)
 
@@ -34,6 +34,7 @@ class TrainSettings:
     on_divergence: str
     rollback_lr_factor: float
     max_rollbacks: int
+    diagnostics_every: int
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> TrainSettings:
@@ -44,11 +45,14 @@ class TrainSettings:
         factor = checks.finite_number(section["rollback_lr_factor"], "train.rollback_lr_factor")
         if not 0 < factor < 1:
             raise ValueError(f"train.rollback_lr_factor must be in (0, 1), got {factor}")
-        max_rollbacks = section["max_rollbacks"]
-        if isinstance(max_rollbacks, bool) or not isinstance(max_rollbacks, int) or max_rollbacks < 0:
-            raise ValueError(f"train.max_rollbacks must be an int >= 0, got {max_rollbacks!r}")
         return cls(
-            **integers, on_divergence=on_divergence, rollback_lr_factor=factor, max_rollbacks=max_rollbacks
+            **integers,
+            on_divergence=on_divergence,
+            rollback_lr_factor=factor,
+            max_rollbacks=checks.non_negative_int(section["max_rollbacks"], "train.max_rollbacks"),
+            diagnostics_every=checks.non_negative_int(
+                section["diagnostics_every"], "train.diagnostics_every"
+            ),
         )
 
 
@@ -75,9 +79,7 @@ OPTIM_FIELDS = ("name", "lr", "momentum", "clip_mode", "clip", "decay_steps")
 def validate(config: Mapping[str, Any]) -> None:
     """Check a whole run config (``seed``, ``task``, ``model``, ``optim``, ``train``)."""
     _expect_fields(config, SECTIONS, "config")
-    seed = config["seed"]
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0, got seed={seed!r}")
+    checks.non_negative_int(config["seed"], "seed")
     task_config = config["task"]
     if not isinstance(task_config, Section):
         raise TypeError(f"config.task must be a section, got {task_config!r}")
@@ -90,11 +92,12 @@ def validate(config: Mapping[str, Any]) -> None:
         if not isinstance(spec, Section) or "name" not in spec:
             raise TypeError(f"model.{field} must be a section {{name: ..., **arguments}}, got {spec!r}")
         initializers.get(**dict(spec))
-    models.from_config(config["model"], 1, getattr(task, "vocab_size", 0))
+    model = models.from_config(config["model"], 1, getattr(task, "vocab_size", 0))
     _expect_fields(config["optim"], OPTIM_FIELDS, "optim")
     optim.make_optimizer(config["optim"])
     _expect_fields(config["train"], tuple(field.name for field in dataclasses.fields(TrainSettings)), "train")
-    TrainSettings.from_config(config["train"])
+    if TrainSettings.from_config(config["train"]).diagnostics_every:
+        diagnostics.check_supported(model)
 
 
 def _expect_fields(section: Any, fields: tuple[str, ...], name: str) -> None:

@@ -114,7 +114,10 @@ def test_data_fetch_verify_and_list_report_each_dataset(capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["data", "fetch", "cifar10"], "unknown dataset 'cifar10'; known datasets: fsdd, japanese_vowels, mnist, ptb"),
+        (
+            ["data", "fetch", "cifar10"],
+            "unknown dataset 'cifar10'; known datasets: fsdd, japanese_vowels, mnist, ptb",
+        ),
         (["data", "download"], "invalid choice: 'download'"),
         (["data", "list", "--config.seed=1"], "config overrides apply to 'train' only"),
     ],

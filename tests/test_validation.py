@@ -1,0 +1,137 @@
+"""Malformed configs and command lines end in one clean error line and exit code 2."""
+
+import copy
+
+import ml_collections
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from irnn_jax import cli, validation
+from irnn_jax import config as config_lib
+
+from .helpers import ADDING_CONFIG
+
+CONFIG = f"{ADDING_CONFIG}:T=8,quick"
+NOT_A_NUMBER = st.sampled_from(["abc", "None", "[1, 2]", "{'a': 1}", "nan", "inf", "''", "(1,"])
+NOT_AN_INT = NOT_A_NUMBER | st.floats(allow_nan=False, allow_infinity=False).map(lambda x: f"{x!r}.5"[:20])
+POSITIVE_INT_FIELDS = [
+    "train.steps",
+    "train.batch_size",
+    "train.log_every",
+    "train.eval_every",
+    "train.eval_batch_size",
+    "train.checkpoint_every",
+    "train.keep_checkpoints",
+    "model.hidden_size",
+    "model.layers",
+    "model.unroll",
+    "task.held_out_size",
+]
+NAME_FIELDS = [
+    "optim.name",
+    "optim.clip_mode",
+    "model.cell",
+    "model.readout",
+    "train.on_divergence",
+    "task.name",
+    "model.recurrent_init.name",
+]
+
+
+def invalid_override() -> st.SearchStrategy[str]:
+    """``field=value`` overrides that no valid config has."""
+    ints = st.tuples(st.sampled_from(POSITIVE_INT_FIELDS), st.integers(max_value=0).map(str) | NOT_AN_INT)
+    names = st.tuples(
+        st.sampled_from(NAME_FIELDS), st.text(alphabet="abcxyz_0", min_size=1, max_size=8).map(repr)
+    )
+    numbers = st.one_of(
+        st.tuples(st.just("optim.lr"), st.floats(max_value=0).map(repr) | NOT_A_NUMBER),
+        st.tuples(st.just("optim.clip"), st.floats(max_value=0, exclude_max=False).map(repr) | NOT_A_NUMBER),
+        st.tuples(
+            st.just("optim.momentum"),
+            (st.floats(min_value=1) | st.floats(max_value=-1e-9)).map(repr) | NOT_A_NUMBER,
+        ),
+        st.tuples(
+            st.just("train.rollback_lr_factor"),
+            (st.floats(min_value=1) | st.floats(max_value=0)).map(repr) | NOT_A_NUMBER,
+        ),
+        st.tuples(st.just("train.max_rollbacks"), st.integers(max_value=-1).map(str) | NOT_AN_INT),
+        st.tuples(st.just("seed"), st.integers(max_value=-1).map(str) | NOT_AN_INT),
+        st.tuples(st.just("task.seq_len"), st.integers(max_value=1).map(str) | NOT_AN_INT),
+        st.tuples(st.just("model.embed_size"), st.integers().filter(bool).map(str) | NOT_AN_INT),
+        st.tuples(st.just("model.projection_size"), st.integers(max_value=-1).map(str) | NOT_AN_INT),
+        st.tuples(st.just("model.bidirectional"), st.sampled_from(["0", "1", "'yes'", "None"])),
+        st.tuples(st.just("model.forget_bias"), NOT_A_NUMBER),
+        st.tuples(
+            st.sampled_from(["foo", "model.foo", "optim.learning_rate", "train.epochs", "task.T"]),
+            st.integers().map(str),
+        ),
+    )
+    return st.one_of(ints, names, numbers).map(lambda pair: f"{pair[0]}={pair[1]}")
+
+
+def assert_one_clean_error(argv, capsys):
+    code = cli.main(argv)
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert code == 2, (argv, captured.err)
+    assert len(lines) == 1 and lines[0].startswith("irnn-jax: error: "), (argv, captured.err)
+    assert "Traceback" not in captured.err
+
+
+@settings(max_examples=400, deadline=10_000, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(overrides=st.lists(invalid_override(), min_size=1, max_size=3))
+def test_a_malformed_config_override_is_one_clean_error_before_training(overrides, capsys, tmp_path):
+    argv = ["train", "--config", CONFIG, "--workdir", str(tmp_path)]
+    assert_one_clean_error(argv + [f"--config.{item}" for item in overrides], capsys)
+
+
+def garbage_command_lines() -> st.SearchStrategy[list[str]]:
+    """Command lines that are wrong before any config field is read."""
+    token = st.text(alphabet="abc-=.:/_", min_size=1, max_size=10)
+    return st.one_of(
+        st.lists(token, max_size=4).map(lambda rest: ["frobnicate", *rest]),
+        st.lists(token, max_size=3).map(lambda rest: ["train", *rest]),  # no --config / --workdir
+        token.map(lambda path: ["train", "--config", f"/nonexistent/{path}.py", "--workdir", "w"]),
+        token.map(lambda variant: ["train", "--config", f"{ADDING_CONFIG}:{variant}x", "--workdir", "w"]),
+        st.just(["train", "--config", CONFIG, "--workdir", "w", "--config.optim.lr"]),
+        token.map(
+            lambda grid: ["sweep", "--config", CONFIG, "--workdir", "w", "--grid", grid.replace("=", "")]
+        ),
+        token.map(lambda name: ["data", "verify", f"{name}_not_a_dataset"]),
+    )
+
+
+@settings(max_examples=120, deadline=10_000, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(argv=garbage_command_lines())
+def test_a_malformed_command_line_is_one_clean_error(argv, capsys):
+    assert_one_clean_error(argv, capsys)
+
+
+SECTIONS_AND_FIELDS = [
+    (section, field)
+    for section, fields in (
+        ("model", validation.MODEL_FIELDS),
+        ("optim", validation.OPTIM_FIELDS),
+        ("task", ("seq_len", "held_out_size")),
+        ("train", ("steps", "batch_size", "on_divergence")),
+    )
+    for field in fields
+]
+
+
+@pytest.mark.parametrize(("section", "field"), SECTIONS_AND_FIELDS)
+def test_a_missing_field_is_named(section, field):
+    config = config_lib.load(CONFIG).to_dict()
+    broken = copy.deepcopy(config)
+    del broken[section][field]
+    with pytest.raises(ValueError, match=f"{section} is missing field\\(s\\) {field}"):
+        validation.validate(ml_collections.ConfigDict(broken))
+
+
+def test_a_whole_section_of_the_wrong_type_is_named():
+    config = config_lib.load(CONFIG).to_dict()
+    config["optim"] = 0.1
+    with pytest.raises(TypeError, match="optim must be a section with fields name, lr"):
+        validation.validate(config)
