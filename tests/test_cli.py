@@ -119,7 +119,7 @@ def test_data_fetch_verify_and_list_report_each_dataset(capsys):
             "unknown dataset 'cifar10'; known datasets: fsdd, japanese_vowels, mnist, ptb",
         ),
         (["data", "download"], "invalid choice: 'download'"),
-        (["data", "list", "--config.seed=1"], "config overrides apply to 'train' only"),
+        (["data", "list", "--config.seed=1"], "config overrides apply to 'train' and 'sweep' only"),
     ],
 )
 def test_bad_data_commands_exit_2_with_one_line(capsys, argv, message):

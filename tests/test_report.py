@@ -1,0 +1,61 @@
+import json
+
+import matplotlib.image
+import pytest
+
+from irnn_jax import cli, report
+
+from .helpers import ADDING_CONFIG
+
+
+def train_tiny(workdir, seq_len, seed):
+    argv = [
+        "train",
+        "--config",
+        f"{ADDING_CONFIG}:T={seq_len}",
+        "--workdir",
+        str(workdir),
+        "--config.task.held_out_size=256",
+        "--config.train.steps=20",
+        "--config.train.eval_every=10",
+        "--config.train.eval_batch_size=256",
+        f"--config.seed={seed}",
+    ]
+    assert cli.main(argv) == 0
+    return argv
+
+
+def test_report_collects_runs_and_writes_tables_and_figures_from_them(tmp_path, capsys):
+    argv = train_tiny(tmp_path / "runs" / "a", 6, 0)
+    train_tiny(tmp_path / "runs" / "b", 8, 1)
+    results, output, figures = tmp_path / "results", tmp_path / "RESULTS.md", tmp_path / "figures"
+    code = cli.main(
+        [
+            "report",
+            "--collect",
+            str(tmp_path / "runs" / "a"),
+            str(tmp_path / "runs" / "b"),
+            "--results",
+            str(results),
+            "--output",
+            str(output),
+            "--figures",
+            str(figures),
+        ]
+    )
+    assert code == 0
+    record = json.loads((results / "a.json").read_text())
+    assert record["command"].startswith("irnn-jax train --config") and "--config.seed=0" in record["command"]
+    assert record["command"].split()[1:] == argv
+    assert [point["step"] for point in record["curve"] if point["split"] == "test"] == [0, 10, 20]
+    text = output.read_text()
+    assert "## Adding problem" in text and "Paper: IRNN converges for T = 150, 200, 300" in text
+    assert f"{record['test']['mse']:.5g}" in text and "![adding](figures/adding.png)" in text
+    image = matplotlib.image.imread(figures / "adding.png")
+    assert image.shape[1] > 2 * image.shape[0]  # two panels side by side: T = 6 and T = 8
+    capsys.readouterr()
+
+
+def test_collecting_a_directory_without_a_finished_run_is_an_error(tmp_path):
+    with pytest.raises(ValueError, match=r"has no summary\.json: not a finished run"):
+        report.collect(tmp_path)
