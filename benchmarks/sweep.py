@@ -7,8 +7,12 @@ Both sides train the same runs (pixel-MNIST shapes: input 1, H=100 IRNN, 10 clas
 clipping by global norm; lr in 1e-9..1e-1, clip in {1, 10, 100, 1000}, the paper's grid) on the
 same pre-drawn batches: "sequential" calls one jitted single-run train step ``steps`` times per
 run, run after run; "vmapped" calls the jitted ``vmap`` of that step ``steps`` times for all runs
-at once (:mod:`irnn_jax.sweep`). Compile time is excluded from both and reported apart.
-Throughput is examples per second summed over runs; the JSON goes to
+at once (:mod:`irnn_jax.sweep`); "mapped" calls one program that loops over the runs with
+``lax.map`` (``sweep.run(..., execution='map')``), each device looping over its share of the
+runs. The CPU counts as one device unless ``XLA_FLAGS=--xla_force_host_platform_device_count=N``
+splits it into N (one per core), which lets the runs of different devices go in parallel.
+Compile time is excluded and reported apart. Throughput is examples per second summed over runs;
+the JSON goes to
 ``benchmarks/results/sweep-<timestamp>.json``.
 """
 
@@ -27,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from irnn_jax import config as config_lib
-from irnn_jax import models, optim, train
+from irnn_jax import models, optim, sharding, sweep, train
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 LRS = [10.0**exponent for exponent in range(-9, 0)]
@@ -62,20 +66,31 @@ def setup(batch: int, seq_len: int, steps: int, runs: int):
             "clip": jnp.float32(clip),
         }
         states.append(state.replace(opt_state=state.opt_state._replace(hyperparams=hyperparams)))
-    return jax.jit(step), jax.jit(jax.vmap(step)), states, batches
+    device_mesh = sharding.mesh()
+    vmapped = jax.jit(sweep.sweep_step(step, "vmap", device_mesh))
+    mapped = jax.jit(sweep.sweep_step(step, "map", device_mesh))
+    return jax.jit(step), vmapped, mapped, states, batches, device_mesh
 
 
 def measure(batch: int, seq_len: int, steps: int, runs: int) -> dict[str, float]:
     """Seconds and examples/s of both ways of training ``runs`` runs for ``steps`` steps."""
-    single, vmapped, states, batches = setup(batch, seq_len, steps, runs)
+    single, vmapped, mapped, states, batches, device_mesh = setup(batch, seq_len, steps, runs)
     start = time.perf_counter()
     jax.block_until_ready(single(states[0], batches[0]))
     compile_single = time.perf_counter() - start
-    stacked = jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
-    per_run = [jax.tree.map(lambda array: np.broadcast_to(array, (runs, *array.shape)), b) for b in batches]
+    stacked = sharding.shard_leading_axis(
+        jax.tree.map(lambda *leaves: jnp.stack(leaves), *states), device_mesh
+    )
+    per_run = [
+        sharding.shard_leading_axis(
+            jax.tree.map(lambda array: np.broadcast_to(array, (runs, *array.shape)), b), device_mesh
+        )
+        for b in batches
+    ]
     start = time.perf_counter()
     jax.block_until_ready(vmapped(stacked, per_run[0]))
     compile_vmapped = time.perf_counter() - start
+    jax.block_until_ready(mapped(stacked, per_run[0]))
 
     start = time.perf_counter()
     for state in states:
@@ -88,6 +103,11 @@ def measure(batch: int, seq_len: int, steps: int, runs: int) -> dict[str, float]
         stacked, metrics = vmapped(stacked, batch_arrays)
     jax.block_until_ready(metrics)
     vmapped_s = time.perf_counter() - start
+    start = time.perf_counter()
+    for batch_arrays in per_run:
+        stacked, metrics = mapped(stacked, batch_arrays)
+    jax.block_until_ready(metrics)
+    mapped_s = time.perf_counter() - start
     examples = runs * steps * batch
     return {
         "runs": runs,
@@ -99,6 +119,8 @@ def measure(batch: int, seq_len: int, steps: int, runs: int) -> dict[str, float]
         "sequential_examples_per_s": examples / sequential_s,
         "vmapped_examples_per_s": examples / vmapped_s,
         "speedup": sequential_s / vmapped_s,
+        "mapped_s": mapped_s,
+        "mapped_speedup": sequential_s / mapped_s,
         "compile_single_s": compile_single,
         "compile_vmapped_s": compile_vmapped,
     }
@@ -117,7 +139,8 @@ def main() -> None:
         f"{result['runs']} runs, B={result['batch']} T={result['seq_len']}, {result['steps']} steps each: "
         f"sequential {result['sequential_s']:.2f} s ({result['sequential_examples_per_s']:.0f} examples/s), "
         f"vmapped {result['vmapped_s']:.2f} s ({result['vmapped_examples_per_s']:.0f} examples/s): "
-        f"{result['speedup']:.2f}x"
+        f"{result['speedup']:.2f}x; lax.map over runs in one program {result['mapped_s']:.2f} s: "
+        f"{result['mapped_speedup']:.2f}x"
     )
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -125,6 +148,7 @@ def main() -> None:
         **result,
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "jax": jax.__version__},
         "devices": [str(device) for device in jax.devices()],
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
     }
     (RESULTS / f"sweep-{stamp}.json").write_text(json.dumps(record, indent=2) + "\n")
 

@@ -60,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
         help="values of optim.lr or optim.clip, e.g. optim.lr=1e-4,1e-3 (repeatable)",
     )
     sweep.add_argument("--seeds", type=int, default=1, help="seeds per grid point (from config.seed up)")
+    sweep.add_argument(
+        "--execution",
+        choices=("vmap", "map"),
+        default="vmap",
+        help="vmap: runs batched (accelerators); map: runs looped inside one program (faster on CPU)",
+    )
     report = commands.add_parser(
         "report",
         help="collect finished runs into results records; write RESULTS.md and figures",
@@ -128,7 +134,7 @@ def _sweep(args: argparse.Namespace, overrides: list[str]) -> int:
             grid[field] = [float(value) for value in values.split(",")]
         except ValueError:
             raise _UsageError(f"--grid {item!r}: values must be numbers") from None
-    summary = sweep.run(config, grid, args.seeds, args.workdir)
+    summary = sweep.run(config, grid, args.seeds, args.workdir, execution=args.execution)
     best = summary["best"]
     if best is None:
         print(f"done: all {len(summary['runs'])} runs diverged; results in {args.workdir}")

@@ -7,6 +7,7 @@ GPUs or a TPU slice. An axis that the device count does not divide stays replica
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -37,3 +38,12 @@ def shard_leading_axis(tree: Any, device_mesh: Mesh) -> Any:
 def replicate(tree: Any, device_mesh: Mesh) -> Any:
     """Put a full copy of every array of ``tree`` on each device of the mesh."""
     return jax.device_put(tree, NamedSharding(device_mesh, PartitionSpec()))
+
+
+def per_device(fn: Callable[..., Any], device_mesh: Mesh) -> Callable[..., Any]:
+    """``fn`` run by every device on its own slice of the leading axis of all inputs and outputs
+    (``jax.shard_map``); plain ``fn`` on one device."""
+    if device_mesh.devices.size == 1:
+        return fn
+    spec = PartitionSpec(AXIS)
+    return jax.shard_map(fn, mesh=device_mesh, in_specs=spec, out_specs=spec, check_vma=False)

@@ -28,6 +28,7 @@ from irnn_jax import checks, models, optim, sharding, tasks, train, validation
 
 SWEEPABLE = {"optim.lr": "learning_rate", "optim.clip": "clip"}
 HIGHER_IS_BETTER = ("accuracy",)
+EXECUTIONS = ("vmap", "map")
 
 
 def expand_grid(
@@ -61,10 +62,18 @@ def run(
     seeds: int,
     workdir: str | pathlib.Path,
     *,
+    execution: str = "vmap",
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Train every run of the sweep together; write ``sweep.json`` (per-run results and the best
-    run by validation metric) and ``metrics.jsonl`` (per-run held-out lines) to ``workdir``."""
+    """Train every run of the sweep in one program; write ``sweep.json`` (per-run results and the
+    best run by validation metric) and ``metrics.jsonl`` (per-run held-out lines) to ``workdir``.
+
+    ``execution='vmap'`` batches the runs (one batched matmul per step for all runs: the fast
+    choice on accelerators); ``'map'`` loops over them inside the program with ``lax.map``
+    (no batched matmuls: on our 2-core CPU, batched small matmuls ran 1.8x slower than the
+    same matmuls one by one, see ``benchmarks/sweep.py``). Both give the same results.
+    """
+    checks.one_of(execution, EXECUTIONS, "execution")
     validation.validate(config)
     runs = expand_grid(config, grid, seeds)
     settings = validation.TrainSettings.from_config(config["train"])
@@ -95,9 +104,8 @@ def run(
     mesh = sharding.mesh()
     state = sharding.shard_leading_axis(state, mesh)
 
-    step_fn = jax.jit(
-        jax.vmap(train.make_train_step(model.apply, task.loss, task.metrics, tx)), donate_argnums=0
-    )
+    one_step = train.make_train_step(model.apply, task.loss, task.metrics, tx)
+    step_fn = jax.jit(sweep_step(one_step, execution, mesh), donate_argnums=0)
     eval_fn = jax.jit(
         jax.vmap(
             lambda params, batch: train.make_eval_step(model.apply, task.metrics)(params, batch)[0],
@@ -148,12 +156,28 @@ def run(
         "metric": task.metric,
         "baseline": task.baseline,
         "steps": steps,
+        "execution": execution,
         "wall_s": round(wall, 2),
         "examples_per_s": len(runs) * steps * batch_size / wall,
         "config": json.loads(config.to_json()) if hasattr(config, "to_json") else dict(config),
     }
     (workdir / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def sweep_step(
+    train_step: Callable[[train.TrainState, train.Batch], tuple[train.TrainState, train.Metrics]],
+    execution: str,
+    device_mesh: jax.sharding.Mesh,
+) -> Callable[[train.TrainState, train.Batch], tuple[train.TrainState, train.Metrics]]:
+    """The step of all runs at once (stacked states and batches, run axis first): ``vmap`` of
+    ``train_step``, or (``'map'``) a ``lax.map`` over the runs, each device looping over its own
+    share of them (:func:`irnn_jax.sharding.per_device`)."""
+    if execution == "vmap":
+        return jax.vmap(train_step)
+    return sharding.per_device(
+        lambda state, batch: jax.lax.map(lambda pair: train_step(*pair), (state, batch)), device_mesh
+    )
 
 
 def best_run(results: Sequence[Mapping[str, Any]], metric: str) -> dict[str, Any] | None:

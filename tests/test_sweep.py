@@ -87,3 +87,10 @@ def test_the_sweep_command_writes_sweep_json_and_names_the_best_run(tmp_path, ca
         == 2
     )
     assert "must look like FIELD=V1,V2" in capsys.readouterr().err
+
+
+def test_looping_over_runs_inside_the_program_gives_the_vmapped_results(swept, tmp_path):
+    grid = {"optim.lr": [1e-3, 1e-2], "optim.clip": [1.0, 0.01]}
+    mapped = sweep.run(small_config(), grid, 2, tmp_path, execution="map", log=lambda line: None)
+    for vmapped_run, mapped_run in zip(swept["runs"], mapped["runs"], strict=True):
+        np.testing.assert_allclose(mapped_run["test"]["mse"], vmapped_run["test"]["mse"], rtol=2e-4)
