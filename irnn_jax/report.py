@@ -5,7 +5,9 @@
 - :func:`write_report` reads every ``experiments/results/*.json`` record and writes
   ``RESULTS.md`` (one table per task: our budget and numbers beside the papers', with the command
   of each run) and one figure per task (the test metric against training steps; for the adding
-  problem one panel per sequence length T, as in the paper's figures).
+  problem one panel per sequence length T, as in the paper's figures), plus, for each run that
+  logged diagnostics, a figure of ``||dL/dh_t||`` through time, the spectrum of ``w_hh`` and the
+  spectral radius and active ReLUs over training.
 
 Numbers are never typed in by hand: a table row is a record, a record is a run.
 """
@@ -13,6 +15,7 @@ Numbers are never typed in by hand: a table row is a record, a record is a run.
 from __future__ import annotations
 
 import json
+import math
 import pathlib
 import shlex
 from collections.abc import Iterable, Mapping
@@ -59,6 +62,9 @@ def collect(workdir: str | pathlib.Path, command: str | None = None) -> dict[str
             record = json.loads(line)
             if record["split"] in ("valid", "test") and metric in record:
                 curve.append({"step": record["step"], "split": record["split"], metric: record[metric]})
+    diagnostics_path = workdir / "diagnostics.jsonl"
+    if diagnostics_path.is_file():
+        summary["diagnostics"] = [json.loads(line) for line in diagnostics_path.read_text().splitlines()]
     command = command or summary.get("command")
     if not command:
         raise ValueError(f"{workdir}: summary.json records no command; pass the command that made the run")
@@ -77,11 +83,25 @@ def _format(value: float, metric: str) -> str:
     return f"{100 * value:.2f}%" if metric in PERCENT_METRICS else f"{value:.5g}"
 
 
-def markdown(records: Iterable[Mapping[str, Any]], figures: Mapping[str, str]) -> str:
-    """``RESULTS.md``: one section per task, each a table of runs and the task's figure."""
-    by_task: dict[str, list[Mapping[str, Any]]] = {}
+def groups(records: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    """Records by task, and by headline metric where a task has several (PTB words and chars):
+    keys ``'<task>'`` or ``'<task>_<metric>'``, in the order of :data:`TITLES`."""
+    by_key: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for record in records:
-        by_task.setdefault(record["config"]["task"]["name"], []).append(record)
+        by_key.setdefault((record["config"]["task"]["name"], record["metric"]), []).append(record)
+    tasks = [task for task, _ in by_key]
+    order = list(TITLES)
+    return {
+        (task if tasks.count(task) == 1 else f"{task}_{metric}"): sorted(runs, key=label)
+        for (task, metric), runs in sorted(
+            by_key.items(),
+            key=lambda item: (order.index(item[0][0]) if item[0][0] in order else 99, item[0][1]),
+        )
+    }
+
+
+def markdown(records: Iterable[Mapping[str, Any]], figures: Mapping[str, str]) -> str:
+    """``RESULTS.md``: one section per task (and metric), each a table of runs and a figure."""
     lines = [
         "# Results",
         "",
@@ -90,10 +110,10 @@ def markdown(records: Iterable[Mapping[str, Any]], figures: Mapping[str, str]) -
         "Every number below comes from the run whose command is beside it, on a 2-core CPU.",
         "",
     ]
-    for task in sorted(by_task, key=lambda name: list(TITLES).index(name) if name in TITLES else 99):
-        runs = sorted(by_task[task], key=label)
-        metric = runs[0]["metric"]
-        lines += [f"## {TITLES.get(task, task)}", "", f"Paper: {PAPER.get(task, '-')}.", ""]
+    for key, runs in groups(records).items():
+        task, metric = runs[0]["config"]["task"]["name"], runs[0]["metric"]
+        title = TITLES.get(task, task) + (f": {metric}" if key != task else "")
+        lines += [f"## {title}", "", f"Paper: {PAPER.get(task, '-')}.", ""]
         lines += [
             f"| run | steps | wall time | valid {metric} | test {metric} | baseline | command |",
             "|---|---|---|---|---|---|---|",
@@ -107,8 +127,8 @@ def markdown(records: Iterable[Mapping[str, Any]], figures: Mapping[str, str]) -
         notes = [record["note"] for record in runs if record.get("note")]
         if notes:
             lines += ["", *[f"- {note}" for note in notes]]
-        if task in figures:
-            lines += ["", f"![{task}]({figures[task]})"]
+        if key in figures:
+            lines += ["", f"![{key}]({figures[key]})"]
         lines.append("")
     return "\n".join(lines)
 
@@ -158,13 +178,72 @@ def write_report(
             raise ValueError(
                 f"{file} is not a results record (missing {', '.join(missing)}); make it with --collect"
             )
-    by_task: dict[str, list[Mapping[str, Any]]] = {}
-    for record in records:
-        by_task.setdefault(record["config"]["task"]["name"], []).append(record)
     figures = {}
-    for task, task_records in by_task.items():
-        path = figures_dir / f"{task}.png"
-        plot(task, task_records, path)
-        figures[task] = path.relative_to(output.parent) if path.is_relative_to(output.parent) else path
-    output.write_text(markdown(records, {task: str(path) for task, path in figures.items()}))
-    return [figures_dir / f"{task}.png" for task in by_task]
+    for key, group in groups(records).items():
+        path = figures_dir / f"{key}.png"
+        plot(group[0]["config"]["task"]["name"], group, path)
+        figures[key] = str(path.relative_to(output.parent) if path.is_relative_to(output.parent) else path)
+    written = [figures_dir / f"{key}.png" for key in figures]
+    diagnostics_figures = {}
+    for file, record in zip(files, records, strict=True):
+        if record.get("diagnostics"):
+            path = figures_dir / f"diagnostics_{file.stem}.png"
+            plot_diagnostics(record, path)
+            diagnostics_figures[label(record)] = (
+                path.relative_to(output.parent) if path.is_relative_to(output.parent) else path
+            )
+            written.append(path)
+    text = markdown(records, figures)
+    if diagnostics_figures:
+        text += "\n## Diagnostics\n\n" + "".join(
+            f"{name}:\n\n![{name}]({path})\n\n" for name, path in diagnostics_figures.items()
+        )
+    output.write_text(text)
+    return written
+
+
+def plot_diagnostics(record: Mapping[str, Any], path: pathlib.Path) -> None:
+    """``||dL/dh_t||`` against t at each logged step, the ``w_hh`` eigenvalues at the first and
+    last logged steps, and the spectral radius and active fraction over training."""
+    snapshots = record["diagnostics"]
+    figure, (norms, spectrum, trend) = plt.subplots(1, 3, figsize=(15, 4))
+    colors = plt.cm.viridis([i / max(len(snapshots) - 1, 1) for i in range(len(snapshots))])
+    for snapshot, color in zip(snapshots, colors, strict=True):
+        values = snapshot["state_grad_norms"]
+        norms.plot(range(1, len(values) + 1), values, color=color, label=f"step {snapshot['step']}")
+    norms.set_yscale("log")
+    norms.set_xlabel("time step t")
+    norms.set_ylabel("||dL/dh_t||")
+    norms.set_title("gradient reaching each hidden state")
+    norms.legend(fontsize=7)
+    circle = [complex(math.cos(2 * math.pi * i / 200), math.sin(2 * math.pi * i / 200)) for i in range(201)]
+    spectrum.plot([z.real for z in circle], [z.imag for z in circle], color="gray", linewidth=0.8)
+    for snapshot, marker in ((snapshots[0], "o"), (snapshots[-1], "x")):
+        spectrum.scatter(
+            snapshot["eigenvalues_real"],
+            snapshot["eigenvalues_imag"],
+            s=12,
+            marker=marker,
+            label=f"step {snapshot['step']}",
+        )
+    spectrum.set_aspect("equal")
+    spectrum.set_title("eigenvalues of w_hh")
+    spectrum.legend(fontsize=7)
+    steps = [snapshot["step"] for snapshot in snapshots]
+    trend.plot(
+        steps, [snapshot["spectral_radius"] for snapshot in snapshots], marker="o", label="spectral radius"
+    )
+    trend.plot(
+        steps,
+        [snapshot["active_fraction"] for snapshot in snapshots],
+        marker="s",
+        label="active ReLU fraction",
+    )
+    trend.set_xlabel("training steps")
+    trend.set_title("over training")
+    trend.legend(fontsize=7)
+    figure.suptitle(label(record))
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

@@ -68,3 +68,23 @@ def test_too_few_training_images_are_refused(tmp_path):
     write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(2, np.uint8))
     with pytest.raises(data.DataError, match="expected more than 50000 training images"):
         idx.load_mnist_directory(tmp_path)
+
+
+def test_a_directory_with_a_keras_layout_mnist_npz_gives_the_same_arrays_as_the_wheel(tmp_path):
+    arrays = data.load("mnist")
+    np.savez(
+        tmp_path / "mnist.npz",
+        x_train=np.concatenate([arrays["train_images"], arrays["valid_images"]]).reshape(-1, 28, 28),
+        y_train=np.concatenate([arrays["train_labels"], arrays["valid_labels"]]).astype(np.int64),
+        x_test=arrays["test_images"].reshape(-1, 28, 28),
+        y_test=arrays["test_labels"],
+    )
+    from_directory = idx.load_mnist_directory(tmp_path)
+    for name, array in arrays.items():
+        np.testing.assert_array_equal(from_directory[name], array)
+
+
+def test_an_npz_without_the_expected_arrays_is_refused_by_name(tmp_path):
+    np.savez(tmp_path / "mnist.npz", images=np.zeros((2, 784)))
+    with pytest.raises(data.DataError, match=r"mnist\.npz lacks the array\(s\) x_train, y_train"):
+        idx.load_mnist_directory(tmp_path)

