@@ -57,7 +57,9 @@ def override(config: ml_collections.ConfigDict, assignment: str) -> None:
         if not isinstance(node, ml_collections.ConfigDict) or part not in node:
             raise ValueError(f"unknown config field {'.'.join(parents[: depth + 1])!r} in {assignment!r}")
         node = node[part]
-    if not isinstance(node, ml_collections.ConfigDict) or leaf not in node:
+    if not isinstance(node, ml_collections.ConfigDict):
+        raise ValueError(f"unknown config field {dotted!r}: {'.'.join(parents)!r} is a value, not a section")
+    if leaf not in node:
         raise ValueError(f"unknown config field {dotted!r}; known here: {', '.join(node.keys())}")
     value = _literal(text)
     current = node[leaf]
@@ -143,5 +145,5 @@ def train_section(
 def _literal(text: str) -> object:
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, RecursionError, MemoryError):
         return text

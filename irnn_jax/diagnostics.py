@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
@@ -90,11 +90,20 @@ def active_fraction(hidden_states: jax.Array) -> float:
 def snapshot(
     model: models.RNNModel,
     params: Any,
-    xs: jax.Array,
+    inputs: jax.Array | Mapping[str, jax.Array],
     targets: jax.Array,
     loss_fn: Callable[[jax.Array, jax.Array], jax.Array],
 ) -> dict[str, Any]:
-    """One JSON-ready record: state gradient norms, ``w_hh`` eigenvalues, active fraction."""
+    """One JSON-ready record: state gradient norms, ``w_hh`` eigenvalues, active fraction.
+
+    ``inputs`` is a task batch's inputs: features ``[B, T, D]``, or ``{'xs': ..., 'lengths': ...}``
+    for end-padded sequences, supported with ``readout='sequence'`` (whose loss ignores padding).
+    """
+    xs = inputs
+    if isinstance(inputs, Mapping):
+        if model.readout == "last":
+            raise ValueError("diagnostics of padded sequences (inputs with lengths) need readout='sequence'")
+        xs = inputs["xs"]
     hidden = params["rnn"]["layer_0"]["w_hh"].shape[0]
     _, hs = probed_forward(model, params, xs, jnp.zeros((*xs.shape[:2], hidden), xs.dtype))
     eigenvalues = recurrent_eigenvalues(params)["layer_0"]

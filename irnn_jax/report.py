@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pathlib
 import shlex
 from collections.abc import Iterable, Mapping
@@ -47,7 +48,8 @@ PERCENT_METRICS = ("accuracy", "frame_error_rate")
 def collect(workdir: str | pathlib.Path, command: str | None = None) -> dict[str, Any]:
     """The results record of a finished run in ``workdir``.
 
-    ``command`` overrides the one recorded in ``summary.json`` (runs made before it was recorded).
+    ``command`` stands in for the command line when ``summary.json`` records none (runs made
+    before it was recorded).
     """
     workdir = pathlib.Path(workdir)
     summary_path = workdir / "summary.json"
@@ -65,7 +67,7 @@ def collect(workdir: str | pathlib.Path, command: str | None = None) -> dict[str
     diagnostics_path = workdir / "diagnostics.jsonl"
     if diagnostics_path.is_file():
         summary["diagnostics"] = [json.loads(line) for line in diagnostics_path.read_text().splitlines()]
-    command = command or summary.get("command")
+    command = summary.get("command") or command
     if not command:
         raise ValueError(f"{workdir}: summary.json records no command; pass the command that made the run")
     return {**summary, "command": command, "curve": curve}
@@ -182,16 +184,14 @@ def write_report(
     for key, group in groups(records).items():
         path = figures_dir / f"{key}.png"
         plot(group[0]["config"]["task"]["name"], group, path)
-        figures[key] = str(path.relative_to(output.parent) if path.is_relative_to(output.parent) else path)
+        figures[key] = os.path.relpath(path, output.parent)
     written = [figures_dir / f"{key}.png" for key in figures]
     diagnostics_figures = {}
     for file, record in zip(files, records, strict=True):
         if record.get("diagnostics"):
             path = figures_dir / f"diagnostics_{file.stem}.png"
             plot_diagnostics(record, path)
-            diagnostics_figures[label(record)] = (
-                path.relative_to(output.parent) if path.is_relative_to(output.parent) else path
-            )
+            diagnostics_figures[label(record)] = os.path.relpath(path, output.parent)
             written.append(path)
     text = markdown(records, figures)
     if diagnostics_figures:

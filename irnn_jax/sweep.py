@@ -13,6 +13,7 @@ is reported as such; the other runs go on.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import pathlib
@@ -80,6 +81,7 @@ def run(
     steps, batch_size, eval_every = settings.steps, settings.batch_size, settings.eval_every
     eval_batch_size = settings.eval_batch_size
     task = tasks.from_config(config["task"])
+    task_name = config["task"]["name"]
     if getattr(task, "carries_state", False):
         raise ValueError(
             "sweeps of tasks that carry state across batches are not supported; set task.carry_state=False"
@@ -102,7 +104,11 @@ def run(
         hyperparams[name] = jnp.asarray([r[field] for r in runs], hyperparams[name].dtype)
     state = state.replace(opt_state=state.opt_state._replace(hyperparams=hyperparams))
     mesh = sharding.mesh()
+    if execution == "map" and len(runs) % mesh.devices.size:
+        log(f"{len(runs)} runs do not split evenly over {mesh.devices.size} devices: mapping on one")
+        mesh = sharding.mesh(jax.devices()[:1])
     state = sharding.shard_leading_axis(state, mesh)
+    complete = getattr(task, "complete_metrics", lambda means: means)
 
     one_step = train.make_train_step(model.apply, task.loss, task.metrics, tx)
     step_fn = jax.jit(sweep_step(one_step, execution, mesh), donate_argnums=0)
@@ -112,41 +118,49 @@ def run(
             in_axes=(0, None),
         )
     )
-    diverged_at: list[int | None] = [None] * len(runs)
+    first_bad_step = jnp.zeros(len(runs), jnp.int32)  # 0: finite so far
     start = time.perf_counter()
     with (workdir / "metrics.jsonl").open("w") as metrics_file:
         for step in range(1, steps + 1):
             per_stream = [next(streams[seed]) for seed in seeds_used]
+            shapes = sorted({str(jax.tree.map(np.shape, part)) for part in per_stream})
+            if len(shapes) > 1:
+                raise ValueError(
+                    f"the {task_name} batches of different seeds differ in shape at step {step} "
+                    f"({', '.join(shapes)}); sweep one seed at a time (--seeds 1) for this task"
+                )
             batch = jax.tree.map(lambda *parts: np.stack(parts)[run_to_stream], *per_stream)
             state, metrics = step_fn(state, sharding.shard_leading_axis(batch, mesh))
+            finite = functools.reduce(
+                jnp.logical_and, [jnp.isfinite(metrics[name]) for name in ("loss", "grad_l2", "param_l2")]
+            )
+            first_bad_step = jnp.where((first_bad_step == 0) & ~finite, step, first_bad_step)  # no host sync
             if step % eval_every and step != steps:
                 continue
-            finite = np.isfinite(np.asarray(metrics["loss"])) & np.isfinite(np.asarray(metrics["grad_l2"]))
-            for index in np.flatnonzero(~finite):
-                if diverged_at[index] is None:
-                    diverged_at[index] = step  # first noticed here: within the last eval_every steps
-            held_out = {
-                split: train.evaluate(
+            held_out = {}
+            for split in ("valid", "test"):
+                means = train.evaluate(
                     lambda params, batch, carry: (eval_fn(params, batch), carry),
                     state.params,
                     task.batches(split, eval_batch_size),
                 )
-                for split in ("valid", "test")
-            }
-            for index in range(len(runs)):
-                for split, means in held_out.items():
-                    record = {name: values[index] for name, values in means.items()}
+                held_out[split] = [
+                    complete({name: values[index] for name, values in means.items()})
+                    for index in range(len(runs))
+                ]
+                for index, record in enumerate(held_out[split]):
                     metrics_file.write(
                         json.dumps({"step": step, "run": index, "split": split, **record}) + "\n"
                     )
             metrics_file.flush()
     wall = time.perf_counter() - start
+    first_bad = np.asarray(first_bad_step)
     results = [
         {
             **r,
-            "diverged_at": diverged_at[index],
-            "valid": {name: values[index] for name, values in held_out["valid"].items()},
-            "test": {name: values[index] for name, values in held_out["test"].items()},
+            "diverged_at": int(first_bad[index]) or None,
+            "valid": held_out["valid"][index],
+            "test": held_out["test"][index],
         }
         for index, r in enumerate(runs)
     ]

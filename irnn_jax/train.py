@@ -90,8 +90,9 @@ def make_train_step(
     """Return the pure ``train_step(state, batch) -> (state, metrics)``; jit it once.
 
     The metrics are the loss, the task's metrics on the batch (before the update), the l2 norms
-    of the gradients, the updated parameters and the updates, and ``grad_finite``, one flag per
-    parameter array (in ``jax.tree.leaves`` order) telling whether its gradient is finite. A
+    of the gradients, the updated parameters and the updates, and ``grad_finite`` and
+    ``param_finite``, one flag per parameter array (in ``jax.tree.leaves`` order) telling whether
+    its gradient and its updated value are finite. A
     state with a ``carry`` starts the batch from it and keeps the state after the batch (see
     :func:`apply_model`).
     """
@@ -111,6 +112,7 @@ def make_train_step(
             **metrics_fn(outputs, targets),
             "grad_l2": optax.tree.norm(grads),
             "grad_finite": jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(grads)]),
+            "param_finite": jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(params)]),
             "param_l2": optax.tree.norm(params),
             "update_l2": optax.tree.norm(updates),
         }
@@ -181,7 +183,7 @@ def fit(
     With several devices, batches are split over them and the state is replicated
     (:mod:`irnn_jax.sharding`).
 
-    A non-finite loss or gradient raises :class:`TrainingDivergedError` naming the step, the
+    A non-finite loss, gradient or parameter raises :class:`TrainingDivergedError` naming the step, the
     loss, the gradient norm and the non-finite gradients, leaving the checkpoints untouched. With
     ``train.on_divergence='rollback'`` the run instead restarts from the last checkpoint with the
     learning rate times ``train.rollback_lr_factor``, at most ``train.max_rollbacks`` times.
@@ -222,8 +224,7 @@ def fit(
         state = checkpoint.restore(checkpoints, latest, state)
         start_step = latest
         log(f"resuming from the checkpoint of step {latest}")
-        for name in ("metrics.jsonl", "diagnostics.jsonl"):
-            _drop_records_after(workdir / name, latest)
+        _drop_records_after(workdir, latest, held_out_too=True)  # the resumed run re-evaluates it
     elif resume:
         log(f"no checkpoint in {workdir}: starting from step 0")
     device_mesh = sharding.mesh()  # data parallel: batches split over devices, state replicated
@@ -234,7 +235,10 @@ def fit(
     def on_devices(batches: Iterable[Batch]) -> Iterable[Batch]:
         return (sharding.shard_leading_axis(batch, device_mesh) for batch in batches)
 
-    with (workdir / "metrics.jsonl").open("a" if start_step else "w") as metrics_file:
+    if not start_step:
+        for name in ("metrics.jsonl", "diagnostics.jsonl"):
+            (workdir / name).unlink(missing_ok=True)
+    with (workdir / "metrics.jsonl").open("a") as metrics_file:  # append: a rollback truncates
 
         def write(record: dict[str, Any]) -> None:
             metrics_file.write(json.dumps(record) + "\n")
@@ -295,6 +299,8 @@ def fit(
                 learning_rate = (
                     float(state.opt_state.hyperparams["learning_rate"]) * settings.rollback_lr_factor
                 )
+                metrics_file.flush()
+                _drop_records_after(workdir, good_step)  # the diverged attempt's lines
                 restored = checkpoint.restore(checkpoints, good_step, state)
                 state = sharding.replicate(_with_learning_rate(restored, learning_rate), device_mesh)
                 log(
@@ -351,13 +357,28 @@ def _with_learning_rate(state: TrainState, learning_rate: float) -> TrainState:
     return state.replace(opt_state=state.opt_state._replace(hyperparams=hyperparams))
 
 
-def _drop_records_after(path: pathlib.Path, step: int) -> None:
-    """Remove the ``metrics.jsonl`` lines of steps after ``step`` (written after the checkpoint
-    a run resumes from; the resumed run writes them again)."""
-    if path.exists():
-        lines = path.read_text().splitlines()
-        kept = [line for line in lines if line.strip() and json.loads(line)["step"] <= step]
-        path.write_text("".join(line + "\n" for line in kept))
+def _drop_records_after(workdir: pathlib.Path, step: int, *, held_out_too: bool = False) -> None:
+    """Remove the ``metrics.jsonl`` and ``diagnostics.jsonl`` lines of steps after ``step``
+    (and with ``held_out_too`` the valid/test lines of ``step`` itself), which the continued run
+    writes again; a line cut short by a kill is dropped too."""
+
+    def keep(record: dict[str, Any]) -> bool:
+        if held_out_too and record.get("split") in ("valid", "test"):
+            return record["step"] < step
+        return record["step"] <= step
+
+    for name in ("metrics.jsonl", "diagnostics.jsonl"):
+        path = workdir / name
+        if path.exists():
+            kept = []
+            for line in path.read_text().splitlines():
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if keep(record):
+                    kept.append(line + "\n")
+            path.write_text("".join(kept))
 
 
 def describe(config: Mapping[str, Any]) -> str:
@@ -386,23 +407,29 @@ def _window_record(
     window's results are ready: dispatch is asynchronous).
 
     Raises:
-      TrainingDivergedError: at the first step with a non-finite loss or gradient, naming the
-        parameters (``param_names``, in leaf order) whose gradients are non-finite.
+      TrainingDivergedError: at the first step with a non-finite loss, gradient, update or
+        updated parameter, naming the parameters (``param_names``, in leaf order) whose
+        gradients or values are non-finite.
     """
     stacked = jax.device_get(jax.tree.map(lambda *values: jnp.stack(values), *window))
     seconds = time.perf_counter() - window_start
     first_step = step - len(window) + 1
     for offset in range(len(window)):
-        finite = stacked["grad_finite"][offset]
-        if not (
-            math.isfinite(stacked["loss"][offset])
-            and math.isfinite(stacked["grad_l2"][offset])
-            and finite.all()
-        ):
-            bad = [name for name, ok in zip(param_names, finite, strict=True) if not ok]
+        grads_ok, params_ok = stacked["grad_finite"][offset], stacked["param_finite"][offset]
+        norms_ok = all(
+            math.isfinite(stacked[name][offset]) for name in ("loss", "grad_l2", "param_l2", "update_l2")
+        )
+        if not (norms_ok and grads_ok.all() and params_ok.all()):
+
+            def names(flags: np.ndarray) -> str:
+                return (
+                    ", ".join(name for name, ok in zip(param_names, flags, strict=True) if not ok) or "none"
+                )
+
             raise TrainingDivergedError(
                 f"non-finite training at step {first_step + offset}: loss={stacked['loss'][offset]}, "
-                f"grad_l2={stacked['grad_l2'][offset]}, non-finite gradients: {', '.join(bad) or 'none'}; "
+                f"grad_l2={stacked['grad_l2'][offset]}, param_l2={stacked['param_l2'][offset]}, "
+                f"non-finite gradients: {names(grads_ok)}; non-finite parameters: {names(params_ok)}; "
                 "lower optim.lr or optim.clip"
             )
     record = {"step": step, "split": "train"}

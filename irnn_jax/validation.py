@@ -79,7 +79,8 @@ OPTIM_FIELDS = ("name", "lr", "momentum", "clip_mode", "clip", "decay_steps")
 def validate(config: Mapping[str, Any]) -> None:
     """Check a whole run config (``seed``, ``task``, ``model``, ``optim``, ``train``)."""
     _expect_fields(config, SECTIONS, "config")
-    checks.non_negative_int(config["seed"], "seed")
+    if checks.non_negative_int(config["seed"], "seed") >= 2**32:
+        raise ValueError(f"seed must be below 2**32, got seed={config['seed']}")
     task_config = config["task"]
     if not isinstance(task_config, Section):
         raise TypeError(f"config.task must be a section, got {task_config!r}")

@@ -63,8 +63,9 @@ def test_a_run_killed_with_sigkill_and_resumed_ends_bit_identical_to_an_uninterr
     assert resumed["test"] == reference["test"]
     assert_bit_identical(final_params(workdir, steps), final_params(tmp_path / "reference", steps))
     records = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
-    train_steps = [record["step"] for record in records if record["split"] == "train"]
-    assert train_steps == sorted(set(train_steps))  # lines after the checkpoint were not repeated
+    for split in ("train", "valid", "test"):  # lines after the checkpoint were not repeated
+        logged = [record["step"] for record in records if record["split"] == split]
+        assert logged == sorted(set(logged))
 
 
 def test_checkpoints_are_kept_to_the_last_k(tmp_path):
@@ -96,13 +97,32 @@ def test_divergence_stops_naming_the_step_and_gradients_and_keeps_the_last_good_
     with pytest.raises(train.TrainingDivergedError) as raised:
         train.fit(config, tmp_path, log=lambda line: None)
     message = str(raised.value)
-    assert "non-finite training at step" in message and "grad_l2=" in message
-    assert "['rnn']['layer_0']['w_hh']" in message
+    assert message.startswith("non-finite training at step 1: loss=") and "param_l2=inf" in message
     manager = checkpoint.manager(tmp_path, keep=3)
     assert manager.all_steps() == [0]
     restored = final_params(tmp_path, 0)
     np.testing.assert_array_equal(restored["rnn"]["layer_0"]["w_hh"], np.eye(100))
     assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(restored))
+
+
+def test_the_divergence_message_names_the_parameters_with_non_finite_gradients():
+    from irnn_jax import models, optim, tasks
+
+    config = diverging_config()
+    task = tasks.from_config(config.task)
+    model = models.from_config(config.model, task.output_size)
+    tx = optim.make_optimizer(config.optim)
+    inputs, targets = next(task.batches("train", 4, jax.random.PRNGKey(0)))
+    state = train.create_train_state(model, tx, jax.random.PRNGKey(1), inputs)
+    inputs = inputs.at[0, 0, 0].set(np.nan)  # one NaN input value
+    _, metrics = train.make_train_step(model.apply, task.loss, task.metrics, tx)(state, (inputs, targets))
+    names = [jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_flatten_with_path(state.params)[0]]
+    with pytest.raises(train.TrainingDivergedError) as raised:
+        train._window_record([metrics], 7, 0.0, names)
+    message = str(raised.value)
+    assert (
+        "at step 7" in message and "['rnn']['layer_0']['w_ih']" in message.split("non-finite gradients:")[1]
+    )
 
 
 def test_rollback_restarts_from_the_last_checkpoint_with_a_lower_learning_rate(tmp_path):
@@ -123,3 +143,6 @@ def test_rollback_restarts_from_the_last_checkpoint_with_a_lower_learning_rate(t
         [1e4 * 0.01 ** (n + 1) for n in range(len(rollbacks))]
     )
     assert any("rolled back to step" in line for line in lines)
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    train_steps = [record["step"] for record in records if record["split"] == "train"]
+    assert train_steps == sorted(set(train_steps))  # the diverged attempts' lines were dropped

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from irnn_jax import cli, sweep, train
+from irnn_jax import config as config_lib
 
 from .helpers import ADDING_CONFIG, adding_config
 
@@ -44,8 +45,28 @@ def test_a_diverging_run_is_marked_and_the_others_go_on(tmp_path):
     summary = sweep.run(config, {"optim.lr": [1e-2, 1e30]}, 1, tmp_path, log=lambda line: None)
     stable, exploded = summary["runs"]
     assert stable["diverged_at"] is None and np.isfinite(stable["test"]["mse"])
-    assert exploded["diverged_at"] == 30
     assert summary["best"]["optim.lr"] == 1e-2
+    config.optim.lr = 1e30
+    with pytest.raises(train.TrainingDivergedError, match=r"at step (\d+):") as raised:
+        train.fit(config, tmp_path / "alone", log=lambda line: None)
+    assert f"at step {exploded['diverged_at']}:" in str(raised.value)  # the same first bad step
+
+
+def test_a_language_model_sweep_reports_bits_per_char(tmp_path):
+    config = config_lib.load(str(ADDING_CONFIG.parent / "ptb.py") + ":quick,level=char")
+    config.model.hidden_size, config.model.embed_size = 8, 4
+    config.train.steps = config.train.eval_every = 2
+    config.train.eval_batch_size = 500
+    summary = sweep.run(config, {"optim.lr": [1e-3, 1e-2]}, 1, tmp_path, log=lambda line: None)
+    assert all(r["test"]["bits_per_char"] < 6 for r in summary["runs"])
+    assert summary["best"] is not None
+
+
+def test_a_task_whose_batch_shapes_vary_by_seed_cannot_sweep_several_seeds(tmp_path):
+    config = config_lib.load(str(ADDING_CONFIG.parent / "tomita.py") + ":grammar=4,quick")
+    config.model.hidden_size = 4
+    with pytest.raises(ValueError, match=r"batches of different seeds differ in shape at step 1 .*--seeds 1"):
+        sweep.run(config, {}, 3, tmp_path, log=lambda line: None)
 
 
 @pytest.mark.parametrize(

@@ -35,13 +35,14 @@ def test_train_step_is_traced_once_over_many_steps():
     assert int(state.step) == 25
 
 
-def test_train_step_metrics_are_the_loss_the_l2_norms_and_which_gradients_are_finite():
+def test_train_step_metrics_are_the_loss_the_l2_norms_and_which_gradients_and_params_are_finite():
     task, model, tx, state, batches = small_setup(lr=0.1, name="sgd")
     batch = next(batches)
     grads = jax.grad(lambda p: task.loss(model.apply({"params": p}, batch[0]), batch[1]))(state.params)
     new_state, metrics = train.make_train_step(model.apply, task.loss, task.metrics, tx)(state, batch)
-    assert set(metrics) == {"loss", "mse", "grad_l2", "param_l2", "update_l2", "grad_finite"}
+    assert set(metrics) == {"loss", "mse", "grad_l2", "param_l2", "update_l2", "grad_finite", "param_finite"}
     assert metrics["grad_finite"].tolist() == [True] * len(jax.tree.leaves(state.params))
+    assert metrics["param_finite"].tolist() == [True] * len(jax.tree.leaves(state.params))
     np.testing.assert_allclose(metrics["grad_l2"], optax.tree.norm(grads), rtol=1e-5)
     np.testing.assert_allclose(metrics["param_l2"], optax.tree.norm(new_state.params), rtol=1e-6)
     expected_update = optax.tree.norm(jax.tree.map(jnp.subtract, new_state.params, state.params))

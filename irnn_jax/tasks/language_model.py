@@ -11,7 +11,7 @@ Training windows
 cycle through the stream forever (batch ``step`` is window ``step % windows_per_epoch``; the
 state is carried across the wrap too, like across any other boundary), so the batch of a step is
 a pure function of the step. Held-out splits are one pass from the zero state, the last window
-possibly shorter, every token counted once.
+possibly shorter; every kept token but each column's first is predicted exactly once.
 
 Metrics: cross-entropy in nats per token, and from it perplexity ``exp(CE)`` (word level) or bits
 per character ``CE / ln 2`` (character level), computed from the mean over all tokens. The
