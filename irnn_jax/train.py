@@ -266,10 +266,11 @@ def fit(
                     file.write(json.dumps({"step": step, **record}) + "\n")
 
         start = time.perf_counter()
-        held_out = held_out_metrics(start_step)
+        held_out: dict[str, dict[str, float]] = {}
+        if start_step % settings.eval_every == 0 or start_step >= steps:  # as an uninterrupted run
+            held_out = held_out_metrics(start_step)
         if start_step == 0:
             write_diagnostics(0)
-        if start_step == 0:
             checkpoint.save(checkpoints, 0, state)
         step, rollbacks = start_step, 0
         batches = on_devices(task.batches("train", batch_size, data_key, start_step=step))
