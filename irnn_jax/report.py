@@ -149,7 +149,10 @@ def plot(task: str, records: list[Mapping[str, Any]], path: pathlib.Path) -> Non
             if points:
                 steps, values = zip(*points, strict=True)
                 axis.plot(steps, values, marker="o", markersize=3, label=label(record))
-        axis.axhline(records[0]["baseline"], color="gray", linestyle="--", linewidth=1, label="baseline")
+        for baseline in sorted({record["baseline"] for record in group}):  # one per dataset
+            axis.axhline(
+                baseline, color="gray", linestyle="--", linewidth=1, label=f"baseline {baseline:.4g}"
+            )
         if metric in ("mse", "perplexity"):
             axis.set_yscale("log")
         axis.set_xlabel("training steps")
@@ -237,7 +240,7 @@ def plot_diagnostics(record: Mapping[str, Any], path: pathlib.Path) -> None:
         steps,
         [snapshot["active_fraction"] for snapshot in snapshots],
         marker="s",
-        label="active ReLU fraction",
+        label="fraction of units > 0 (active ReLUs)",
     )
     trend.set_xlabel("training steps")
     trend.set_title("over training")
