@@ -14,8 +14,9 @@
 # steadily; the full config keeps the carried state of the classic protocol.
 #
 # Variants (comma-separated): level=<word|char> (default word), cell=<c> (irnn, rnn_relu,
-# rnn_tanh, lstm, gru), quick (a smaller model with Adam, about 10 minutes on 2 CPU cores;
-# results in experiments/RESULTS.md).
+# rnn_tanh, lstm, gru), quick (256 units, Adam 1e-3, zero-state windows: words 1,500 steps in
+# 554 s on 2 CPU cores, test perplexity 207.3 (unigram 639.8); characters 6,000 steps in 190 s,
+# 1.834 bits per char (unigram 4.315); experiments/RESULTS.md).
 """Config of Penn Treebank language modelling."""
 
 import ml_collections
