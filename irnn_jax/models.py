@@ -90,6 +90,8 @@ class RecurrentLayer(nn.Module):
                 )
             hs = recurrence.rnn(params, xs, initial_state, activation=activation, unroll=self.unroll)
             final_state = hs[:, -1]
+            if activation == "relu":  # the training log reads it (apply with mutable=["intermediates"])
+                self.sow("intermediates", "active_fraction", jnp.mean(hs > 0))
         else:
             hs, final_state = getattr(recurrence, kind)(
                 params, xs, initial_state, unroll=self.unroll, return_state=True

@@ -64,17 +64,20 @@ def zero_carry(model: Any, params: Any, example_inputs: Inputs) -> Any:
 
 def apply_model(
     apply_fn: Callable[..., Any], params: Any, inputs: Inputs, carry: Any = None
-) -> tuple[jax.Array, Any]:
-    """``(outputs, carry)``: the model on a batch's inputs (an array, or a dict of keyword
-    arguments such as ``{'xs': ..., 'lengths': ...}``), starting from ``carry`` and returning
-    the state after the batch when ``carry`` is not ``None`` (the returned carry is then
-    excluded from differentiation: truncated BPTT)."""
-    if carry is None:
-        return apply_fn({"params": params}, **_as_kwargs(inputs)), None
-    outputs, carry = apply_fn(
-        {"params": params}, **_as_kwargs(inputs), initial_state=carry, return_state=True
-    )
-    return outputs, jax.lax.stop_gradient(carry)
+) -> tuple[jax.Array, Any, jax.Array | None]:
+    """``(outputs, carry, active_fraction)``: the model on a batch's inputs (an array, or a dict of
+    keyword arguments such as ``{'xs': ..., 'lengths': ...}``), starting from ``carry`` and
+    returning the state after the batch when ``carry`` is not ``None`` (the returned carry is then
+    excluded from differentiation: truncated BPTT). ``active_fraction`` is the mean fraction of
+    positive ReLU states the model's layers sowed (``None`` for a model without ReLU layers)."""
+    kwargs = _as_kwargs(inputs)
+    if carry is not None:
+        kwargs.update(initial_state=carry, return_state=True)
+    result, sown = apply_fn({"params": params}, **kwargs, mutable=["intermediates"])
+    outputs, carry = result if carry is not None else (result, None)
+    fractions = jax.tree.leaves(sown.get("intermediates", {}))
+    active = jnp.mean(jnp.stack(fractions)) if fractions else None
+    return outputs, (None if carry is None else jax.lax.stop_gradient(carry)), active
 
 
 def _as_kwargs(inputs: Inputs) -> dict[str, Any]:
@@ -92,7 +95,8 @@ def make_train_step(
     The metrics are the loss, the task's metrics on the batch (before the update), the l2 norms
     of the gradients, the updated parameters and the updates, and ``grad_finite`` and
     ``param_finite``, one flag per parameter array (in ``jax.tree.leaves`` order) telling whether
-    its gradient and its updated value are finite. A
+    its gradient and its updated value are finite; for ReLU networks also ``active_fraction``,
+    the fraction of positive hidden states over the batch (the layers' sown intermediates). A
     state with a ``carry`` starts the batch from it and keeps the state after the batch (see
     :func:`apply_model`).
     """
@@ -101,10 +105,10 @@ def make_train_step(
         inputs, targets = batch
 
         def objective(params):
-            outputs, carry = apply_model(apply_fn, params, inputs, state.carry)
-            return loss_fn(outputs, targets), (outputs, carry)
+            outputs, carry, active = apply_model(apply_fn, params, inputs, state.carry)
+            return loss_fn(outputs, targets), (outputs, carry, active)
 
-        (loss, (outputs, carry)), grads = jax.value_and_grad(objective, has_aux=True)(state.params)
+        (loss, (outputs, carry, active)), grads = jax.value_and_grad(objective, has_aux=True)(state.params)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         metrics = {
@@ -116,6 +120,8 @@ def make_train_step(
             "param_l2": optax.tree.norm(params),
             "update_l2": optax.tree.norm(updates),
         }
+        if active is not None:
+            metrics["active_fraction"] = active
         return TrainState(step=state.step + 1, params=params, opt_state=opt_state, carry=carry), metrics
 
     return train_step
@@ -132,7 +138,7 @@ def make_eval_step(
 
     def eval_step(params: Any, batch: Batch, carry: Any = None) -> tuple[Metrics, Any]:
         inputs, targets = batch
-        outputs, carry = apply_model(apply_fn, params, inputs, carry)
+        outputs, carry, _ = apply_model(apply_fn, params, inputs, carry)
         return metrics_fn(outputs, targets), carry
 
     return eval_step

@@ -8,7 +8,7 @@ import optax
 import pytest
 
 from irnn_jax import config as config_lib
-from irnn_jax import models, optim, train
+from irnn_jax import models, optim, recurrence, train
 from irnn_jax.tasks import adding
 
 from .helpers import ADDING_CONFIG, adding_config
@@ -35,12 +35,23 @@ def test_train_step_is_traced_once_over_many_steps():
     assert int(state.step) == 25
 
 
-def test_train_step_metrics_are_the_loss_the_l2_norms_and_which_gradients_and_params_are_finite():
+def test_train_step_metrics_are_the_loss_norms_finiteness_flags_and_active_relus():
     task, model, tx, state, batches = small_setup(lr=0.1, name="sgd")
     batch = next(batches)
     grads = jax.grad(lambda p: task.loss(model.apply({"params": p}, batch[0]), batch[1]))(state.params)
     new_state, metrics = train.make_train_step(model.apply, task.loss, task.metrics, tx)(state, batch)
-    assert set(metrics) == {"loss", "mse", "grad_l2", "param_l2", "update_l2", "grad_finite", "param_finite"}
+    assert set(metrics) == {
+        "loss",
+        "mse",
+        "grad_l2",
+        "param_l2",
+        "update_l2",
+        "grad_finite",
+        "param_finite",
+        "active_fraction",
+    }
+    hidden_states = recurrence.rnn(state.params["rnn"]["layer_0"], batch[0])
+    np.testing.assert_allclose(metrics["active_fraction"], np.mean(hidden_states > 0), rtol=1e-6)
     assert metrics["grad_finite"].tolist() == [True] * len(jax.tree.leaves(state.params))
     assert metrics["param_finite"].tolist() == [True] * len(jax.tree.leaves(state.params))
     np.testing.assert_allclose(metrics["grad_l2"], optax.tree.norm(grads), rtol=1e-5)
@@ -70,7 +81,9 @@ def test_fit_learns_a_short_adding_problem_and_writes_metrics_and_summary(tmp_pa
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     train_records = [record for record in records if record["split"] == "train"]
     assert [record["step"] for record in train_records] == list(range(100, 2001, 100))
-    assert {"loss", "mse", "grad_l2", "param_l2", "update_l2", "steps_per_s"} <= set(train_records[0])
+    assert {"loss", "mse", "grad_l2", "param_l2", "update_l2", "active_fraction", "steps_per_s"} <= set(
+        train_records[0]
+    )
     assert [record["step"] for record in records if record["split"] == "test"] == [0, 1000, 2000]
     assert json.loads((tmp_path / "summary.json").read_text())["test"] == summary["test"]
     assert lines[0].startswith("task adding") and "optimiser adam" in lines[0]
