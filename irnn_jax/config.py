@@ -39,7 +39,12 @@ def load(spec: str) -> ml_collections.ConfigDict:
         raise ValueError(f"config file {path_text!r} does not exist or is not a .py file")
     module_spec = importlib.util.spec_from_file_location(f"_irnn_jax_config_{path.stem}", path)
     module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as error:  # a broken config file is bad input, reported in one line
+        raise ValueError(
+            f"config file {path_text!r} failed to load: {type(error).__name__}: {error}"
+        ) from None
     if not hasattr(module, "get_config"):
         raise ValueError(f"config file {path_text!r} defines no get_config(arg)")
     return module.get_config(arg or None)

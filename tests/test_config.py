@@ -112,3 +112,10 @@ def test_every_config_variant_builds_its_task_model_and_optimiser(spec):
     models.from_config(config.model, task.output_size, getattr(task, "vocab_size", 0))
     optim.make_optimizer(config.optim)
     assert train.describe(config).startswith(f"task {config.task.name}")
+
+
+def test_a_config_file_that_fails_to_import_is_one_error_naming_it(tmp_path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("import not_a_module_anywhere\n")
+    with pytest.raises(ValueError, match=r"broken\.py' failed to load: ModuleNotFoundError"):
+        config_lib.load(str(broken))
