@@ -220,8 +220,8 @@ def fit(
     if hasattr(task, "artifacts"):
         np.savez(workdir / "task_artifacts.npz", **task.artifacts())
     init_key, data_key = jax.random.split(jax.random.PRNGKey(config["seed"]))
-    first_inputs = next(task.batches("train", batch_size, data_key))[0]
-    state = create_train_state(model, tx, init_key, first_inputs, carries_state)
+    first_batch = next(task.batches("train", batch_size, data_key))  # also the diagnostics' fixed batch
+    state = create_train_state(model, tx, init_key, first_batch[0], carries_state)
     param_names = [
         jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_flatten_with_path(state.params)[0]
     ]
@@ -263,11 +263,9 @@ def fit(
                 write({"step": step, "split": split, **results[split]})
             return results
 
-        probe_batch = next(task.batches("train", batch_size, data_key))  # fixed: comparable over time
-
         def write_diagnostics(step: int) -> None:
             if settings.diagnostics_every and step % settings.diagnostics_every == 0:
-                record = diagnostics.snapshot(model, state.params, *probe_batch, task.loss)
+                record = diagnostics.snapshot(model, state.params, *first_batch, task.loss)
                 with (workdir / "diagnostics.jsonl").open("a") as file:
                     file.write(json.dumps({"step": step, **record}) + "\n")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import ml_collections
 
-from irnn_jax import checks, diagnostics, initializers, models, optim, tasks
+from irnn_jax import checks, diagnostics, models, optim, tasks
 
 Section = (Mapping, ml_collections.ConfigDict)
 
@@ -92,8 +92,7 @@ def validate(config: Mapping[str, Any]) -> None:
         spec = config["model"][field]
         if not isinstance(spec, Section) or "name" not in spec:
             raise TypeError(f"model.{field} must be a section {{name: ..., **arguments}}, got {spec!r}")
-        initializers.get(**dict(spec))
-    model = models.from_config(config["model"], 1, getattr(task, "vocab_size", 0))
+    model = models.from_config(config["model"], 1, getattr(task, "vocab_size", 0))  # resolves initialisers
     _expect_fields(config["optim"], OPTIM_FIELDS, "optim")
     optim.make_optimizer(config["optim"])
     _expect_fields(config["train"], tuple(field.name for field in dataclasses.fields(TrainSettings)), "train")
