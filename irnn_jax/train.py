@@ -192,7 +192,8 @@ def fit(
     A non-finite loss, gradient or parameter raises :class:`TrainingDivergedError` naming the step, the
     loss, the gradient norm and the non-finite gradients, leaving the checkpoints untouched. With
     ``train.on_divergence='rollback'`` the run instead restarts from the last checkpoint with the
-    learning rate times ``train.rollback_lr_factor``, at most ``train.max_rollbacks`` times.
+    learning rate times ``train.rollback_lr_factor``, at most ``train.max_rollbacks`` times in all
+    (a resumed run counts the rollbacks logged before it).
 
     Returns:
       The summary: final held-out metrics, the task's baseline, steps, wall time, and
@@ -225,12 +226,13 @@ def fit(
     param_names = [
         jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_flatten_with_path(state.params)[0]
     ]
-    start_step = 0
+    start_step, rollbacks = 0, 0
     if latest is not None:
         state = checkpoint.restore(checkpoints, latest, state)
         start_step = latest
         log(f"resuming from the checkpoint of step {latest}")
         _drop_records_after(workdir, latest, held_out_too=True)  # the resumed run re-evaluates it
+        rollbacks = _logged_rollbacks(workdir)  # the budget of max_rollbacks goes on
     elif resume:
         log(f"no checkpoint in {workdir}: starting from step 0")
     device_mesh = sharding.mesh()  # data parallel: batches split over devices, state replicated
@@ -276,7 +278,7 @@ def fit(
         if start_step == 0:
             write_diagnostics(0)
             checkpoint.save(checkpoints, 0, state)
-        step, rollbacks = start_step, 0
+        step = start_step
         batches = on_devices(task.batches("train", batch_size, data_key, start_step=step))
         window: list[Metrics] = []
         window_start = time.perf_counter()
@@ -360,6 +362,14 @@ def _with_learning_rate(state: TrainState, learning_rate: float) -> TrainState:
     hyperparams = dict(state.opt_state.hyperparams)
     hyperparams["learning_rate"] = jnp.asarray(learning_rate, hyperparams["learning_rate"].dtype)
     return state.replace(opt_state=state.opt_state._replace(hyperparams=hyperparams))
+
+
+def _logged_rollbacks(workdir: pathlib.Path) -> int:
+    """How many rollbacks ``metrics.jsonl`` records."""
+    path = workdir / "metrics.jsonl"
+    if not path.exists():
+        return 0
+    return sum(json.loads(line).get("split") == "rollback" for line in path.read_text().splitlines())
 
 
 def _drop_records_after(workdir: pathlib.Path, step: int, *, held_out_too: bool = False) -> None:

@@ -146,3 +146,14 @@ def test_rollback_restarts_from_the_last_checkpoint_with_a_lower_learning_rate(t
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     train_steps = [record["step"] for record in records if record["split"] == "train"]
     assert train_steps == sorted(set(train_steps))  # the diverged attempts' lines were dropped
+
+
+def test_a_resumed_run_counts_the_rollbacks_made_before_it(tmp_path):
+    config = diverging_config()
+    config.train.on_divergence = "rollback"
+    config.train.rollback_lr_factor = 0.01
+    config.train.max_rollbacks = 4
+    first = train.fit(config, tmp_path, log=lambda line: None)
+    assert first["rollbacks"] >= 1
+    resumed = train.fit(config, tmp_path, resume=True, log=lambda line: None)
+    assert resumed["resumed_from"] == config.train.steps and resumed["rollbacks"] == first["rollbacks"]
