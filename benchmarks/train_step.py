@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -43,13 +44,17 @@ from jax import lax
 from irnn_jax import initializers, recurrence
 
 HIDDEN, CLASSES, LR = 100, 10, 1e-3
+# Idle time before each timed call: PyTorch's OpenMP workers spin for a few ms after a call and
+# slowed the JAX case that followed by ~1.5x (7.7 vs 4.9 ms for a B=16 forward pass); 10 ms of
+# idleness was enough to remove the effect.
+SETTLE_S = 0.02
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
 
 def timed(cases: dict[str, Callable[[], object]], steps: int) -> dict[str, dict[str, float]]:
     """Compile/warm-up time of each case's first call, then ``steps`` rounds in which every case
-    runs once (round-robin, so a slow spell of the machine hits all cases alike); median,
-    min and max ms per case."""
+    runs once (round-robin, so a slow spell of the machine hits all cases alike, each call after
+    ``SETTLE_S`` of idleness); median, min and max ms per case."""
     compile_s = {}
     for name, step in cases.items():
         start = time.perf_counter()
@@ -58,6 +63,7 @@ def timed(cases: dict[str, Callable[[], object]], steps: int) -> dict[str, dict[
     samples: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(steps):
         for name, step in cases.items():
+            time.sleep(SETTLE_S)
             start = time.perf_counter()
             jax.block_until_ready(step())
             samples[name].append((time.perf_counter() - start) * 1e3)
@@ -256,7 +262,22 @@ def main() -> None:
     parser.add_argument(
         "--lstm", action="store_true", help="also time LSTMs (at the first batch size, T=784)"
     )
+    parser.add_argument(
+        "--table",
+        type=pathlib.Path,
+        metavar="JSON",
+        help="print a results file's timings as markdown tables (one per T) and its summary; time nothing",
+    )
     args = parser.parse_args()
+    if args.table:
+        saved = json.loads(args.table.read_text())
+        print(markdown(saved["results"]) + "\n\n" + "\n".join(saved["summary"]))
+        return
+    not_timed = [
+        f"{peer} (not installed)" for peer in ("torch", "keras") if importlib.util.find_spec(peer) is None
+    ]
+    if not_timed:
+        print("not timed: " + ", ".join(not_timed))
 
     results = []
     shapes = [(batch, seq_len, rnn_cases) for batch in args.batch for seq_len in args.seq_len]
@@ -275,11 +296,46 @@ def main() -> None:
     out = RESULTS / f"train_step-{stamp}.json"
     machine = {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count()}
     machine["jax"] = jax.__version__
+    for package in ("flax", "torch", "keras"):
+        if importlib.util.find_spec(package) is not None:
+            machine[package] = importlib.metadata.version(package)
     machine["device"] = str(jax.devices()[0])
     out.write_text(
-        json.dumps({"machine": machine, "args": vars(args), "results": results, "summary": summary}, indent=1)
+        json.dumps(
+            {
+                "machine": machine,
+                "args": vars(args),
+                "not_timed": not_timed,
+                "results": results,
+                "summary": summary,
+            },
+            indent=1,
+        )
     )
     print(f"\nwritten to {out}")
+
+
+def markdown(results: list[dict]) -> str:
+    """One markdown table per sequence length: a row per case, a column per batch size, each
+    cell ``median (min-max)`` in ms."""
+    tables = []
+    for seq_len in sorted({r["seq_len"] for r in results}):
+        at_t = [r for r in results if r["seq_len"] == seq_len]
+        batches = sorted({r["batch"] for r in at_t})
+        cells = {(r["case"], r["batch"]): r for r in at_t}
+        lines = [
+            f"| T = {seq_len} | " + " | ".join(f"B={batch}" for batch in batches) + " |",
+            "|---" * (len(batches) + 1) + "|",
+        ]
+        for case in dict.fromkeys(r["case"] for r in at_t):
+            row = [_cell(cells[case, b]) if (case, b) in cells else "" for b in batches]
+            lines.append(f"| {case} | " + " | ".join(row) + " |")
+        tables.append("\n".join(lines))
+    return "\n\n".join(tables)
+
+
+def _cell(result: dict) -> str:
+    return f"{result['median_ms']:.1f} ({result['min_ms']:.1f}-{result['max_ms']:.1f})"
 
 
 def _row(result: dict) -> str:
@@ -307,10 +363,11 @@ def summarize(results: list[dict]) -> list[str]:
             f"B={batch} T={seq_len}: ours default {default:.2f} ms "
             f"(best: {best_name}, {ours[best_name]:.2f} ms); "
             f"flax best / ours default {flax_best / default:.2f}x; floor {floor:.2f} ms, "
-            f"ours default / floor {default / floor:.2f}x"
+            f"ours default / floor {default / floor:.2f}x, flax best / floor {flax_best / floor:.2f}x"
         )
-        if "pytorch nn.RNN" in at:
-            line += f"; pytorch / ours default {at['pytorch nn.RNN'] / default:.2f}x"
+        for peer, case in (("pytorch", "pytorch nn.RNN"), ("keras", "keras SimpleRNN (jax)")):
+            if case in at:
+                line += f"; {peer} / ours default {at[case] / default:.2f}x"
         line += (
             f"; forward ours / plain scan {at['forward only: ours'] / at['forward only: plain scan']:.2f}x"
         )

@@ -10,6 +10,9 @@ def test_the_benchmark_times_every_case_and_summarises_ratios_at_a_tiny_shape():
     summary = train_step.summarize(results)
     assert summary[0].startswith("B=2 T=6: ours default") and "flax best / ours default" in summary[0]
     assert summary[-1].startswith("LSTM: flax / ours")
+    table = train_step.markdown(results)
+    assert table.startswith("| T = 6 | B=2 |") and f"| {next(iter(cases))} | " in table
+    assert table.count("\n") == len(cases) + 1  # a header, a rule and a row per case
 
 
 def test_the_sweep_benchmark_trains_the_same_runs_both_ways_at_a_tiny_shape():
@@ -18,3 +21,16 @@ def test_the_sweep_benchmark_trains_the_same_runs_both_ways_at_a_tiny_shape():
     result = sweep.measure(batch=2, seq_len=5, steps=2, runs=3)
     assert result["runs"] == 3 and result["sequential_s"] > 0 and result["vmapped_s"] > 0
     assert result["speedup"] == result["sequential_s"] / result["vmapped_s"]
+
+
+def test_the_cpu_limits_benchmark_times_its_chains_and_they_agree_at_a_tiny_shape():
+    import jax.numpy as jnp
+
+    from benchmarks import cpu_limits
+
+    w_hh, inputs, h0 = jnp.eye(train_step.HIDDEN) * 0.9, jnp.ones((5, 2, 1)), jnp.ones((2, train_step.HIDDEN))
+    stored = cpu_limits.chain(w_hh, inputs, h0, store=True)
+    assert stored.shape == (5, 2, train_step.HIDDEN)
+    assert jnp.array_equal(stored[-1], cpu_limits.chain(w_hh, inputs, h0, store=False))
+    timings = train_step.timed(cpu_limits.cases(2, 5), steps=2)
+    assert cpu_limits.summarize(2, 5, timings).startswith("B=2 T=5: chain ")
