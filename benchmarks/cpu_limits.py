@@ -11,7 +11,8 @@ of the IRNN step can go on a given machine:
 - **concurrency**: two independent chains in one program against one: if XLA ran independent
   loops at once on two cores, two would take about as long as one;
 - **storing states**: the chain that keeps every state (what a backward pass needs) against the
-  one that keeps only the last.
+  one that keeps only the last, and the minor page faults per call of the storing chain (a
+  buffer the allocator maps afresh for each call costs one fault per 4 KiB page).
 
 Times are medians over ``--steps`` round-robin rounds (``benchmarks.train_step.timed``); results
 go to ``benchmarks/results/cpu_limits-<timestamp>.json`` and a summary to stdout.
@@ -22,14 +23,14 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
+import resource
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from benchmarks.train_step import HIDDEN, RESULTS, timed
+from benchmarks.train_step import HIDDEN, RESULTS, machine_info, timed
 
 
 def chain(w_hh: jax.Array, inputs: jax.Array, h0: jax.Array, *, store: bool) -> jax.Array:
@@ -61,8 +62,17 @@ def cases(batch: int, seq_len: int) -> dict[str, Callable[[], object]]:
     }
 
 
-def summarize(batch: int, seq_len: int, timings: dict[str, dict[str, float]]) -> str:
-    """One line: the chain's and the GEMM's GFLOP/s, and the two ratios."""
+def page_faults_per_call(call: Callable[[], object], calls: int = 5) -> float:
+    """Minor page faults of this process per call of ``call`` (after one warm-up call)."""
+    jax.block_until_ready(call())
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(calls):
+        jax.block_until_ready(call())
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
+
+
+def summarize(batch: int, seq_len: int, timings: dict[str, dict[str, float]], faults: float) -> str:
+    """One line: the chain's and the GEMM's GFLOP/s, the two ratios and the page faults."""
     ms = {name: timing["median_ms"] for name, timing in timings.items()}
     gflop = 2 * seq_len * batch * HIDDEN * HIDDEN / 1e9
     return (
@@ -70,7 +80,8 @@ def summarize(batch: int, seq_len: int, timings: dict[str, dict[str, float]]) ->
         f"dW GEMM {gflop / ms['dW GEMM, same flops'] * 1e3:.1f} GFLOP/s; "
         f"two chains / one {ms['two independent chains'] / ms['chain, last state']:.2f}x "
         "(1x: run at once, 2x: one after the other); "
-        f"storing every state {ms['chain, every state stored'] / ms['chain, last state']:.2f}x"
+        f"storing every state {ms['chain, every state stored'] / ms['chain, last state']:.2f}x "
+        f"with {faults:.0f} page faults per call"
     )
 
 
@@ -82,17 +93,19 @@ def main() -> None:
     args = parser.parse_args()
     results, summary = [], []
     for batch in args.batch:
-        timings = timed(cases(batch, args.seq_len), args.steps)
+        shape_cases = cases(batch, args.seq_len)
+        timings = timed(shape_cases, args.steps)
+        faults = page_faults_per_call(shape_cases["chain, every state stored"])
         results += [
             {"case": name, "batch": batch, "seq_len": args.seq_len, **t} for name, t in timings.items()
         ]
-        summary.append(summarize(batch, args.seq_len, timings))
+        results.append({"case": "page faults per call of the storing chain", "batch": batch, "value": faults})
+        summary.append(summarize(batch, args.seq_len, timings, faults))
         print(summary[-1], flush=True)
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"cpu_limits-{stamp}.json"
-    machine = {"cpus": os.cpu_count(), "jax": jax.__version__, "device": str(jax.devices()[0])}
-    record = {"machine": machine, "args": vars(args), "results": results, "summary": summary}
+    record = {"machine": machine_info(), "args": vars(args), "results": results, "summary": summary}
     out.write_text(json.dumps(record, indent=1))
     print(f"written to {out}")
 

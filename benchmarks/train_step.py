@@ -294,12 +294,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"train_step-{stamp}.json"
-    machine = {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count()}
-    machine["jax"] = jax.__version__
-    for package in ("flax", "torch", "keras"):
-        if importlib.util.find_spec(package) is not None:
-            machine[package] = importlib.metadata.version(package)
-    machine["device"] = str(jax.devices()[0])
+    machine = machine_info()
     out.write_text(
         json.dumps(
             {
@@ -313,6 +308,22 @@ def main() -> None:
         )
     )
     print(f"\nwritten to {out}")
+
+
+# Environment variables that change what the benchmarks measure; recorded with the results.
+SETTINGS = ("XLA_FLAGS", "MALLOC_ARENA_MAX", "GLIBC_TUNABLES", "OMP_NUM_THREADS")
+
+
+def machine_info() -> dict[str, object]:
+    """Platform, core count, package versions, the JAX device and the settings in effect."""
+    machine = {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count()}
+    machine["jax"] = jax.__version__
+    for package in ("flax", "torch", "keras"):
+        if importlib.util.find_spec(package) is not None:
+            machine[package] = importlib.metadata.version(package)
+    machine["device"] = str(jax.devices()[0])
+    machine["environment"] = {name: os.environ[name] for name in SETTINGS if name in os.environ}
+    return machine
 
 
 def markdown(results: list[dict]) -> str:
