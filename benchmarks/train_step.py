@@ -11,14 +11,17 @@ round-robin, one call each per round, so that the machine's slow spells hit all 
 - ours: ``recurrence.rnn`` default (fused custom VJP) at each unroll, and plain-scan autodiff;
 - ``flax.linen.RNN(SimpleCell(relu))`` at each unroll;
 - PyTorch ``nn.RNN(nonlinearity='relu')`` (when torch is installed), same thread count;
+- Keras 3 ``SimpleRNN(activation='relu')`` on the JAX backend, ``train_on_batch``;
 - the floor: the forward chain (T dependent ``relu(x_t @ w_ih + h @ w_hh)``, states stored),
   the backward chain (T dependent ``g @ w_hh.T`` with the ReLU mask, stored) and the
   weight-gradient GEMM ``[H, T*B] @ [T*B, H]``, each timed alone;
 - forward only: ours against plain ``lax.scan``;
 - LSTM (``--lstm``): ours against ``flax.linen.RNN(LSTMCell)`` and PyTorch ``nn.LSTM``.
 
-Keras 3 is timed only if it is installed (it is not a dependency). Results go to
-``benchmarks/results/train_step-<timestamp>.json`` and a table with ratios to stdout.
+PyTorch and Keras 3 are timed when installed (``pip install -e '.[bench]'``); the ones missing
+are named. Results go to ``benchmarks/results/train_step-<timestamp>.json``, with the machine,
+the package versions and the settings in effect, and a summary of ratios to stdout;
+``--table RESULTS.json`` prints a saved run as markdown tables.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ HIDDEN, CLASSES, LR = 100, 10, 1e-3
 # slowed the JAX case that followed by ~1.5x (7.7 vs 4.9 ms for a B=16 forward pass); 10 ms of
 # idleness was enough to remove the effect.
 SETTLE_S = 0.02
+# Environment variables that change what the benchmarks measure; recorded with the results.
+SETTINGS = ("XLA_FLAGS", "MALLOC_ARENA_MAX", "GLIBC_TUNABLES", "OMP_NUM_THREADS")
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
 
@@ -308,10 +313,6 @@ def main() -> None:
         )
     )
     print(f"\nwritten to {out}")
-
-
-# Environment variables that change what the benchmarks measure; recorded with the results.
-SETTINGS = ("XLA_FLAGS", "MALLOC_ARENA_MAX", "GLIBC_TUNABLES", "OMP_NUM_THREADS")
 
 
 def machine_info() -> dict[str, object]:
