@@ -9,6 +9,7 @@ a compile-and-warm-up call, compile time reported separately; the cases of one s
 round-robin, one call each per round, so that the machine's slow spells hit all alike):
 
 - ours: ``recurrence.rnn`` default (fused custom VJP) at each unroll, and plain-scan autodiff;
+  and the step ``train.fit`` runs (``RNNModel`` with its training metrics);
 - ``flax.linen.RNN(SimpleCell(relu))`` at each unroll;
 - PyTorch ``nn.RNN(nonlinearity='relu')`` (when torch is installed), same thread count;
 - Keras 3 ``SimpleRNN(activation='relu')`` on the JAX backend, ``train_on_batch``;
@@ -42,9 +43,10 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from jax import lax
 
-from irnn_jax import initializers, recurrence
+from irnn_jax import initializers, models, recurrence, train
 
 HIDDEN, CLASSES, LR = 100, 10, 1e-3
 # Idle time before each timed call: PyTorch's OpenMP workers spin for a few ms after a call and
@@ -102,13 +104,27 @@ def ours_loss(implementation: str, unroll: int, cell: str = "rnn") -> Callable:
     def loss(params, xs, labels):
         if cell == "lstm":
             last = recurrence.lstm(params["rnn"], xs, unroll=unroll)[:, -1]
-        elif implementation == "fused":  # what RNNModel(readout='last') runs
+        elif implementation == "fused":  # the recurrence RNNModel(readout='last') runs
             last = recurrence.rnn_final(params["rnn"], xs, unroll=unroll)
         else:
             last = recurrence.rnn(params["rnn"], xs, unroll=unroll, implementation=implementation)[:, -1]
         return cross_entropy(last @ params["w_out"] + params["b_out"], labels)
 
     return loss
+
+
+def fit_step(batch: int, seq_len: int) -> Callable[[], object]:
+    """What ``train.fit`` runs: ``RNNModel`` (an IRNN, last-state readout) under
+    ``train.make_train_step`` with SGD, its metrics (norms, finiteness flags, active ReLUs)
+    included."""
+    key = jax.random.PRNGKey(0)
+    xs = jax.random.uniform(key, (batch, seq_len, 1))
+    labels = jax.random.randint(key, (batch,), 0, CLASSES)
+    model = models.RNNModel(hidden_size=HIDDEN, output_size=CLASSES)
+    tx = optax.sgd(LR)
+    state = train.create_train_state(model, tx, key, xs)
+    step = jax.jit(train.make_train_step(model.apply, cross_entropy, lambda outputs, labels: {}, tx))
+    return lambda: step(state, (xs, labels))
 
 
 def flax_loss(cell: nn.Module, unroll: int) -> tuple[Callable, nn.Module]:
@@ -230,6 +246,7 @@ def rnn_cases(batch: int, seq_len: int, unrolls: list[int]) -> dict[str, Callabl
     keras = keras_step(batch, seq_len)
     if keras is not None:
         cases["keras SimpleRNN (jax)"] = keras
+    cases["ours: fit's train step (RNNModel)"] = fit_step(batch, seq_len)
     forward = jax.jit(lambda p, x: recurrence.rnn_final(p["rnn"], x))
     cases["forward only: ours"] = lambda: forward(params, xs)
     plain = jax.jit(lambda p, x: recurrence.rnn(p["rnn"], x, implementation="autodiff")[:, -1])
@@ -377,6 +394,9 @@ def summarize(results: list[dict]) -> list[str]:
             f"flax best / ours default {flax_best / default:.2f}x; floor {floor:.2f} ms, "
             f"ours default / floor {default / floor:.2f}x, flax best / floor {flax_best / floor:.2f}x"
         )
+        fit_case = "ours: fit's train step (RNNModel)"
+        if fit_case in at:
+            line += f"; fit's step / ours default {at[fit_case] / default:.2f}x"
         for peer, case in (("pytorch", "pytorch nn.RNN"), ("keras", "keras SimpleRNN (jax)")):
             if case in at:
                 line += f"; {peer} / ours default {at[case] / default:.2f}x"

@@ -84,14 +84,18 @@ class RecurrentLayer(nn.Module):
             xs = reverse_time(xs, lengths)
         if kind == "rnn":
             activation = "tanh" if self.cell == "rnn_tanh" else "relu"
+            # ReLU layers sow the fraction of active units for the training log (read with
+            # apply(..., mutable=["intermediates"])), counted inside the recurrence's loop.
+            options = {"activation": activation, "unroll": self.unroll, "return_active_fraction": True}
             if self.final_only and not return_state:
-                return recurrence.rnn_final(
-                    params, xs, initial_state, activation=activation, unroll=self.unroll
-                )
-            hs = recurrence.rnn(params, xs, initial_state, activation=activation, unroll=self.unroll)
+                final_state, active = recurrence.rnn_final(params, xs, initial_state, **options)
+                if activation == "relu":
+                    self.sow("intermediates", "active_fraction", active)
+                return final_state
+            hs, active = recurrence.rnn(params, xs, initial_state, **options)
             final_state = hs[:, -1]
-            if activation == "relu":  # the training log reads it (apply with mutable=["intermediates"])
-                self.sow("intermediates", "active_fraction", jnp.mean(hs > 0))
+            if activation == "relu":
+                self.sow("intermediates", "active_fraction", active)
         else:
             hs, final_state = getattr(recurrence, kind)(
                 params, xs, initial_state, unroll=self.unroll, return_state=True
@@ -253,6 +257,9 @@ class RNNModel(nn.Module):
         checks.one_of(self.readout, READOUTS, "readout")
         if self.vocab_size:
             xs = nn.Embed(self.vocab_size, self.embed_size, embedding_init=self.embed_init, name="embed")(xs)
+        # A last-state readout of full sequences needs only the final states: the stack's last
+        # layer then runs rnn_final, whose backward pass reads no [T, B, H] cotangent.
+        final_only = self.readout == "last" and lengths is None and not return_state
         hs = RecurrentStack(
             self.hidden_size,
             cell=self.cell,
@@ -262,12 +269,13 @@ class RNNModel(nn.Module):
             input_init=self.input_init,
             bias_init=self.bias_init,
             forget_bias=self.forget_bias,
+            final_only=final_only,
             unroll=self.unroll,
             name="rnn",
         )(xs, lengths, initial_state, return_state)
         if return_state:
             hs, final_state = hs
-        if self.readout == "last":
+        if self.readout == "last" and not final_only:
             hs = self._last(hs, lengths)
         if self.projection_size:
             hs = nn.Dense(self.projection_size, kernel_init=self.output_init, name="projection")(hs)

@@ -140,7 +140,8 @@ def rnn(
     unroll: int = 1,
     implementation: Literal["fused", "autodiff"] = "fused",
     hoist_input: bool | None = None,
-) -> jax.Array:
+    return_active_fraction: bool = False,
+) -> jax.Array | tuple[jax.Array, jax.Array]:
     """Run a ReLU or tanh RNN over a batch of sequences.
 
     Args:
@@ -152,13 +153,18 @@ def rnn(
       implementation: ``'fused'`` (custom VJP, the fast path) or ``'autodiff'`` (plain scan).
       hoist_input: compute ``xs @ w_ih + b`` as one matmul before the loop (True) or inside
         each step (False); ``None`` picks per shape (:func:`hoists_input_projection`).
+      return_active_fraction: also return the fraction of positive entries of ``hs`` (active
+        ReLUs), counted inside the loop, where the states are in cache (a reduction over the
+        stored ``hs`` afterwards costs far more at large batch sizes); not differentiated.
 
     Returns:
-      ``hs`` of shape ``[B, T, H]``: the state after each step.
+      ``hs`` of shape ``[B, T, H]``: the state after each step (and the fraction, if asked).
     """
     xs = jnp.swapaxes(_check_xs(xs, "xs", "(batch, time, features)"), 0, 1)
-    hs = _run(params, xs, h0, activation, unroll, implementation, hoist_input, final_only=False)
-    return jnp.swapaxes(hs, 0, 1)
+    options = (activation, unroll, implementation, hoist_input, return_active_fraction)
+    hs, active = _run(params, xs, h0, *options, final_only=False)
+    hs = jnp.swapaxes(hs, 0, 1)
+    return (hs, active) if return_active_fraction else hs
 
 
 def rnn_time_major(
@@ -170,10 +176,12 @@ def rnn_time_major(
     unroll: int = 1,
     implementation: Literal["fused", "autodiff"] = "fused",
     hoist_input: bool | None = None,
-) -> jax.Array:
+    return_active_fraction: bool = False,
+) -> jax.Array | tuple[jax.Array, jax.Array]:
     """:func:`rnn` on time-major inputs ``[T, B, D]``, returning ``[T, B, H]`` (no transposes)."""
-    options = (activation, unroll, implementation, hoist_input)
-    return _run(params, _check_xs(xs, "xs", "(time, batch, features)"), h0, *options, final_only=False)
+    options = (activation, unroll, implementation, hoist_input, return_active_fraction)
+    hs, active = _run(params, _check_xs(xs, "xs", "(time, batch, features)"), h0, *options, final_only=False)
+    return (hs, active) if return_active_fraction else hs
 
 
 def rnn_final(
@@ -185,19 +193,23 @@ def rnn_final(
     unroll: int = 1,
     implementation: Literal["fused", "autodiff"] = "fused",
     hoist_input: bool | None = None,
-) -> jax.Array:
+    return_active_fraction: bool = False,
+) -> jax.Array | tuple[jax.Array, jax.Array]:
     """The state after the last step, ``rnn(...)[:, -1]`` (``[B, H]``), with a cheaper backward.
 
     What a readout of the last state needs: the fused backward reads no ``[T, B, H]`` cotangent
     (all zeros but one step) and pairs each stored state with its step's gradient without
-    shifting any array. Arguments as :func:`rnn`.
+    shifting any array. Arguments as :func:`rnn`; the active fraction is over all T states.
     """
     xs = jnp.swapaxes(_check_xs(xs, "xs", "(batch, time, features)"), 0, 1)
-    return _run(params, xs, h0, activation, unroll, implementation, hoist_input, final_only=True)
+    options = (activation, unroll, implementation, hoist_input, return_active_fraction)
+    final, active = _run(params, xs, h0, *options, final_only=True)
+    return (final, active) if return_active_fraction else final
 
 
-def _run(params, xs, h0, activation, unroll, implementation, hoist_input, *, final_only):
-    """Check arguments and run the time-major recurrence (all states, or the final one)."""
+def _run(params, xs, h0, activation, unroll, implementation, hoist_input, count_active, *, final_only):
+    """Check arguments and run the time-major recurrence: ``(states or final state, fraction of
+    active units or None)``."""
     hidden_size = _check_params(params)
     w_ih, w_hh, b = params["w_ih"], params["w_hh"], params["b"]
     seq_len, batch_size, input_size = xs.shape
@@ -209,13 +221,12 @@ def _run(params, xs, h0, activation, unroll, implementation, hoist_input, *, fin
     (h0,) = _initial_state(None if h0 is None else (h0,), 1, batch_size, hidden_size, dtype)
     if hoist_input is None:
         hoist_input = hoists_input_projection(input_size, batch_size, seq_len, hidden_size)
-    options = (activation, unroll, bool(hoist_input))
+    options = (activation, unroll, bool(hoist_input), bool(count_active))
     if implementation == "autodiff":
-        final, hs = _forward(*options, w_ih, w_hh, b, xs, h0)
-        return final if final_only else hs
-    if final_only:
-        return _fused_final(*options, w_ih, w_hh, b, xs, h0)
-    return _fused(*options, w_ih, w_hh, b, xs, h0)
+        final, hs, active = _forward(*options, w_ih, w_hh, b, xs, h0)
+        return (final if final_only else hs), active
+    fused = _fused_final if final_only else _fused
+    return fused(*options, w_ih, w_hh, b, xs, h0)
 
 
 def hoists_input_projection(input_size: int, batch_size: int, seq_len: int, hidden_size: int) -> bool:
@@ -430,20 +441,28 @@ def _gate_by_derivative(activation: str, h: jax.Array, dh: jax.Array) -> jax.Arr
     return dh * (1 - h * h)
 
 
-def _forward(activation, unroll, hoist_input, w_ih, w_hh, b, xs, h0, *, emit_previous=False):
-    """Time-major forward scan returning ``(h_T, states)``; ``states`` holds ``h_t`` at step t,
-    or ``h_{t-1}`` with ``emit_previous`` (what the final-state backward pass pairs with g_t).
-    Differentiated by JAX in the 'autodiff' implementation."""
+def _forward(activation, unroll, hoist_input, count_active, w_ih, w_hh, b, xs, h0, *, emit_previous=False):
+    """Time-major forward scan returning ``(h_T, states, active)``; ``states`` holds ``h_t`` at
+    step t, or ``h_{t-1}`` with ``emit_previous`` (what the final-state backward pass pairs with
+    g_t); with ``count_active``, ``active`` is the fraction of positive entries of h_1..h_T,
+    counted per unit in the loop (else None). Differentiated by JAX in the 'autodiff'
+    implementation."""
     act = _activation_fn(activation)
     dtype = h0.dtype
     inputs = xs @ w_ih + b if hoist_input else xs
 
-    def step(h, x):
+    def step(carry, x):
+        h, counts = carry
         pre_activation = x + h @ w_hh if hoist_input else x @ w_ih + b + h @ w_hh
         h_next = act(pre_activation).astype(dtype)
-        return h_next, (h if emit_previous else h_next)
+        if count_active:
+            counts = counts + jnp.sum(h_next > 0, axis=0, dtype=jnp.int32)
+        return (h_next, counts), (h if emit_previous else h_next)
 
-    return lax.scan(step, h0, inputs, unroll=unroll)
+    counts = jnp.zeros(h0.shape[-1], jnp.int32) if count_active else None
+    (final, counts), states = lax.scan(step, (h0, counts), inputs, unroll=unroll)
+    active = jnp.mean(counts / (xs.shape[0] * h0.shape[0])) if count_active else None
+    return final, states, active
 
 
 def _transpose_matmul(a, w):
@@ -465,19 +484,21 @@ def _cast_like(grads, primals):
     return tuple(grad.astype(primal.dtype) for grad, primal in zip(grads, primals, strict=True))
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
-def _fused(activation, unroll, hoist_input, w_ih, w_hh, b, xs, h0):
-    return _forward(activation, unroll, hoist_input, w_ih, w_hh, b, xs, h0)[1]
+# The fused functions return ``(result, active fraction or None)``; the fraction gets no gradient.
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2, 3))
+def _fused(activation, unroll, hoist_input, count_active, w_ih, w_hh, b, xs, h0):
+    return _forward(activation, unroll, hoist_input, count_active, w_ih, w_hh, b, xs, h0)[1:]
 
 
-def _fused_fwd(activation, unroll, hoist_input, w_ih, w_hh, b, xs, h0):
-    hs = _forward(activation, unroll, hoist_input, w_ih, w_hh, b, xs, h0)[1]
-    return hs, (w_ih, w_hh, b, xs, h0, hs)
+def _fused_fwd(activation, unroll, hoist_input, count_active, w_ih, w_hh, b, xs, h0):
+    _, hs, active = _forward(activation, unroll, hoist_input, count_active, w_ih, w_hh, b, xs, h0)
+    return (hs, active), (w_ih, w_hh, b, xs, h0, hs)
 
 
-def _fused_bwd(activation, unroll, hoist_input, residuals, dhs):
-    del hoist_input
+def _fused_bwd(activation, unroll, hoist_input, count_active, residuals, cotangents):
+    del hoist_input, count_active
     w_ih, w_hh, b, xs, h0, hs = residuals
+    dhs = cotangents[0]
 
     def step(g_next, inputs):
         dh_t, h_t = inputs
@@ -497,21 +518,23 @@ def _fused_bwd(activation, unroll, hoist_input, residuals, dhs):
     return _cast_like((dw_ih, dw_hh, db, dxs, dh0), (w_ih, w_hh, b, xs, h0))
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
-def _fused_final(activation, unroll, hoist_input, w_ih, w_hh, b, xs, h0):
-    return _forward(activation, unroll, hoist_input, w_ih, w_hh, b, xs, h0)[0]
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2, 3))
+def _fused_final(activation, unroll, hoist_input, count_active, w_ih, w_hh, b, xs, h0):
+    final, _, active = _forward(activation, unroll, hoist_input, count_active, w_ih, w_hh, b, xs, h0)
+    return final, active
 
 
-def _fused_final_fwd(activation, unroll, hoist_input, w_ih, w_hh, b, xs, h0):
-    final, previous_states = _forward(
-        activation, unroll, hoist_input, w_ih, w_hh, b, xs, h0, emit_previous=True
+def _fused_final_fwd(activation, unroll, hoist_input, count_active, w_ih, w_hh, b, xs, h0):
+    final, previous_states, active = _forward(
+        activation, unroll, hoist_input, count_active, w_ih, w_hh, b, xs, h0, emit_previous=True
     )
-    return final, (w_ih, w_hh, b, xs, h0, final, previous_states)
+    return (final, active), (w_ih, w_hh, b, xs, h0, final, previous_states)
 
 
-def _fused_final_bwd(activation, unroll, hoist_input, residuals, d_final):
-    del hoist_input
+def _fused_final_bwd(activation, unroll, hoist_input, count_active, residuals, cotangents):
+    del hoist_input, count_active
     w_ih, w_hh, b, xs, h0, final, previous_states = residuals
+    d_final = cotangents[0]
 
     def step(carry, h_prev):
         dh_t, h_t = carry

@@ -269,3 +269,29 @@ def test_token_inputs_are_embedded_and_embed_size_is_required_for_them():
         models.from_config(model_config(), output_size=11, vocab_size=11)
     with pytest.raises(ValueError, match="embed_size must be 0"):
         models.from_config(model_config(embed_size=6), output_size=1)
+
+
+@pytest.mark.parametrize("cell", ["irnn", "rnn_tanh", "lstm"])
+@pytest.mark.parametrize(("layers", "bidirectional"), [(1, False), (2, True)])
+def test_the_final_state_readout_equals_reading_the_last_step_of_every_state(cell, layers, bidirectional):
+    # Without lengths a 'last' readout runs only final states (rnn_final for ReLU/tanh); with
+    # full lengths the model reads the last step of all states: the two agree in value and gradient.
+    model = models.RNNModel(
+        hidden_size=5,
+        output_size=3,
+        cell=cell,
+        layers=layers,
+        bidirectional=bidirectional,
+        input_init=initializers.gaussian(0.5),
+        output_init=initializers.gaussian(0.5),
+    )
+    params = model.init(jax.random.PRNGKey(1), XS)["params"]
+    full_lengths = jnp.full((XS.shape[0],), XS.shape[1])
+
+    def loss(params, lengths):
+        return jnp.sum(jnp.sin(model.apply({"params": params}, XS, lengths)))
+
+    np.testing.assert_allclose(loss(params, None), loss(params, full_lengths), rtol=1e-6)
+    chex.assert_trees_all_close(
+        jax.grad(loss)(params, None), jax.grad(loss)(params, full_lengths), rtol=1e-5, atol=0
+    )

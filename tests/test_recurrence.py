@@ -345,3 +345,29 @@ GRU_PARAMS = recurrence.init_gru(jax.random.PRNGKey(0), 2, 4)
 def test_gated_cells_refuse_bad_input_naming_the_value(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("implementation", ["fused", "autodiff"])
+@pytest.mark.parametrize("function", ["rnn", "rnn_time_major", "rnn_final"])
+def test_the_active_fraction_counted_in_the_loop_is_the_share_of_positive_states(implementation, function):
+    params = random_params(jax.random.PRNGKey(5), 3, 16)
+    xs, h0 = make_inputs(16, 4, 9, 3, 16)
+    hs = python_loop_rnn(params, xs, h0, "relu")
+    if function == "rnn_time_major":
+        xs = jnp.swapaxes(xs, 0, 1)
+    run = getattr(recurrence, function)
+    result, active = run(params, xs, h0, implementation=implementation, return_active_fraction=True)
+    assert 0 < float(active) < 1
+    np.testing.assert_allclose(active, np.mean(hs > 0), rtol=1e-6)
+    np.testing.assert_array_equal(result, run(params, xs, h0, implementation=implementation))
+
+    def loss(params, with_fraction):
+        out = run(params, xs, h0, implementation=implementation, return_active_fraction=with_fraction)
+        return jnp.sum(jnp.sin(out[0] if with_fraction else out))
+
+    for got, want in zip(
+        jax.tree.leaves(jax.grad(loss)(params, True)),
+        jax.tree.leaves(jax.grad(loss)(params, False)),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(got, want)
