@@ -3,8 +3,10 @@
 ``irnn-jax train --config experiments/configs/adding.py:T=150 --workdir runs/adding
 [--resume] [--config.optim.lr=1e-3 ...]``, ``irnn-jax sweep --config ... --workdir ...
 --grid optim.lr=1e-4,1e-3 --grid optim.clip=1,10 --seeds 3`` and
-``irnn-jax data fetch|verify|list [NAME]``. Bad input prints
-one ``irnn-jax: error: ...`` line, exit code 2.
+``irnn-jax data fetch|verify|list [NAME]``. Bad input (a :class:`irnn_jax.errors.UserError`:
+config, data, workdir) prints one ``irnn-jax: error: ...`` line, exit code 2; a diverged run or a
+``data verify`` that finds a dataset missing or corrupt exits 1. Any other exception is a bug and
+keeps its traceback.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import sys
 from collections.abc import Sequence
 
 from irnn_jax import config as config_lib
+from irnn_jax.errors import UserError
 
+EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
 
@@ -110,7 +114,7 @@ def _train(args: argparse.Namespace, overrides: list[str]) -> int:
         summary = train.fit(config, args.workdir, resume=args.resume, command=args.command_line)
     except train.TrainingDivergedError as error:
         print(f"irnn-jax: training stopped: {error}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     test = summary["test"][summary["metric"]]
     print(
         f"done: {summary['steps']} steps in {summary['wall_s']:.1f} s; test {summary['metric']} "
@@ -138,7 +142,7 @@ def _sweep(args: argparse.Namespace, overrides: list[str]) -> int:
     best = summary["best"]
     if best is None:
         print(f"done: all {len(summary['runs'])} runs diverged; results in {args.workdir}")
-        return 1
+        return EXIT_FAILED
     print(
         f"done: {len(summary['runs'])} runs x {summary['steps']} steps in {summary['wall_s']:.1f} s; best "
         f"valid {summary['metric']} {best['valid'][summary['metric']]:.5f} at lr={best['optim.lr']:g}, "
@@ -179,10 +183,14 @@ def _report(args: argparse.Namespace) -> int:
 def _data(args: argparse.Namespace) -> int:
     from irnn_jax import data
 
+    statuses = []
     for name in [args.name] if args.name else data.names():
         if args.action == "fetch":
             data.load(name)
-        print(data.verify(name))  # "list" and "verify" print the same status line
+        statuses.append(data.verify(name))
+        print(statuses[-1])  # "list" and "verify" print the same status line
+    if args.action == "verify" and not all(status.ok for status in statuses):
+        return EXIT_FAILED
     return 0
 
 
@@ -202,9 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "sweep":
             return _sweep(args, overrides)
         return _train(args, overrides)
-    except (_UsageError, ValueError, TypeError, KeyError) as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"irnn-jax: error: {message}", file=sys.stderr)
+    except (_UsageError, UserError) as error:
+        print(f"irnn-jax: error: {' '.join(str(error).splitlines())}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
 

@@ -13,12 +13,14 @@ from collections.abc import Iterable
 
 import ml_collections
 
+from irnn_jax.errors import ConfigError, ConfigTypeError, UserError
+
 
 def parse_arg(arg: str | None, allowed: Iterable[str]) -> dict[str, object]:
     """Parse a config argument like ``"quick,T=300"`` into ``{'quick': True, 'T': 300}``.
 
     Raises:
-      ValueError: naming any key not in ``allowed``.
+      ConfigError: naming any key not in ``allowed``.
     """
     allowed = tuple(allowed)
     parsed: dict[str, object] = {}
@@ -26,7 +28,7 @@ def parse_arg(arg: str | None, allowed: Iterable[str]) -> dict[str, object]:
         key, has_value, text = item.partition("=")
         key = key.strip()
         if key not in allowed:
-            raise ValueError(f"unknown config argument {key!r} in {arg!r}; allowed: {', '.join(allowed)}")
+            raise ConfigError(f"unknown config argument {key!r} in {arg!r}; allowed: {', '.join(allowed)}")
         parsed[key] = _literal(text.strip()) if has_value else True
     return parsed
 
@@ -36,18 +38,23 @@ def load(spec: str) -> ml_collections.ConfigDict:
     path_text, _, arg = spec.partition(":")
     path = pathlib.Path(path_text)
     if path.suffix != ".py" or not path.is_file():
-        raise ValueError(f"config file {path_text!r} does not exist or is not a .py file")
+        raise ConfigError(f"config file {path_text!r} does not exist or is not a .py file")
     module_spec = importlib.util.spec_from_file_location(f"_irnn_jax_config_{path.stem}", path)
     module = importlib.util.module_from_spec(module_spec)
     try:
         module_spec.loader.exec_module(module)
     except Exception as error:  # a broken config file is bad input, reported in one line
-        raise ValueError(
+        raise ConfigError(
             f"config file {path_text!r} failed to load: {type(error).__name__}: {error}"
         ) from None
     if not hasattr(module, "get_config"):
-        raise ValueError(f"config file {path_text!r} defines no get_config(arg)")
-    return module.get_config(arg or None)
+        raise ConfigError(f"config file {path_text!r} defines no get_config(arg)")
+    try:
+        return module.get_config(arg or None)
+    except UserError:
+        raise
+    except Exception as error:  # the config file's own code failed on this argument
+        raise ConfigError(f"{spec!r}: get_config failed: {type(error).__name__}: {error}") from None
 
 
 def override(config: ml_collections.ConfigDict, assignment: str) -> None:
@@ -55,23 +62,23 @@ def override(config: ml_collections.ConfigDict, assignment: str) -> None:
     (a bare word stays a string) and must match the existing field's type."""
     dotted, has_value, text = assignment.partition("=")
     if not has_value or not dotted:
-        raise ValueError(f"override {assignment!r} must look like field.path=value")
+        raise ConfigError(f"override {assignment!r} must look like field.path=value")
     *parents, leaf = dotted.split(".")
     node = config
     for depth, part in enumerate(parents):
         if not isinstance(node, ml_collections.ConfigDict) or part not in node:
-            raise ValueError(f"unknown config field {'.'.join(parents[: depth + 1])!r} in {assignment!r}")
+            raise ConfigError(f"unknown config field {'.'.join(parents[: depth + 1])!r} in {assignment!r}")
         node = node[part]
     if not isinstance(node, ml_collections.ConfigDict):
-        raise ValueError(f"unknown config field {dotted!r}: {'.'.join(parents)!r} is a value, not a section")
+        raise ConfigError(f"unknown config field {dotted!r}: {'.'.join(parents)!r} is a value, not a section")
     if leaf not in node:
-        raise ValueError(f"unknown config field {dotted!r}; known here: {', '.join(node.keys())}")
+        raise ConfigError(f"unknown config field {dotted!r}; known here: {', '.join(node.keys())}")
     value = _literal(text)
     current = node[leaf]
     if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if current is not None and type(value) is not type(current):
-        raise TypeError(
+        raise ConfigTypeError(
             f"config field {dotted!r} is a {type(current).__name__} ({current!r}), "
             f"got {text!r} ({type(value).__name__})"
         )
@@ -99,7 +106,7 @@ def default_model(cell: str = "irnn", hidden_size: int = 100) -> ml_collections.
     name afterwards (``model.recurrent_init.name``).
     """
     if cell not in RECURRENT_INIT_BY_CELL:
-        raise ValueError(f"unknown cell {cell!r}; allowed: {', '.join(RECURRENT_INIT_BY_CELL)}")
+        raise ConfigError(f"unknown cell {cell!r}; allowed: {', '.join(RECURRENT_INIT_BY_CELL)}")
     model = ml_collections.ConfigDict()
     model.cell = cell
     model.hidden_size = hidden_size

@@ -27,6 +27,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from irnn_jax.errors import UserError, WorkdirError
+
 # The papers' numbers, as the brief and Le et al. 2015 state them (abstract, sections 4.1-4.2).
 PAPER = {
     "adding": "IRNN converges for T = 150, 200, 300; struggles at T = 400",
@@ -54,7 +56,7 @@ def collect(workdir: str | pathlib.Path, command: str | None = None) -> dict[str
     workdir = pathlib.Path(workdir)
     summary_path = workdir / "summary.json"
     if not summary_path.is_file():
-        raise ValueError(f"{workdir} has no summary.json: not a finished run")
+        raise WorkdirError(f"{workdir} has no summary.json: not a finished run")
     summary = json.loads(summary_path.read_text())
     metric = summary["metric"]
     curve = []
@@ -69,7 +71,7 @@ def collect(workdir: str | pathlib.Path, command: str | None = None) -> dict[str
         summary["diagnostics"] = [json.loads(line) for line in diagnostics_path.read_text().splitlines()]
     command = summary.get("command") or command
     if not command:
-        raise ValueError(f"{workdir}: summary.json records no command; pass the command that made the run")
+        raise WorkdirError(f"{workdir}: summary.json records no command; pass the command that made the run")
     return {**summary, "command": command, "curve": curve}
 
 
@@ -173,14 +175,14 @@ def write_report(
     results_dir, output, figures_dir = map(pathlib.Path, (results_dir, output, figures_dir))
     files = sorted(results_dir.glob("*.json"))
     if not files:
-        raise ValueError(f"no results records (*.json) in {results_dir}")
+        raise UserError(f"no results records (*.json) in {results_dir}")
     records = [json.loads(file.read_text()) for file in files]
     for file, record in zip(files, records, strict=True):
         missing = [
             key for key in ("metric", "valid", "test", "config", "command", "curve") if key not in record
         ]
         if missing:
-            raise ValueError(
+            raise UserError(
                 f"{file} is not a results record (missing {', '.join(missing)}); make it with --collect"
             )
     figures = {}

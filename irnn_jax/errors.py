@@ -1,0 +1,42 @@
+"""The errors a user can act on: bad config, missing or damaged data, a workdir in the way.
+
+The command line prints an :class:`UserError` as one ``irnn-jax: error: ...`` line and exits 2;
+any other exception is a bug and surfaces with its traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+
+class UserError(Exception):
+    """Input the user can fix; the message names the bad value and what to do instead."""
+
+
+class ConfigError(UserError, ValueError):
+    """A config field (or override, or command-line value) that is missing, mistyped or out of range."""
+
+
+class ConfigTypeError(ConfigError, TypeError):
+    """A config value of the wrong type."""
+
+
+class DataError(UserError, ValueError):
+    """A dataset could not be fetched, verified or read."""
+
+
+class WorkdirError(UserError):
+    """The workdir cannot be used: locked by another run, a file, or holding another run's checkpoints."""
+
+
+@contextlib.contextmanager
+def checking_config() -> Iterator[None]:
+    """Inside the block, the library's argument checks (``ValueError``, ``TypeError``,
+    ``KeyError``) are the config's fault: re-raise them as :class:`ConfigError`."""
+    try:
+        yield
+    except UserError:
+        raise
+    except (ValueError, TypeError, KeyError) as error:
+        raise ConfigError(str(error.args[0] if error.args else error)) from error
