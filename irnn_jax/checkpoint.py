@@ -3,21 +3,36 @@
 Checkpoints live in ``<workdir>/checkpoints/<step>/``. Orbax writes each to a temporary
 directory and renames it when complete, so a run killed mid-save leaves the previous
 checkpoints intact and :func:`latest_step` never returns a half-written one.
+
+After each save the sha256 of every file of the checkpoint goes to
+``<workdir>/checkpoint_digests.json``. :func:`restore_latest` restores the newest checkpoint
+whose files still match and that orbax can read; a damaged one is moved (never deleted) to
+``<workdir>/unrestorable_checkpoints/`` and the next older one is tried.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import pathlib
+import time
+from collections.abc import Callable
 from typing import Any
 
 import jax
 import orbax.checkpoint as ocp
+
+from irnn_jax.errors import WorkdirError
+
+DIGESTS_FILE = "checkpoint_digests.json"
+SET_ASIDE_DIR = "unrestorable_checkpoints"
 
 
 def manager(workdir: str | pathlib.Path, keep: int) -> ocp.CheckpointManager:
     """A synchronous checkpoint manager for ``<workdir>/checkpoints`` keeping the last ``keep``."""
     return ocp.CheckpointManager(
         pathlib.Path(workdir).resolve() / "checkpoints",
+        item_handlers=ocp.StandardCheckpointHandler(),
         options=ocp.CheckpointManagerOptions(
             max_to_keep=keep, create=True, cleanup_tmp_directories=True, enable_async_checkpointing=False
         ),
@@ -25,9 +40,16 @@ def manager(workdir: str | pathlib.Path, keep: int) -> ocp.CheckpointManager:
 
 
 def save(checkpoints: ocp.CheckpointManager, step: int, state: Any) -> None:
-    """Write ``state`` as the checkpoint of ``step`` and wait until it is on disk."""
+    """Write ``state`` as the checkpoint of ``step``, wait until it is on disk, record its digests."""
     checkpoints.save(step, args=ocp.args.StandardSave(state), force=True)
     checkpoints.wait_until_finished()
+    digests = {
+        str(kept): recorded
+        for kept, recorded in _read_digests(checkpoints).items()
+        if int(kept) in checkpoints.all_steps()
+    }
+    digests[str(step)] = _file_digests(_step_dir(checkpoints, step))
+    _digests_path(checkpoints).write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n")
 
 
 def latest_step(checkpoints: ocp.CheckpointManager) -> int | None:
@@ -39,3 +61,123 @@ def restore(checkpoints: ocp.CheckpointManager, step: int, like: Any) -> Any:
     """The state saved at ``step``, with the structure, shapes and dtypes of ``like``."""
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, like)
     return checkpoints.restore(step, args=ocp.args.StandardRestore(abstract))
+
+
+def restore_latest(
+    checkpoints: ocp.CheckpointManager, like: Any, log: Callable[[str], None] = print
+) -> tuple[int, Any] | None:
+    """``(step, state)`` of the newest checkpoint that restores, or ``None`` if there is none.
+
+    A checkpoint whose files no longer match their digests (or, saved before digests were
+    recorded, that orbax cannot read) is reported by its step and set aside; the next older one
+    is tried. A checkpoint whose files match their digests but does not restore is not damaged:
+    orbax's error is raised as it is.
+
+    Raises:
+      WorkdirError: if a checkpoint holds arrays of other shapes than ``like`` (a different
+        model: not damage, so nothing is set aside), or if checkpoints existed and none restored.
+    """
+    steps = sorted(checkpoints.all_steps(), reverse=True)
+    set_aside = []
+    for step in steps:
+        recorded = _read_digests(checkpoints).get(str(step))
+        problem = _damage(checkpoints, step, recorded)
+        if problem is None:
+            _check_shapes(checkpoints, step, like)
+            try:
+                return step, restore(checkpoints, step, like)
+            except Exception as error:  # orbax and tensorstore raise many types for unreadable files
+                if recorded is not None:
+                    raise  # its files are as written: not damage, so a bug to see, not to hide
+                problem = (
+                    f"orbax could not read it ({type(error).__name__}: {str(error).splitlines()[0][:200]})"
+                )
+        set_aside.append(_set_aside(checkpoints, step))
+        log(f"the checkpoint of step {step} does not restore: {problem}; moved to {set_aside[-1]}")
+    if set_aside:
+        raise WorkdirError(
+            f"none of the {len(steps)} checkpoints in {checkpoints.directory} restores (all moved to "
+            f"{set_aside[-1].parent}); start a new --workdir, or --resume again to start this one from step 0"
+        )
+    return None
+
+
+def _damage(checkpoints: ocp.CheckpointManager, step: int, recorded: dict[str, str] | None) -> str | None:
+    """What differs from the digests ``recorded`` when ``step`` was saved (``None``: intact or unrecorded)."""
+    if recorded is None:
+        return None
+    actual = _file_digests(_step_dir(checkpoints, step))
+    for name, digest in sorted(recorded.items()):
+        if name not in actual:
+            return f"{name} is missing"
+        if actual[name] != digest:
+            return f"{name} has changed since it was written (sha256 mismatch)"
+    return None
+
+
+def _check_shapes(checkpoints: ocp.CheckpointManager, step: int, like: Any) -> None:
+    """Raise unless the arrays saved at ``step`` have the shapes and dtypes of ``like``'s leaves."""
+    try:
+        saved = _shapes(checkpoints.item_metadata(step).tree)
+    except Exception:  # unreadable metadata: left for the restore to report as damage
+        return
+    expected = _shapes(like)
+    differences = [
+        f"{name}: saved {saved.get(name, 'nothing')}, this config builds {expected.get(name, 'nothing')}"
+        for name in sorted(set(saved) | set(expected))
+        if saved.get(name) != expected.get(name)
+    ]
+    if differences:
+        raise WorkdirError(
+            f"the checkpoint of step {step} holds a different model or optimiser than this config builds "
+            f"({'; '.join(differences[:4])}); resume with the config that made it, or start a new --workdir"
+        )
+
+
+def _shapes(tree: Any) -> dict[str, str]:
+    """``{'params/rnn/layer_0/w_hh': '(100, 100) float32', ...}`` of a state or of orbax metadata."""
+
+    def name(path: tuple[Any, ...]) -> str:
+        return "/".join(
+            str(getattr(key, "key", getattr(key, "name", getattr(key, "idx", key)))) for key in path
+        )
+
+    leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
+    return {name(path): f"{tuple(leaf.shape)} {jax.numpy.dtype(leaf.dtype).name}" for path, leaf in leaves}
+
+
+def _set_aside(checkpoints: ocp.CheckpointManager, step: int) -> pathlib.Path:
+    """Move the checkpoint of ``step`` out of orbax's sight into ``unrestorable_checkpoints/``."""
+    directory = pathlib.Path(checkpoints.directory)
+    target_dir = directory.parent / SET_ASIDE_DIR
+    target_dir.mkdir(exist_ok=True)
+    target = target_dir / f"{step}-{time.strftime('%Y%m%dT%H%M%S')}"
+    _step_dir(checkpoints, step).rename(target)
+    checkpoints.reload()
+    return target
+
+
+def _step_dir(checkpoints: ocp.CheckpointManager, step: int) -> pathlib.Path:
+    return pathlib.Path(checkpoints.directory) / str(step)
+
+
+def _digests_path(checkpoints: ocp.CheckpointManager) -> pathlib.Path:
+    return pathlib.Path(checkpoints.directory).parent / DIGESTS_FILE
+
+
+def _read_digests(checkpoints: ocp.CheckpointManager) -> dict[str, dict[str, str]]:
+    path = _digests_path(checkpoints)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except ValueError:  # a damaged digest file vouches for nothing: restore without it
+        return {}
+
+
+def _file_digests(directory: pathlib.Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(directory)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }

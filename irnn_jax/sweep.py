@@ -25,7 +25,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from irnn_jax import checks, models, optim, sharding, tasks, train, validation
+from irnn_jax import checks, errors, models, optim, sharding, tasks, train, validation
+from irnn_jax import workdir as workdir_lib
 
 SWEEPABLE = {"optim.lr": "learning_rate", "optim.clip": "clip"}
 HIGHER_IS_BETTER = ("accuracy",)
@@ -74,30 +75,46 @@ def run(
     (no batched matmuls: on our 2-core CPU, batched small matmuls ran 1.8x slower than the
     same matmuls one by one, see ``benchmarks/sweep.py``). Both give the same results.
     """
-    checks.one_of(execution, EXECUTIONS, "execution")
-    validation.validate(config)
-    runs = expand_grid(config, grid, seeds)
+    with errors.checking_config():
+        checks.one_of(execution, EXECUTIONS, "execution")
+        validation.validate(config)
+        runs = expand_grid(config, grid, seeds)
+        task = tasks.from_config(config["task"])
+        if getattr(task, "carries_state", False):
+            raise ValueError(
+                "sweeps of tasks that carry state across batches are not supported; "
+                "set task.carry_state=False"
+            )
+    workdir = workdir_lib.prepare(workdir)
+    with workdir_lib.lock(workdir, log):
+        return _run(config, task, runs, workdir, execution, log)
+
+
+def _run(
+    config: Mapping[str, Any],
+    task: tasks.Task,
+    runs: list[dict[str, float]],
+    workdir: pathlib.Path,
+    execution: str,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    """:func:`run` on a checked config and grid, in a workdir this process holds."""
     settings = validation.TrainSettings.from_config(config["train"])
     steps, batch_size, eval_every = settings.steps, settings.batch_size, settings.eval_every
     eval_batch_size = settings.eval_batch_size
-    task = tasks.from_config(config["task"])
     task_name = config["task"]["name"]
-    if getattr(task, "carries_state", False):
-        raise ValueError(
-            "sweeps of tasks that carry state across batches are not supported; set task.carry_state=False"
-        )
     model = models.from_config(config["model"], task.output_size, getattr(task, "vocab_size", 0))
     tx = optim.make_optimizer(config["optim"])
     log(f"sweep of {len(runs)} runs in one program: {train.describe(config)}")
-    workdir = pathlib.Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir_lib.record_config(workdir, config)
 
     seeds_used = sorted({r["seed"] for r in runs})
     keys = {seed: jax.random.split(jax.random.PRNGKey(seed)) for seed in seeds_used}
     streams = {seed: task.batches("train", batch_size, keys[seed][1]) for seed in seeds_used}
     run_to_stream = np.array([seeds_used.index(r["seed"]) for r in runs])
-    first = {seed: next(task.batches("train", batch_size, keys[seed][1]))[0] for seed in seeds_used}
-    states = [train.create_train_state(model, tx, keys[r["seed"]][0], first[r["seed"]]) for r in runs]
+    first = {seed: next(task.batches("train", batch_size, keys[seed][1])) for seed in seeds_used}
+    train.check_memory(config, model, tx, task.loss, keys[seeds_used[0]][0], first[seeds_used[0]], len(runs))
+    states = [train.create_train_state(model, tx, keys[r["seed"]][0], first[r["seed"]][0]) for r in runs]
     state = jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
     hyperparams = dict(state.opt_state.hyperparams)
     for field, name in SWEEPABLE.items():
@@ -125,7 +142,7 @@ def run(
             per_stream = [next(streams[seed]) for seed in seeds_used]
             shapes = sorted({str(jax.tree.map(np.shape, part)) for part in per_stream})
             if len(shapes) > 1:
-                raise ValueError(
+                raise errors.ConfigError(
                     f"the {task_name} batches of different seeds differ in shape at step {step} "
                     f"({', '.join(shapes)}); sweep one seed at a time (--seeds 1) for this task"
                 )

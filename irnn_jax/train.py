@@ -18,7 +18,9 @@ import numpy as np
 import optax
 import tqdm
 
-from irnn_jax import checkpoint, diagnostics, models, optim, sharding, tasks, validation
+from irnn_jax import checkpoint, diagnostics, errors, memory, models, optim, sharding, tasks, validation
+from irnn_jax import workdir as workdir_lib
+from irnn_jax.errors import WorkdirError
 
 Inputs = jax.Array | Mapping[str, jax.Array]
 Batch = tuple[Inputs, jax.Array]
@@ -189,6 +191,13 @@ def fit(
     With several devices, batches are split over them and the state is replicated
     (:mod:`irnn_jax.sharding`).
 
+    The run holds ``workdir`` for its whole life (:mod:`irnn_jax.workdir`: a second run there is
+    refused) and records its config in ``config.json``; a resume that changes more than
+    :data:`irnn_jax.workdir.RESUMABLE_FIELDS` is refused, and a damaged checkpoint is set aside
+    for the newest one that restores (:func:`irnn_jax.checkpoint.restore_latest`). Before
+    anything is allocated, the memory the step needs is checked against the device's
+    (:mod:`irnn_jax.memory`).
+
     A non-finite loss, gradient or parameter raises :class:`TrainingDivergedError` naming the step, the
     loss, the gradient norm and the non-finite gradients, leaving the checkpoints untouched. With
     ``train.on_divergence='rollback'`` the run instead restarts from the last checkpoint with the
@@ -198,8 +207,26 @@ def fit(
     Returns:
       The summary: final held-out metrics, the task's baseline, steps, wall time, and
       ``command``, the command line that made the run if given.
+
+    Raises:
+      ConfigError: a bad config, or one too large for the device's memory.
+      WorkdirError: ``workdir`` is a file, held by another run, holds checkpoints without
+        ``resume``, or cannot be resumed with this config.
     """
     validation.validate(config)
+    workdir = workdir_lib.prepare(workdir)
+    with workdir_lib.lock(workdir, log):
+        return _fit(config, workdir, resume, command, log)
+
+
+def _fit(
+    config: Mapping[str, Any],
+    workdir: pathlib.Path,
+    resume: bool,
+    command: str | None,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    """:func:`fit` on a validated config, in a workdir this process holds."""
     settings = validation.TrainSettings.from_config(config["train"])
     steps, batch_size, eval_batch_size = settings.steps, settings.batch_size, settings.eval_batch_size
     task = tasks.from_config(config["task"])
@@ -209,29 +236,33 @@ def fit(
     complete = getattr(task, "complete_metrics", lambda means: means)
 
     log(describe(config))
-    workdir = pathlib.Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
     checkpoints = checkpoint.manager(workdir, settings.keep_checkpoints)
     latest = checkpoint.latest_step(checkpoints)
     if latest is not None and not resume:
-        raise ValueError(
+        raise WorkdirError(
             f"{workdir} already holds checkpoints (latest step {latest}); resume with --resume "
             "or choose a new workdir"
         )
+    if latest is not None:
+        workdir_lib.check_resumable(workdir, config, log)
+    else:
+        workdir_lib.record_config(workdir, config)
     if hasattr(task, "artifacts"):
         np.savez(workdir / "task_artifacts.npz", **task.artifacts())
     init_key, data_key = jax.random.split(jax.random.PRNGKey(config["seed"]))
-    first_batch = next(task.batches("train", batch_size, data_key))  # also the diagnostics' fixed batch
+    with errors.checking_config():  # e.g. a batch larger than the training set
+        first_batch = next(task.batches("train", batch_size, data_key))  # also the diagnostics' fixed batch
+    check_memory(config, model, tx, task.loss, init_key, first_batch)
     state = create_train_state(model, tx, init_key, first_batch[0], carries_state)
     param_names = [
         jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_flatten_with_path(state.params)[0]
     ]
     start_step, rollbacks = 0, 0
-    if latest is not None:
-        state = checkpoint.restore(checkpoints, latest, state)
-        start_step = latest
-        log(f"resuming from the checkpoint of step {latest}")
-        _drop_records_after(workdir, latest, held_out_too=True)  # the resumed run re-evaluates it
+    restored = checkpoint.restore_latest(checkpoints, state, log) if latest is not None else None
+    if restored is not None:
+        start_step, state = restored
+        log(f"resuming from the checkpoint of step {start_step}")
+        _drop_records_after(workdir, start_step, held_out_too=True)  # the resumed run re-evaluates it
         rollbacks = _logged_rollbacks(workdir)  # the budget of max_rollbacks goes on
     elif resume:
         log(f"no checkpoint in {workdir}: starting from step 0")
@@ -308,8 +339,8 @@ def fit(
                 )
                 metrics_file.flush()
                 _drop_records_after(workdir, good_step)  # the diverged attempt's lines
-                restored = checkpoint.restore(checkpoints, good_step, state)
-                state = sharding.replicate(_with_learning_rate(restored, learning_rate), device_mesh)
+                state = checkpoint.restore(checkpoints, good_step, state)
+                state = sharding.replicate(_with_learning_rate(state, learning_rate), device_mesh)
                 log(
                     f"{error}; rolled back to step {good_step} with lr {learning_rate:.3g} "
                     f"(rollback {rollbacks} of at most {settings.max_rollbacks})"
@@ -355,6 +386,28 @@ def fit(
     }
     (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def check_memory(
+    config: Mapping[str, Any],
+    model: Any,
+    tx: optax.GradientTransformation,
+    loss_fn: Callable[[jax.Array, jax.Array], jax.Array],
+    key: jax.Array,
+    batch: Batch,
+    runs: int = 1,
+) -> None:
+    """Refuse (``ConfigError``) a config whose ``runs`` training states and stored activations on
+    ``batch`` cannot fit the device's memory (:mod:`irnn_jax.memory`), before allocating any."""
+    inputs, targets = batch
+    needed = memory.training_bytes(
+        lambda: create_train_state(model, tx, key, inputs),
+        lambda params: loss_fn(apply_model(model.apply, params, inputs)[0], targets),
+    )
+    model_config, batch_size = config["model"], config["train"]["batch_size"]
+    memory.check_fits(
+        needed, f"model.hidden_size={model_config['hidden_size']}, train.batch_size={batch_size}", runs
+    )
 
 
 def _with_learning_rate(state: TrainState, learning_rate: float) -> TrainState:

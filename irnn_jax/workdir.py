@@ -1,0 +1,160 @@
+"""A run's workdir: one run at a time (a lock), and the config it was started with.
+
+``lock(workdir)`` holds an exclusive ``flock`` on ``<workdir>/lock`` for the life of the run
+and writes the holder's pid and host into it. The kernel drops the lock when its process dies,
+so a lock file left by a killed run is taken over (with a note) and never blocks a resume.
+
+``<workdir>/config.json`` records the config a run started with. A resumed run may change only
+:data:`RESUMABLE_FIELDS` (its budget and its bookkeeping); every other field decides the
+parameters, the data stream or the optimiser state, and a change to it is refused by name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import pathlib
+import socket
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from irnn_jax.errors import WorkdirError
+
+LOCK_FILE = "lock"
+CONFIG_FILE = "config.json"
+
+# Fields a resumed run may change: how long it runs and how it logs, evaluates, checkpoints and
+# handles divergence. Everything else must equal the recorded config.
+RESUMABLE_FIELDS = (
+    "train.steps",
+    "train.log_every",
+    "train.eval_every",
+    "train.eval_batch_size",
+    "train.checkpoint_every",
+    "train.keep_checkpoints",
+    "train.on_divergence",
+    "train.rollback_lr_factor",
+    "train.max_rollbacks",
+    "train.diagnostics_every",
+)
+
+
+def prepare(workdir: str | pathlib.Path) -> pathlib.Path:
+    """Create ``workdir`` (and its parents) unless it exists; refuse a path that is not a directory."""
+    path = pathlib.Path(workdir)
+    if path.exists() and not path.is_dir():
+        raise WorkdirError(
+            f"--workdir {path} is a file, not a directory; name a directory (it is created if new)"
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise WorkdirError(f"--workdir {path}: a part of the path is a file, not a directory") from None
+    except PermissionError:
+        raise WorkdirError(f"--workdir {path} cannot be created: permission denied") from None
+    return path
+
+
+@contextlib.contextmanager
+def lock(workdir: pathlib.Path, log: Callable[[str], None] = print) -> Iterator[None]:
+    """Hold ``workdir`` for this process until the block ends.
+
+    Raises:
+      WorkdirError: naming the pid and host of the live run that holds it.
+    """
+    path = workdir / LOCK_FILE
+    handle = path.open("a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            handle.seek(0)
+            raise WorkdirError(
+                f"{workdir} is in use by another run ({_describe_holder(handle.read())}); wait for it to "
+                "end or choose another --workdir"
+            ) from None
+        handle.seek(0)
+        previous = handle.read()
+        if previous.strip():
+            holder = _describe_holder(previous)
+            log(f"note: took over the lock of {workdir} left by a run that no longer holds it ({holder})")
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}) + "\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()  # an empty lock file: released cleanly
+            handle.flush()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        handle.close()
+
+
+def _describe_holder(content: str) -> str:
+    try:
+        holder = json.loads(content)
+        return f"pid {holder['pid']} on host {holder['host']}"
+    except (ValueError, KeyError, TypeError):
+        return "holder unknown"
+
+
+def record_config(workdir: pathlib.Path, config: Mapping[str, Any]) -> None:
+    """Write the config a run starts with to ``<workdir>/config.json``."""
+    (workdir / CONFIG_FILE).write_text(json.dumps(as_dict(config), indent=1, sort_keys=True) + "\n")
+
+
+def check_resumable(
+    workdir: pathlib.Path, config: Mapping[str, Any], log: Callable[[str], None] = print
+) -> None:
+    """Refuse to resume with a config that changes more than :data:`RESUMABLE_FIELDS`.
+
+    A workdir from before configs were recorded gets ``config`` recorded, with a note.
+
+    Raises:
+      WorkdirError: listing each changed field with its recorded and its new value.
+    """
+    path = workdir / CONFIG_FILE
+    if not path.exists():
+        log(f"note: {workdir} records no config (an older run); recording this one for later resumes")
+        record_config(workdir, config)
+        return
+    try:
+        recorded = json.loads(path.read_text())
+    except ValueError:
+        raise WorkdirError(f"{path} is not valid JSON; restore it or start a new --workdir") from None
+    recorded_fields, new_fields = _flatten(recorded), _flatten(as_dict(config))
+    changed = [
+        f"{name} {recorded_fields.get(name, '(absent)')!r} -> {new_fields.get(name, '(absent)')!r}"
+        for name in sorted(set(recorded_fields) | set(new_fields))
+        if name not in RESUMABLE_FIELDS and recorded_fields.get(name) != new_fields.get(name)
+    ]
+    if changed:
+        raise WorkdirError(
+            f"--resume with a config that changes the run recorded in {path}: {'; '.join(changed)}. "
+            f"Only {', '.join(RESUMABLE_FIELDS)} may change on resume; start a new --workdir for the rest"
+        )
+    record_config(workdir, config)  # the resumable fields as now in effect
+
+
+def as_dict(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A config (``ConfigDict`` or nested mappings) as plain JSON-ready dicts."""
+    return json.loads(config.to_json()) if hasattr(config, "to_json") else json.loads(json.dumps(config))
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
