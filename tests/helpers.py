@@ -1,6 +1,9 @@
-"""Small configs shared by the tests."""
+"""Small configs and helpers shared by the tests."""
 
+import contextlib
+import os
 import pathlib
+import subprocess
 
 from irnn_jax import config as config_lib
 
@@ -18,3 +21,19 @@ def adding_config(seq_len=8, steps=20, lr=1e-2, name="adam", log_every=10, eval_
     config.train.eval_every = eval_every
     config.train.eval_batch_size = 256
     return config
+
+
+@contextlib.contextmanager
+def run_child(argv, **popen_kwargs):
+    """Run ``argv`` as a child process (unbuffered output) for the block; on leaving, kill it if
+    it still runs and reap it, so a failing test leaves no process behind."""
+    process = subprocess.Popen(argv, env={**os.environ, "PYTHONUNBUFFERED": "1"}, **popen_kwargs)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=60)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()

@@ -1,16 +1,33 @@
 import json
+import pathlib
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from irnn_jax import checkpoint, train
+from irnn_jax import checkpoint, cli, train
+from irnn_jax.errors import WorkdirError
 
 from .helpers import ADDING_CONFIG, adding_config
+
+TINY_RESUMABLE = [
+    "task.held_out_size=64",
+    "optim.name=adam",
+    "optim.lr=0.001",
+    "train.log_every=10",
+    "train.eval_every=10",
+    "train.eval_batch_size=64",
+    "train.checkpoint_every=10",
+]
 
 
 def final_params(workdir, step):
@@ -79,7 +96,7 @@ def test_a_workdir_with_checkpoints_is_not_overwritten_without_resume(tmp_path):
     config = resumable_config(200)
     train.fit(config, tmp_path, log=lambda line: None)
     with pytest.raises(
-        ValueError, match=r"already holds checkpoints \(latest step 200\); resume with --resume"
+        WorkdirError, match=r"already holds checkpoints \(latest step 200\); resume with --resume"
     ):
         train.fit(config, tmp_path, log=lambda line: None)
 
@@ -157,3 +174,99 @@ def test_a_resumed_run_counts_the_rollbacks_made_before_it(tmp_path):
     assert first["rollbacks"] >= 1
     resumed = train.fit(config, tmp_path, resume=True, log=lambda line: None)
     assert resumed["resumed_from"] == config.train.steps and resumed["rollbacks"] == first["rollbacks"]
+
+
+def small_state(scale):
+    return train.TrainState(
+        step=jnp.int32(scale),
+        params={"w": jnp.full((2, 3), scale, jnp.float32)},
+        opt_state={"m": jnp.zeros(4)},
+    )
+
+
+@pytest.fixture(scope="module")
+def three_checkpoints(tmp_path_factory):
+    """A workdir with the checkpoints of steps 1, 2 and 3 (and their digests)."""
+    workdir = tmp_path_factory.mktemp("three")
+    manager = checkpoint.manager(workdir, keep=3)
+    for step in (1, 2, 3):
+        checkpoint.save(manager, step, small_state(step))
+    return workdir
+
+
+def damage(path, kind, offset):
+    """Flip one byte at ``offset``, cut the file there, or delete it."""
+    content = path.read_bytes()
+    if kind == "delete":
+        path.unlink()
+    elif kind == "truncate":
+        path.write_bytes(content[: offset % max(len(content), 1)])
+    else:
+        flipped = bytearray(content or b"\0")
+        flipped[offset % len(flipped)] ^= 0xFF
+        path.write_bytes(bytes(flipped))
+
+
+@settings(max_examples=25)
+@given(data=st.data(), kind=st.sampled_from(["flip", "truncate", "delete"]))
+def test_a_damaged_latest_checkpoint_is_set_aside_and_the_previous_one_restored(
+    three_checkpoints, data, kind
+):
+    with tempfile.TemporaryDirectory() as scratch:
+        workdir = pathlib.Path(shutil.copytree(three_checkpoints, pathlib.Path(scratch) / "run"))
+        files = sorted(path for path in (workdir / "checkpoints" / "3").rglob("*") if path.is_file())
+        target = data.draw(st.sampled_from(files), label="file")
+        damage(target, kind, data.draw(st.integers(0, 1 << 20), label="offset"))
+        manager = checkpoint.manager(workdir, keep=3)
+        lines = []
+        step, state = checkpoint.restore_latest(manager, small_state(0), lines.append)
+        assert step == 2 and np.all(state.params["w"] == 2)
+        assert len(lines) == 1 and lines[0].startswith("the checkpoint of step 3 does not restore: ")
+        (moved,) = (workdir / checkpoint.SET_ASIDE_DIR).iterdir()
+        assert moved.name.startswith("3-") and (
+            moved / target.relative_to(workdir / "checkpoints" / "3")
+        ).exists() == (kind != "delete")
+        assert manager.all_steps() == [1, 2]
+
+
+def test_when_no_checkpoint_restores_the_error_says_so_and_nothing_is_deleted(three_checkpoints, tmp_path):
+    workdir = pathlib.Path(shutil.copytree(three_checkpoints, tmp_path / "run"))
+    for step in (1, 2, 3):
+        damage(workdir / "checkpoints" / str(step) / "_CHECKPOINT_METADATA", "flip", 5)
+    with pytest.raises(WorkdirError, match=r"none of the 3 checkpoints in .* restores \(all moved to"):
+        checkpoint.restore_latest(checkpoint.manager(workdir, keep=3), small_state(0), lambda line: None)
+    assert len(list((workdir / checkpoint.SET_ASIDE_DIR).iterdir())) == 3
+
+
+def test_a_checkpoint_of_another_model_is_refused_by_shape_and_not_set_aside(three_checkpoints, tmp_path):
+    workdir = pathlib.Path(shutil.copytree(three_checkpoints, tmp_path / "run"))
+    other = train.TrainState(
+        step=np.int32(0), params={"w": np.zeros((5, 3), np.float32)}, opt_state={"m": np.zeros(4)}
+    )
+    with pytest.raises(
+        WorkdirError, match=r"params/w: saved \(2, 3\) float32, this config builds \(5, 3\) float32"
+    ):
+        checkpoint.restore_latest(checkpoint.manager(workdir, keep=3), other, lambda line: None)
+    assert not (workdir / checkpoint.SET_ASIDE_DIR).exists()
+
+
+def test_a_resume_past_a_damaged_checkpoint_ends_where_an_uninterrupted_run_does(tmp_path, capsys):
+    argv = ["train", "--config", f"{ADDING_CONFIG}:T=6", *[f"--config.{o}" for o in TINY_RESUMABLE]]
+    assert cli.main([*argv, "--workdir", str(tmp_path / "reference"), "--config.train.steps=60"]) == 0
+    workdir = tmp_path / "damaged"
+    assert cli.main([*argv, "--workdir", str(workdir), "--config.train.steps=40"]) == 0
+    damage(workdir / "checkpoints" / "40" / "default" / "manifest.ocdbt", "flip", 100)
+    capsys.readouterr()
+    assert cli.main([*argv, "--workdir", str(workdir), "--config.train.steps=60", "--resume"]) == 0
+    out = capsys.readouterr().out
+    assert "the checkpoint of step 40 does not restore: default/manifest.ocdbt has changed" in out
+    assert "resuming from the checkpoint of step 30" in out
+    assert_bit_identical(final_params(workdir, 60), final_params(tmp_path / "reference", 60))
+
+
+def test_a_checkpoint_whose_files_are_intact_is_never_set_aside(three_checkpoints, tmp_path):
+    workdir = pathlib.Path(shutil.copytree(three_checkpoints, tmp_path / "run"))
+    like = small_state(0).replace(step=np.int32(0))  # orbax cannot restore into a numpy scalar
+    with pytest.raises(ValueError, match="Unsupported type"):
+        checkpoint.restore_latest(checkpoint.manager(workdir, keep=3), like, lambda line: None)
+    assert not (workdir / checkpoint.SET_ASIDE_DIR).exists()

