@@ -19,7 +19,7 @@ demo: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(VENV)/bin/ruff check .
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q --durations=30
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

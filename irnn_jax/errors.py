@@ -39,4 +39,5 @@ def checking_config() -> Iterator[None]:
     except UserError:
         raise
     except (ValueError, TypeError, KeyError) as error:
-        raise ConfigError(str(error.args[0] if error.args else error)) from error
+        kind = ConfigTypeError if isinstance(error, TypeError) else ConfigError
+        raise kind(str(error.args[0] if error.args else error)) from error

@@ -37,3 +37,31 @@ def run_child(argv, **popen_kwargs):
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
+
+
+def held_out_score(workdir, config, score, split="test"):
+    """``sum(score) / sum(count)`` of the trained model of ``workdir`` over a held-out split,
+    computed here batch by batch with ``model.apply`` (independently of ``train.evaluate``).
+
+    ``score(logits, targets) -> (total, count)`` on NumPy arrays; for tasks that carry state the
+    state runs from zeros through the split's windows in order."""
+    import jax
+    import numpy as np
+
+    from irnn_jax import checkpoint, models, tasks
+
+    manager = checkpoint.manager(workdir, keep=10)
+    params = manager.restore(manager.latest_step())["params"]
+    task = tasks.from_config(config.task)
+    model = models.from_config(config.model, task.output_size, getattr(task, "vocab_size", 0))
+    total = count = 0.0
+    state = None
+    for inputs, targets in task.batches(split, config.train.eval_batch_size):
+        kwargs = dict(inputs) if isinstance(inputs, dict) else {"xs": inputs}
+        if getattr(task, "carries_state", False):
+            logits, state = model.apply({"params": params}, **kwargs, initial_state=state, return_state=True)
+        else:
+            logits = model.apply({"params": params}, **kwargs)
+        batch_total, batch_count = score(np.asarray(jax.device_get(logits), np.float64), np.asarray(targets))
+        total, count = total + batch_total, count + batch_count
+    return total / count

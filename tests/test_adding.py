@@ -29,6 +29,7 @@ def test_training_batches_depend_only_on_key_and_step_so_a_resumed_stream_matche
     task = adding.AddingProblem(seq_len=20)
     stream = task.batches("train", 8, KEY)
     batches = [next(stream) for _ in range(4)]
+    assert not np.array_equal(batches[0][0], batches[1][0])  # each step draws its own batch
     resumed = next(task.batches("train", 8, KEY, start_step=3))
     np.testing.assert_array_equal(resumed[0], batches[3][0])
     np.testing.assert_array_equal(resumed[1], batches[3][1])
@@ -72,3 +73,11 @@ def test_tasks_from_config_builds_the_adding_problem_and_refuses_unknown_tasks()
     allowed = "adding, mnist, ptb, speech, tomita"
     with pytest.raises(ValueError, match=f"unknown task 'copying'; allowed: {allowed}"):
         tasks.from_config({"name": "copying", "seq_len": 7})
+
+
+def test_adding_markers_are_independent_for_even_lengths():
+    inputs, _ = adding.sample(KEY, 2000, 10)
+    markers = np.asarray(inputs[..., 1])
+    first, second = markers[:, :5].argmax(axis=1), markers[:, 5:].argmax(axis=1)
+    pairs = np.bincount(5 * first + second, minlength=25)
+    assert pairs.min() > 40  # all 25 position pairs occur (80 expected each), not only 5

@@ -270,3 +270,21 @@ def test_a_checkpoint_whose_files_are_intact_is_never_set_aside(three_checkpoint
     with pytest.raises(ValueError, match="Unsupported type"):
         checkpoint.restore_latest(checkpoint.manager(workdir, keep=3), like, lambda line: None)
     assert not (workdir / checkpoint.SET_ASIDE_DIR).exists()
+
+
+def test_the_last_step_is_checkpointed_even_off_the_checkpoint_interval(tmp_path):
+    config = resumable_config(250)
+    config.train.keep_checkpoints = 10
+    train.fit(config, tmp_path, log=lambda line: None)
+    assert checkpoint.manager(tmp_path, keep=10).all_steps() == [0, 200, 250]
+
+
+def test_resuming_a_finished_run_repeats_no_held_out_line(tmp_path):
+    config = resumable_config(200)
+    config.train.eval_every = 100
+    first = train.fit(config, tmp_path, log=lambda line: None)
+    again = train.fit(config, tmp_path, resume=True, log=lambda line: None)
+    assert again["test"] == first["test"]
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    for split in ("valid", "test"):
+        assert [record["step"] for record in records if record["split"] == split] == [0, 100, 200]

@@ -88,6 +88,7 @@ def test_default_model_refuses_an_unknown_cell():
         config_lib.default_model("lstmm")
 
 
+@pytest.mark.network
 @pytest.mark.parametrize(
     "spec",
     [

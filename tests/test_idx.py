@@ -29,6 +29,7 @@ def idx_directory(tmp_path_factory):
     return directory
 
 
+@pytest.mark.network
 def test_a_directory_of_idx_files_gives_the_same_arrays_as_the_wheel(idx_directory):
     from_wheel = data.load("mnist")
     from_directory = idx.load_mnist_directory(idx_directory)
@@ -37,6 +38,7 @@ def test_a_directory_of_idx_files_gives_the_same_arrays_as_the_wheel(idx_directo
         np.testing.assert_array_equal(from_directory[name], array)
 
 
+@pytest.mark.network
 def test_the_mnist_task_reads_a_user_directory_when_its_source_names_one(idx_directory):
     from_directory = next(PixelMNIST(source=str(idx_directory)).batches("valid", 7))
     from_wheel = next(PixelMNIST().batches("valid", 7))
@@ -70,6 +72,7 @@ def test_too_few_training_images_are_refused(tmp_path):
         idx.load_mnist_directory(tmp_path)
 
 
+@pytest.mark.network
 def test_a_directory_with_a_keras_layout_mnist_npz_gives_the_same_arrays_as_the_wheel(tmp_path):
     arrays = data.load("mnist")
     np.savez(

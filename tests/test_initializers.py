@@ -137,3 +137,62 @@ def test_eigen_refuses_a_bad_spectrum_naming_it(kwargs, message):
 def test_spectral_initialisers_refuse_non_square_shapes(name):
     with pytest.raises(ValueError, match=rf"{name} needs a square 2-D shape"):
         initializers.get(name)(KEY, (3, 4))
+
+
+# What each registered name must draw, from JAX's own initialisers (an independent source).
+JAX_REFERENCES = {
+    "gaussian": jax.nn.initializers.normal(0.1),
+    "normal": jax.nn.initializers.normal(0.1),
+    "zeros": jax.nn.initializers.zeros,
+    "orthogonal": jax.nn.initializers.orthogonal(),
+    "glorot_uniform": jax.nn.initializers.glorot_uniform(),
+    "xavier_uniform": jax.nn.initializers.glorot_uniform(),
+    "glorot_normal": jax.nn.initializers.glorot_normal(),
+    "xavier_normal": jax.nn.initializers.glorot_normal(),
+    "he_uniform": jax.nn.initializers.he_uniform(),
+    "kaiming_uniform": jax.nn.initializers.he_uniform(),
+    "he_normal": jax.nn.initializers.he_normal(),
+    "kaiming_normal": jax.nn.initializers.he_normal(),
+    "lecun_normal": jax.nn.initializers.lecun_normal(),
+}
+# The rest, by a property that only the named initialiser has.
+PROPERTIES = {
+    "identity": lambda w: np.array_equal(w, np.eye(len(w))),
+    "scaled_identity": lambda w: np.allclose(w, 0.01 * np.eye(len(w))),
+    "np_rnn": lambda w: (  # symmetric, largest eigenvalue 1, the others spread below it
+        np.allclose(w, w.T)
+        and np.isclose(np.linalg.eigvalsh(w).max(), 1.0, rtol=1e-5)
+        and np.linalg.eigvalsh(w).min() < 0.9
+    ),
+    "eigen": lambda w: np.allclose(np.abs(np.linalg.eigvals(w)), 0.9, rtol=1e-4),
+}
+ARGUMENTS = {"gaussian": {"std": 0.1}, "normal": {"std": 0.1}, "scaled_identity": {"scale": 0.01}}
+ARGUMENTS["eigen"] = {"magnitude": 0.9}
+
+
+def test_every_registered_name_is_checked_below():
+    assert set(initializers.names()) == set(JAX_REFERENCES) | set(PROPERTIES)
+
+
+@pytest.mark.parametrize("name", sorted(JAX_REFERENCES))
+def test_every_registry_name_builds_the_initializer_it_names(name):
+    ours = initializers.get(name, **ARGUMENTS.get(name, {}))(KEY, (6, 8))
+    np.testing.assert_array_equal(ours, JAX_REFERENCES[name](KEY, (6, 8)))
+
+
+@pytest.mark.parametrize("name", sorted(PROPERTIES))
+def test_every_square_only_registry_name_has_its_defining_property(name):
+    weights = np.asarray(initializers.get(name, **ARGUMENTS.get(name, {}))(KEY, (6, 6)), np.float64)
+    assert PROPERTIES[name](weights)
+    others = [other for other in PROPERTIES if other != name]
+    assert not any(PROPERTIES[other](weights) for other in others)
+
+
+def test_each_gate_block_gets_its_own_draw():
+    weights = np.asarray(initializers.per_block(initializers.orthogonal(), 4)(KEY, (6, 24)), np.float64)
+    blocks = np.split(weights, 4, axis=1)
+    for block in blocks:  # each block is a draw of the initialiser on its own
+        np.testing.assert_allclose(block.T @ block, np.eye(6), atol=1e-5)
+    for first in range(4):
+        for second in range(first + 1, 4):
+            assert np.abs(blocks[first] - blocks[second]).max() > 0.1

@@ -1,9 +1,13 @@
+import collections
 import math
 
 import numpy as np
 import pytest
 
+from irnn_jax import data
 from irnn_jax.tasks import language_model
+
+pytestmark = pytest.mark.network  # reads the real datasets (fetched on first use)
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +48,18 @@ def test_perplexity_and_bits_per_char_come_from_the_mean_cross_entropy(words):
     assert chars.vocab_size == 50 and words.vocab_size == 10_000
 
 
-def test_the_unigram_baseline_is_between_a_good_model_and_the_uniform_one(words):
-    assert 500 < words.baseline < 10_000
+def test_the_unigram_baseline_is_the_add_one_unigram_perplexity_of_the_texts(words):
+    arrays = data.load("ptb")
+    texts = {split: "".join(arrays["char_vocab"][arrays[f"char_{split}"]]) for split in ("train", "test")}
+
+    def tokens(text):
+        return [word for line in text.splitlines() for word in [*line.split(), "<eos>"]]
+
+    counts = collections.Counter(tokens(texts["train"]))
+    total = sum(counts.values()) + words.vocab_size  # add-one over the 10,000-word vocabulary
+    test = tokens(texts["test"])
+    perplexity = math.exp(-sum(math.log((counts[word] + 1) / total) for word in test) / len(test))
+    assert words.baseline == pytest.approx(perplexity, rel=1e-6)
 
 
 def test_sizes_the_stream_cannot_produce_are_refused(words):

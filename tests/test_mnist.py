@@ -8,6 +8,8 @@ from irnn_jax.tasks.mnist import PixelMNIST
 
 KEY = jax.random.PRNGKey(0)
 
+pytestmark = pytest.mark.network  # reads the real datasets (fetched on first use)
+
 
 @pytest.fixture(scope="module")
 def arrays():

@@ -51,10 +51,29 @@ def test_momentum_accumulates_the_velocity():
     np.testing.assert_allclose(updates["b"], -1.9, rtol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["adam", "rmsprop"])
-def test_adam_and_rmsprop_are_available_behind_the_same_clipping(name):
+@pytest.mark.parametrize(
+    ("name", "first_step"),
+    # Adam's bias-corrected first step is lr * g / |g|; RMSProp's (decay 0.9, no momentum) is
+    # lr * g / sqrt(0.1 g^2). Clipping rescales g, which neither step sees.
+    [("adam", 1.0), ("rmsprop", 1 / np.sqrt(0.1))],
+)
+def test_adam_and_rmsprop_take_their_known_first_step_behind_the_same_clipping(name, first_step):
     updates = updates_for(config(name=name, lr=1e-3))
-    assert all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in jax.tree.leaves(updates))
+    for update, grad in zip(jax.tree.leaves(updates), jax.tree.leaves(BIG_GRADS), strict=True):
+        np.testing.assert_allclose(update, -1e-3 * first_step * np.sign(grad), rtol=1e-4)
+
+
+def test_cosine_decay_scales_adam_updates():
+    """With a constant gradient Adam's step is lr every step; the decay must scale it afterwards
+    (decaying the gradient before Adam would be normalised away)."""
+    tx = optim.make_optimizer(config(name="adam", lr=1.0, clip_mode="none", decay_steps=4))
+    grads = {"w": jnp.ones((3, 4)), "b": jnp.ones(4)}
+    state, steps = tx.init(PARAMS), []
+    for _ in range(4):
+        updates, state = tx.update(grads, state, PARAMS)
+        steps.append(float(updates["b"][0]))
+    expected = [-0.5 * (1 + np.cos(np.pi * t / 4)) for t in range(4)]  # 1, .85, .5, .15
+    np.testing.assert_allclose(steps, expected, rtol=1e-4)
 
 
 def test_learning_rate_and_clip_are_injected_hyperparameters_a_sweep_can_set():

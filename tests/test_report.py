@@ -4,6 +4,7 @@ import matplotlib.image
 import pytest
 
 from irnn_jax import cli, report
+from irnn_jax.errors import WorkdirError
 
 from .helpers import ADDING_CONFIG
 
@@ -61,5 +62,5 @@ def test_report_collects_runs_and_writes_tables_and_figures_from_them(tmp_path, 
 
 
 def test_collecting_a_directory_without_a_finished_run_is_an_error(tmp_path):
-    with pytest.raises(ValueError, match=r"has no summary\.json: not a finished run"):
+    with pytest.raises(WorkdirError, match=r"has no summary\.json: not a finished run"):
         report.collect(tmp_path)

@@ -5,6 +5,8 @@ import pytest
 
 from irnn_jax.tasks import speech
 
+pytestmark = pytest.mark.network  # reads the real datasets (fetched on first use)
+
 
 @pytest.fixture(scope="module", params=speech.DATASETS)
 def task(request):

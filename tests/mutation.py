@@ -1,0 +1,179 @@
+"""Mutation check of the core: plant each hand-written one-line bug in a copy of the checkout,
+run the test modules that should notice it, and report which mutants the suite kills.
+
+    python -m tests.mutation                      # every mutant against today's tests
+    python -m tests.mutation --tests-from REV     # the same mutants against the tests of a git revision
+    python -m tests.mutation --only NAME [NAME]   # some of them
+
+Writes one line per mutant (killed or SURVIVED, with seconds) and the score; ``--json PATH``
+keeps them. Each mutant runs in its own temporary copy, so the checkout is never modified.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+@dataclasses.dataclass(frozen=True)
+class Mutant:
+    name: str
+    path: str
+    original: str
+    mutated: str
+    tests: tuple[str, ...]
+
+
+MUTANTS = (
+    Mutant(
+        "gate blocks drawn with one key",
+        "irnn_jax/initializers.py",
+        "init(k, (rows, columns // num_blocks), dtype) for k in keys",
+        "init(key, (rows, columns // num_blocks), dtype) for k in keys",
+        ("test_initializers.py", "test_models.py"),
+    ),
+    Mutant(
+        "registry alias swapped",
+        "irnn_jax/initializers.py",
+        '"he_normal": he_normal,',
+        '"he_normal": he_uniform,',
+        ("test_initializers.py",),
+    ),
+    Mutant(
+        "decay before the optimiser",
+        "irnn_jax/optim.py",
+        "optax.chain(clipping, optimizer, decay)",
+        "optax.chain(clipping, decay, optimizer)",
+        ("test_optim.py",),
+    ),
+    Mutant(
+        "clipping dropped",
+        "irnn_jax/optim.py",
+        '"global_norm": lambda: optax.clip_by_global_norm(clip),',
+        '"global_norm": optax.identity,',
+        ("test_optim.py",),
+    ),
+    Mutant(
+        "adding markers from one key",
+        "irnn_jax/tasks/adding.py",
+        "jax.random.randint(key_second, (batch_size,), half, seq_len)",
+        "jax.random.randint(key_first, (batch_size,), half, seq_len)",
+        ("test_adding.py",),
+    ),
+    Mutant(
+        "every training batch the same",
+        "irnn_jax/tasks/adding.py",
+        "_sample_jit(jax.random.fold_in(key, step), batch_size, self.seq_len)",
+        "_sample_jit(jax.random.fold_in(key, 0), batch_size, self.seq_len)",
+        ("test_adding.py",),
+    ),
+    Mutant(
+        "ReLU derivative at zero taken as one",
+        "irnn_jax/recurrence.py",
+        "jnp.where(h > 0, dh, jnp.zeros_like(dh))",
+        "jnp.where(h >= 0, dh, jnp.zeros_like(dh))",
+        ("test_recurrence.py",),
+    ),
+    Mutant(
+        "tanh derivative off by 1e-4",
+        "irnn_jax/recurrence.py",
+        "return dh * (1 - h * h)",
+        "return dh * (1 - h * h * 1.0001)",
+        ("test_recurrence.py",),
+    ),
+    Mutant(
+        "no checkpoint at the last step",
+        "irnn_jax/train.py",
+        "save_now = step % settings.checkpoint_every == 0 or step == steps",
+        "save_now = step % settings.checkpoint_every == 0",
+        ("test_checkpoint.py",),
+    ),
+    Mutant(
+        "resume keeps the held-out lines it re-evaluates",
+        "irnn_jax/train.py",
+        "_drop_records_after(workdir, start_step, held_out_too=True)",
+        "_drop_records_after(workdir, start_step)",
+        ("test_checkpoint.py",),
+    ),
+    Mutant(
+        "guard ignores non-finite gradients",
+        "irnn_jax/train.py",
+        "if not (norms_ok and grads_ok.all() and params_ok.all()):",
+        "if not (norms_ok and params_ok.all()):",
+        ("test_checkpoint.py",),
+    ),
+    Mutant(
+        "resumed config not compared",
+        "irnn_jax/workdir.py",
+        "    if changed:\n",
+        "    if False:\n",
+        ("test_workdir.py",),
+    ),
+)
+
+
+def run_mutant(mutant: Mutant, tests_from: str | None) -> tuple[bool, float]:
+    """``(killed, seconds)``: whether the mutant's tests fail on a copy with the bug planted."""
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = pathlib.Path(scratch) / "checkout"
+        shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", ".venv", "runs", "__pycache__"))
+        if tests_from:
+            shutil.rmtree(copy / "tests")
+            archive = subprocess.run(
+                ["git", "-C", str(ROOT), "archive", tests_from, "tests"], capture_output=True, check=True
+            ).stdout
+            subprocess.run(["tar", "-x", "-C", str(copy)], input=archive, check=True)
+        target = copy / mutant.path
+        source = target.read_text()
+        if source.count(mutant.original) != 1:
+            raise SystemExit(f"{mutant.name}: {mutant.original!r} is not once in {mutant.path}")
+        target.write_text(source.replace(mutant.original, mutant.mutated))
+        tests = [f"tests/{name}" for name in mutant.tests if (copy / "tests" / name).exists()]
+        start = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
+            cwd=copy,
+            env={**os.environ, "PYTHONPATH": str(copy)},  # the copy shadows the installed package
+            capture_output=True,
+            check=False,
+        )
+        return result.returncode != 0, time.perf_counter() - start
+
+
+def main() -> None:
+    """Run the mutants named on the command line (default: all) and print the score."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tests-from", help="git revision whose tests/ to run instead of today's")
+    parser.add_argument("--only", nargs="*", default=[], help="names of mutants to run")
+    parser.add_argument("--json", help="write the results to this file")
+    args = parser.parse_args()
+    chosen = [mutant for mutant in MUTANTS if not args.only or mutant.name in args.only]
+    results = []
+    for mutant in chosen:
+        killed, seconds = run_mutant(mutant, args.tests_from)
+        results.append(
+            {"mutant": mutant.name, "path": mutant.path, "killed": killed, "seconds": round(seconds)}
+        )
+        print(
+            f"{'killed  ' if killed else 'SURVIVED'} {mutant.name} ({mutant.path}, {seconds:.0f} s)",
+            flush=True,
+        )
+    print(f"score: {sum(r['killed'] for r in results)} of {len(results)} mutants killed")
+    if args.json:
+        pathlib.Path(args.json).write_text(
+            json.dumps({"tests_from": args.tests_from or "working tree", "results": results}, indent=1) + "\n"
+        )
+
+
+if __name__ == "__main__":
+    main()
