@@ -274,7 +274,7 @@ def _fit(
     def on_devices(batches: Iterable[Batch]) -> Iterable[Batch]:
         return (sharding.shard_leading_axis(batch, device_mesh) for batch in batches)
 
-    if not start_step:
+    if restored is None:
         for name in ("metrics.jsonl", "diagnostics.jsonl"):
             (workdir / name).unlink(missing_ok=True)
     with (workdir / "metrics.jsonl").open("a") as metrics_file:  # append: a rollback truncates
@@ -306,7 +306,7 @@ def _fit(
         held_out: dict[str, dict[str, float]] = {}
         if start_step % settings.eval_every == 0 or start_step >= steps:  # as an uninterrupted run
             held_out = held_out_metrics(start_step)
-        if start_step == 0:
+        if restored is None:
             write_diagnostics(0)
             checkpoint.save(checkpoints, 0, state)
         step = start_step
@@ -375,7 +375,7 @@ def _fit(
     summary = {
         "command": command,
         "steps": steps,
-        "resumed_from": start_step or None,
+        "resumed_from": None if restored is None else start_step,
         "rollbacks": rollbacks,
         "wall_s": round(time.perf_counter() - start, 2),
         "metric": task.metric,

@@ -33,6 +33,7 @@ settings.load_profile("ci")  # --hypothesis-profile=dev overrides this
 
 # The cross-checks assume exact float32 matmuls; accelerators may otherwise use TF32 or bf16 passes.
 jax.config.update("jax_default_matmul_precision", "highest")
+os.environ.setdefault("JAX_DEFAULT_MATMUL_PRECISION", "highest")  # for the tests' child processes
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from irnn_jax import checkpoint, cli, train
 from irnn_jax.errors import WorkdirError
 
-from .helpers import ADDING_CONFIG, adding_config
+from .helpers import ADDING_CONFIG, adding_config, run_child
 
 TINY_RESUMABLE = [
     "task.held_out_size=64",
@@ -63,14 +63,14 @@ def test_a_run_killed_with_sigkill_and_resumed_ends_bit_identical_to_an_uninterr
     ]
     workdir = tmp_path / "killed"
     command = [sys.executable, "-m", "irnn_jax.cli", "train", "--config", f"{ADDING_CONFIG}:T=20"]
-    process = subprocess.Popen([*command, "--workdir", str(workdir), *overrides], stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while not (workdir / "checkpoints" / "1000").is_dir():
-        assert process.poll() is None, process.stderr.read().decode()
-        assert time.monotonic() < deadline, "no checkpoint of step 1000 within 2 minutes"
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    with run_child([*command, "--workdir", str(workdir), *overrides], stderr=subprocess.PIPE) as process:
+        deadline = time.monotonic() + 600
+        while not (workdir / "checkpoints" / "1000").is_dir():
+            assert process.poll() is None, process.stderr.read().decode()
+            assert time.monotonic() < deadline, "no checkpoint of step 1000 within 10 minutes"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
     killed_at = checkpoint.latest_step(checkpoint.manager(workdir, keep=10))
     assert 1000 <= killed_at < steps  # killed part-way
     lines = []
@@ -288,3 +288,14 @@ def test_resuming_a_finished_run_repeats_no_held_out_line(tmp_path):
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     for split in ("valid", "test"):
         assert [record["step"] for record in records if record["split"] == split] == [0, 100, 200]
+
+
+def test_a_run_resumes_from_its_step_0_checkpoint_when_the_later_one_is_damaged(tmp_path):
+    config = resumable_config(200)
+    reference = train.fit(config, tmp_path / "reference", log=lambda line: None)
+    train.fit(config, tmp_path / "damaged", log=lambda line: None)
+    damage(tmp_path / "damaged" / "checkpoints" / "200" / "_CHECKPOINT_METADATA", "flip", 5)
+    lines = []
+    resumed = train.fit(config, tmp_path / "damaged", resume=True, log=lines.append)
+    assert "resuming from the checkpoint of step 0" in lines and resumed["resumed_from"] == 0
+    assert resumed["test"] == reference["test"]

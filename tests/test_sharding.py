@@ -32,7 +32,12 @@ def test_training_and_sweeps_on_four_devices_equal_one_device(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT.format(root=root)], env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-c", SCRIPT.format(root=root)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,  # subprocess.run kills the child when this expires
     )
     assert result.returncode == 0, result.stderr[-2000:]
     four = json.loads(result.stdout.strip().splitlines()[-1])

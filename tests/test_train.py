@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 
 import chex
 import jax
@@ -90,11 +92,29 @@ def test_fit_learns_a_short_adding_problem_and_writes_metrics_and_summary(tmp_pa
     assert "baseline 0.1667" in lines[-1]
 
 
-def test_fit_is_reproducible_for_a_seed(tmp_path):
+def test_fit_is_reproducible_for_a_seed_across_processes_and_differs_between_seeds(tmp_path):
     config = adding_config(seq_len=6, steps=30, log_every=10, eval_every=30)
-    first = train.fit(config, tmp_path / "a", log=lambda line: None)
-    second = train.fit(config, tmp_path / "b", log=lambda line: None)
+    overrides = [f"--config.{name}={value}" for name, value in _flat(config).items()]
+    command = [sys.executable, "-m", "irnn_jax.cli", "train", "--config", f"{ADDING_CONFIG}:T=6"]
+    subprocess.run(
+        [*command, "--workdir", str(tmp_path / "other_process"), *overrides], check=True, timeout=600
+    )
+    first = json.loads((tmp_path / "other_process" / "summary.json").read_text())
+    second = train.fit(config, tmp_path / "this_process", log=lambda line: None)
     assert first["test"] == second["test"]
+    config.seed = 1
+    assert train.fit(config, tmp_path / "seed1", log=lambda line: None)["test"] != second["test"]
+
+
+def _flat(config, prefix=""):
+    """``{'train.steps': 30, ...}``: the leaves of a config, to pass as overrides."""
+    flat = {}
+    for key, value in config.items():
+        if hasattr(value, "items") and not isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def test_fit_stops_with_the_step_when_training_diverges(tmp_path):
