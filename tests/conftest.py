@@ -31,6 +31,32 @@ settings.register_profile(
 )
 settings.load_profile("ci")  # --hypothesis-profile=dev overrides this
 
+# Modules whose tests compile long scans, train, or start processes: `pytest -m "not slow"` skips them.
+SLOW_MODULES = (
+    "test_benchmarks",
+    "test_checkpoint",
+    "test_diagnostics",
+    "test_idx",
+    "test_models",
+    "test_readme",
+    "test_recurrence",
+    "test_report",
+    "test_sharding",
+    "test_speech",
+    "test_sweep",
+    "test_train",
+    "test_validation",
+    "test_workdir",
+)
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test of :data:`SLOW_MODULES` ``slow``."""
+    for item in items:
+        if item.path.stem in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 # The cross-checks assume exact float32 matmuls; accelerators may otherwise use TF32 or bf16 passes.
 jax.config.update("jax_default_matmul_precision", "highest")
 os.environ.setdefault("JAX_DEFAULT_MATMUL_PRECISION", "highest")  # for the tests' child processes
