@@ -93,21 +93,29 @@ def measure(batch: int, seq_len: int, steps: int, runs: int) -> dict[str, float]
     jax.block_until_ready(mapped(stacked, per_run[0]))
 
     start = time.perf_counter()
+    finals = []
     for state in states:
         for batch_arrays in batches:
             state, metrics = single(state, batch_arrays)
         jax.block_until_ready(metrics)
+        finals.append(state.params)
     sequential_s = time.perf_counter() - start
     start = time.perf_counter()
+    vmapped_state = stacked
     for batch_arrays in per_run:  # one batch per run, as irnn_jax.sweep feeds them
-        stacked, metrics = vmapped(stacked, batch_arrays)
+        vmapped_state, metrics = vmapped(vmapped_state, batch_arrays)
     jax.block_until_ready(metrics)
     vmapped_s = time.perf_counter() - start
     start = time.perf_counter()
+    mapped_state = stacked
     for batch_arrays in per_run:
-        stacked, metrics = mapped(stacked, batch_arrays)
+        mapped_state, metrics = mapped(mapped_state, batch_arrays)
     jax.block_until_ready(metrics)
     mapped_s = time.perf_counter() - start
+    sequential, initial = (
+        jax.tree.map(lambda *leaves: np.stack(leaves), *trees)
+        for trees in (finals, [state.params for state in states])
+    )
     examples = runs * steps * batch
     return {
         "runs": runs,
@@ -123,7 +131,21 @@ def measure(batch: int, seq_len: int, steps: int, runs: int) -> dict[str, float]
         "mapped_speedup": sequential_s / mapped_s,
         "compile_single_s": compile_single,
         "compile_vmapped_s": compile_vmapped,
+        # How far the batched ways' final parameters are from the runs one by one, and how far
+        # those moved from their start: the two ways must train the same runs on the same batches.
+        "max_param_difference": max(
+            _max_difference(way.params, sequential) for way in (vmapped_state, mapped_state)
+        ),
+        "max_param_change": _max_difference(sequential, initial),
     }
+
+
+def _max_difference(first, second) -> float:
+    """The largest absolute difference between two parameter pytrees."""
+    return max(
+        float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+        for a, b in zip(jax.tree.leaves(first), jax.tree.leaves(second), strict=True)
+    )
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ def test_the_sweep_benchmark_trains_the_same_runs_both_ways_at_a_tiny_shape():
 
     result = sweep.measure(batch=2, seq_len=5, steps=2, runs=3)
     assert result["runs"] == 3 and result["sequential_s"] > 0 and result["vmapped_s"] > 0
+    assert result["max_param_difference"] <= 0.1 * result["max_param_change"]  # the same runs both ways
 
 
 def test_the_cpu_limits_benchmark_times_its_chains_and_they_agree_at_a_tiny_shape():
