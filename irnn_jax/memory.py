@@ -2,8 +2,9 @@
 
 The parameters and optimiser state come from ``jax.eval_shape`` of their initialisation, the
 stored activations from ``jax.eval_shape`` of the backward pass's residuals (what ``jax.vjp``
-keeps for the gradient): both exact in shape, computed without allocating. The total is a lower
-bound of the step's peak (temporaries come on top), compared with the device's memory.
+keeps for the gradient): both exact in shape, computed without allocating. Temporaries come on
+top of the total, but the residuals count the parameters once more, and a sweep's runs are
+summed against one device even where they are looped or spread over several devices.
 """
 
 from __future__ import annotations
