@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from irnn_jax import checks
+from irnn_jax.tasks import base
 
 Batch = tuple[jax.Array, jax.Array]
 BASELINE_MSE = 1.0 / 6.0
@@ -41,7 +42,7 @@ def sample(key: jax.Array, batch_size: int, seq_len: int) -> Batch:
 
 
 @dataclasses.dataclass(frozen=True)
-class AddingProblem:
+class AddingProblem(base.Task):
     """The adding problem at sequence length ``seq_len`` (T >= 2)."""
 
     seq_len: int
@@ -68,15 +69,10 @@ class AddingProblem:
         checks.one_of(split, SPLITS, "split")
         checks.positive_int(batch_size, "batch_size")
         if split == "train":
-            if key is None:
-                raise ValueError("the train split needs a PRNG key, got key=None")
-            step = start_step
-            while True:
-                yield _sample_jit(jax.random.fold_in(key, step), batch_size, self.seq_len)
-                step += 1
-        inputs, targets = self._held_out(split)
-        for start in range(0, self.held_out_size, batch_size):
-            yield inputs[start : start + batch_size], targets[start : start + batch_size]
+            yield from base.per_step(
+                base.train_key(key), start_step, lambda key: _sample_jit(key, batch_size, self.seq_len)
+            )
+        yield from base.in_order(self._held_out(split), batch_size)
 
     def loss(self, outputs: jax.Array, targets: jax.Array) -> jax.Array:
         """Mean squared error."""

@@ -31,6 +31,7 @@ import numpy as np
 import optax
 
 from irnn_jax import checks, data
+from irnn_jax.tasks import base
 
 LEVELS = ("word", "char")
 SPLITS = ("train", "valid", "test")
@@ -38,7 +39,7 @@ Batch = tuple[np.ndarray, np.ndarray]
 
 
 @dataclasses.dataclass(frozen=True)
-class PennTreebank:
+class PennTreebank(base.Task):
     """Next-token prediction on PTB at ``level`` ``'word'`` (10k vocabulary) or ``'char'`` (50)."""
 
     level: str = "word"

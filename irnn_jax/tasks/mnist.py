@@ -25,6 +25,7 @@ import optax
 
 from irnn_jax import checks, data
 from irnn_jax.data import idx, tfds_source
+from irnn_jax.tasks import base
 
 SPLITS = ("train", "valid", "test")
 NORMALIZATIONS = ("unit", "standard")
@@ -34,7 +35,7 @@ Batch = tuple[np.ndarray, np.ndarray]
 
 
 @dataclasses.dataclass(frozen=True)
-class PixelMNIST:
+class PixelMNIST(base.Task):
     """Sequential (``permuted=False``) or permuted pixel MNIST."""
 
     permuted: bool = False
@@ -75,25 +76,15 @@ class PixelMNIST:
         checks.positive_int(batch_size, "batch_size")
         images, labels = _split(self.source, split)
         if split != "train":
-            for start in range(0, len(labels), batch_size):
-                yield self._inputs(images[start : start + batch_size]), labels[start : start + batch_size]
+            yield from base.in_order((self._inputs(images), labels), batch_size)
             return
-        if key is None:
-            raise ValueError("the train split needs a PRNG key, got key=None")
-        if batch_size > len(labels):
-            raise ValueError(f"batch_size must be at most {len(labels)} for MNIST train, got {batch_size}")
-        per_epoch = len(labels) // batch_size
-        step, order_epoch, order = start_step, None, None
-        while True:
-            epoch, index = divmod(step, per_epoch)
-            if epoch != order_epoch:
-                order_epoch, order = (
-                    epoch,
-                    np.asarray(jax.random.permutation(jax.random.fold_in(key, epoch), len(labels))),
-                )
-            chosen = order[index * batch_size : (index + 1) * batch_size]
-            yield self._inputs(images[chosen]), labels[chosen]
-            step += 1
+        yield from base.epoch_shuffled(
+            base.train_key(key),
+            len(labels),
+            batch_size,
+            start_step,
+            lambda chosen: (self._inputs(images[chosen]), labels[chosen]),
+        )
 
     def loss(self, logits: jax.Array, labels: jax.Array) -> jax.Array:
         """Mean softmax cross-entropy."""

@@ -29,6 +29,7 @@ import numpy as np
 import optax
 
 from irnn_jax import checks, data
+from irnn_jax.tasks import base
 
 DATASETS = ("fsdd", "japanese_vowels")
 SPLITS = ("train", "valid", "test")
@@ -37,7 +38,7 @@ Batch = tuple[dict[str, np.ndarray], np.ndarray]
 
 
 @dataclasses.dataclass(frozen=True)
-class SpeechFrames:
+class SpeechFrames(base.Task):
     """Per-frame classification of the utterances of ``dataset``."""
 
     dataset: str = "fsdd"
@@ -136,26 +137,15 @@ class SpeechFrames:
         checks.positive_int(batch_size, "batch_size")
         features, labels, lengths = self._split_arrays(split)
         if split != "train":
-            for start in range(0, len(labels), batch_size):
-                chosen = slice(start, start + batch_size)
-                yield {"xs": features[chosen], "lengths": lengths[chosen]}, labels[chosen]
+            yield from base.in_order(({"xs": features, "lengths": lengths}, labels), batch_size)
             return
-        if key is None:
-            raise ValueError("the train split needs a PRNG key, got key=None")
-        if batch_size > len(labels):
-            raise ValueError(
-                f"batch_size must be at most {len(labels)} for {self.dataset} train, got {batch_size}"
-            )
-        per_epoch = len(labels) // batch_size
-        step, order_epoch, order = start_step, None, None
-        while True:
-            epoch, index = divmod(step, per_epoch)
-            if epoch != order_epoch:
-                order_epoch = epoch
-                order = np.asarray(jax.random.permutation(jax.random.fold_in(key, epoch), len(labels)))
-            chosen = order[index * batch_size : (index + 1) * batch_size]
-            yield {"xs": features[chosen], "lengths": lengths[chosen]}, labels[chosen]
-            step += 1
+        yield from base.epoch_shuffled(
+            base.train_key(key),
+            len(labels),
+            batch_size,
+            start_step,
+            lambda chosen: ({"xs": features[chosen], "lengths": lengths[chosen]}, labels[chosen]),
+        )
 
     def loss(self, logits: jax.Array, labels: jax.Array) -> jax.Array:
         """Softmax cross-entropy averaged over real frames."""

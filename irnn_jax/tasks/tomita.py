@@ -32,6 +32,7 @@ import numpy as np
 import optax
 
 from irnn_jax import checks
+from irnn_jax.tasks import base
 
 GRAMMARS = (1, 2, 3, 4, 5, 6, 7)
 SPLITS = ("train", "valid", "test")
@@ -130,7 +131,7 @@ def sample_strings(
 
 
 @dataclasses.dataclass(frozen=True)
-class TomitaTask:
+class TomitaTask(base.Task):
     """Binary classification of strings from Tomita grammar ``grammar``."""
 
     grammar: int
@@ -171,20 +172,17 @@ class TomitaTask:
         checks.one_of(split, SPLITS, "split")
         checks.positive_int(batch_size, "batch_size")
         if split == "train":
-            if key is None:
-                raise ValueError("the train split needs a PRNG key, got key=None")
             lengths = self._lengths(self.train_lengths)
-            step = start_step
-            while True:
-                rng = np.random.default_rng(np.asarray(jax.random.key_data(jax.random.fold_in(key, step))))
-                yield self._batch(int(rng.choice(lengths)), batch_size, rng)
-                step += 1
+
+            def draw(step_key: jax.Array) -> Batch:
+                rng = np.random.default_rng(np.asarray(jax.random.key_data(step_key)))
+                return self._batch(int(rng.choice(lengths)), batch_size, rng)
+
+            yield from base.per_step(base.train_key(key), start_step, draw)
         held_out = self.train_lengths if split == "valid" else self.test_lengths
         rng = np.random.default_rng([self.grammar, SPLITS.index(split)])
         for length in self._lengths(held_out):
-            inputs, labels = self._batch(length, self.held_out_per_length, rng)
-            for start in range(0, len(labels), batch_size):
-                yield inputs[start : start + batch_size], labels[start : start + batch_size]
+            yield from base.in_order(self._batch(length, self.held_out_per_length, rng), batch_size)
 
     def loss(self, logits: jax.Array, labels: jax.Array) -> jax.Array:
         """Mean sigmoid binary cross-entropy of the single logit."""

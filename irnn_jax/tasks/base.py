@@ -1,0 +1,114 @@
+"""The task interface, and the batch iterators that tasks share.
+
+A task is a frozen dataclass whose fields are exactly the fields of its config section. It
+derives from :class:`Task`, which documents what a task provides and the defaults of the
+optional parts, so that the training loop reads them as attributes instead of probing for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import jax
+import numpy as np
+
+Inputs = Any  # an array [B, T, D] ([B, T] token ids), or a dict of model arguments
+Batch = tuple[Inputs, Any]
+
+
+class Task:
+    """What every task provides; subclasses override the required parts.
+
+    Required:
+      output_size: the readout's width.
+      input_size: features per step (tasks with token inputs set ``vocab_size`` instead).
+      metric: the name of the headline metric; baseline: its trivial value on test.
+      batches(split, batch_size, key=None, start_step=0): ``(inputs, targets)`` batches;
+        endless ``train`` batches where batch ``step`` depends only on ``key`` and ``step``, one
+        ordered pass over ``valid``/``test``.
+      loss(outputs, targets): the scalar to minimise.
+      metrics(outputs, targets): a dict of batch means, with an optional ``count`` that weights
+        the batch when held-out averages are formed (e.g. real frames or tokens).
+
+    Optional, with these defaults:
+      carries_state: ``False``; ``True`` when the recurrent state runs on from one batch to the
+        next (truncated BPTT).
+      vocab_size: 0; positive when inputs are token ids that the model embeds.
+      complete_metrics(means): the means unchanged; adds metrics that need the overall means
+        (e.g. perplexity from the mean cross-entropy).
+      artifacts(): ``{}``; arrays a run keeps beside its metrics (e.g. MNIST's pixel order).
+    """
+
+    output_size: int
+    metric: str
+    baseline: float
+    carries_state: bool = False
+    vocab_size: int = 0
+
+    def batches(
+        self, split: str, batch_size: int, key: jax.Array | None = None, start_step: int = 0
+    ) -> Iterator[Batch]:
+        """``(inputs, targets)`` batches of ``split`` (see the class docstring)."""
+        raise NotImplementedError
+
+    def loss(self, outputs: jax.Array, targets: jax.Array) -> jax.Array:
+        """The scalar training loss of a batch."""
+        raise NotImplementedError
+
+    def metrics(self, outputs: jax.Array, targets: jax.Array) -> dict[str, jax.Array]:
+        """Batch means of the task's metrics (and optionally ``count``)."""
+        raise NotImplementedError
+
+    def complete_metrics(self, means: Mapping[str, float]) -> dict[str, float]:
+        """The held-out means with the metrics that need them added; by default unchanged."""
+        return dict(means)
+
+    def artifacts(self) -> dict[str, np.ndarray]:
+        """Arrays a run saves beside its metrics; by default none."""
+        return {}
+
+
+def train_key(key: jax.Array | None) -> jax.Array:
+    """``key``, or a ``ValueError`` if a train split was asked for without one."""
+    if key is None:
+        raise ValueError("the train split needs a PRNG key, got key=None")
+    return key
+
+
+def per_step(key: jax.Array, start_step: int, draw: Callable[[jax.Array], Batch]) -> Iterator[Batch]:
+    """Endless batches, batch ``step`` being ``draw(fold_in(key, step))``, from ``start_step`` on."""
+    step = start_step
+    while True:
+        yield draw(jax.random.fold_in(key, step))
+        step += 1
+
+
+def epoch_shuffled(
+    key: jax.Array, size: int, batch_size: int, start_step: int, take: Callable[[np.ndarray], Batch]
+) -> Iterator[Batch]:
+    """Endless batches ``take(indices)`` of a dataset of ``size`` examples, from ``start_step`` on.
+
+    Epoch ``e`` is the permutation drawn from ``fold_in(key, e)``, cut into ``size // batch_size``
+    batches (the remainder is left out), so batch ``step`` depends only on ``key`` and ``step``.
+    """
+    if batch_size > size:
+        raise ValueError(f"batch_size must be at most {size}, the training examples, got {batch_size}")
+    per_epoch = size // batch_size
+    step, order_epoch, order = start_step, None, None
+    while True:
+        epoch, index = divmod(step, per_epoch)
+        if epoch != order_epoch:
+            order_epoch = epoch
+            order = np.asarray(jax.random.permutation(jax.random.fold_in(key, epoch), size))
+        yield take(order[index * batch_size : (index + 1) * batch_size])
+        step += 1
+
+
+def in_order(batch: Batch, batch_size: int) -> Iterator[Batch]:
+    """One pass over ``batch`` (a pytree of arrays, examples first) in slices of ``batch_size``
+    (the last may be smaller)."""
+    size = len(jax.tree.leaves(batch)[0])
+    for start in range(0, size, batch_size):
+        rows = slice(start, start + batch_size)
+        yield jax.tree.map(lambda array, rows=rows: array[rows], batch)
