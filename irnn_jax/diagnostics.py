@@ -3,8 +3,9 @@
 - :func:`state_gradient_norms`: ``||dL/dh_t||`` for t = 1..T, the total derivative of the batch
   loss with respect to each hidden state (through the readout and through all later steps): the
   vanishing/exploding picture. For single-layer, unidirectional ReLU/tanh RNN models (the papers'
-  IRNN set-up); the recurrence is re-run with an additive probe ``e_t`` on each state,
-  ``h_t = f(x_t W_ih + h_{t-1} W_hh + b) + e_t``, and ``dL/de_t`` at ``e = 0`` is ``dL/dh_t``.
+  IRNN set-up); the model runs its own layer with an additive probe ``e_t`` on each state,
+  ``h_t = f(x_t W_ih + h_{t-1} W_hh + b) + e_t`` (:data:`irnn_jax.models.PROBES`), and
+  ``dL/de_t`` at ``e = 0`` is ``dL/dh_t``.
 - :func:`recurrent_eigenvalues`: the eigenvalues of each layer's ``w_hh``.
 - :func:`active_fraction`: the fraction of ReLU units that are positive over a batch.
 
@@ -20,16 +21,15 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from irnn_jax import models
 
-_ACTIVATIONS = {"irnn": jax.nn.relu, "rnn_relu": jax.nn.relu, "rnn_tanh": jnp.tanh}
+_SUPPORTED_CELLS = ("irnn", "rnn_relu", "rnn_tanh")
 
 
 def check_supported(model: models.RNNModel) -> None:
     """Raise unless :func:`state_gradient_norms` supports ``model``."""
-    if model.cell not in _ACTIVATIONS or model.layers != 1 or model.bidirectional or model.vocab_size:
+    if model.cell not in _SUPPORTED_CELLS or model.layers != 1 or model.bidirectional or model.vocab_size:
         raise ValueError(
             "state gradient norms need a single-layer unidirectional irnn/rnn_relu/rnn_tanh model on "
             f"feature inputs, got cell={model.cell!r}, layers={model.layers}, "
@@ -37,27 +37,28 @@ def check_supported(model: models.RNNModel) -> None:
         )
 
 
+def zero_probes(model: models.RNNModel, params: Any, xs: jax.Array) -> Any:
+    """The model's probe variables (:data:`irnn_jax.models.PROBES`), all zero, for inputs ``xs``."""
+    check_supported(model)
+    _, variables = model.apply({"params": params}, xs, mutable=[models.PROBES])
+    return variables[models.PROBES]
+
+
 def probed_forward(
     model: models.RNNModel, params: Any, xs: jax.Array, probes: jax.Array
 ) -> tuple[jax.Array, jax.Array]:
     """``(outputs, hidden states [B, T, H])`` of ``model`` with ``probes`` ``[B, T, H]`` added to
-    the states inside the recurrence (``probes = 0`` gives ``model.apply``'s outputs)."""
-    check_supported(model)
-    layer = params["rnn"]["layer_0"]
-    activation = _ACTIVATIONS[model.cell]
+    the states inside its recurrence (``probes = 0`` gives ``model.apply``'s outputs)."""
+    structure = jax.tree.structure(zero_probes(model, params, xs))
+    return _probed_apply(model, params, xs, jax.tree.unflatten(structure, [probes]))
 
-    def step(h, inputs):
-        x_t, e_t = inputs
-        h = activation(x_t @ layer["w_ih"] + h @ layer["w_hh"] + layer["b"]) + e_t
-        return h, h
 
-    h0 = jnp.zeros((xs.shape[0], layer["w_hh"].shape[0]), xs.dtype)
-    _, hs = lax.scan(step, h0, (jnp.swapaxes(xs, 0, 1), jnp.swapaxes(probes, 0, 1)))
-    hs = jnp.swapaxes(hs, 0, 1)
-    features = hs[:, -1] if model.readout == "last" else hs
-    if model.projection_size:
-        features = features @ params["projection"]["kernel"] + params["projection"]["bias"]
-    return features @ params["readout"]["kernel"] + params["readout"]["bias"], hs
+def _probed_apply(
+    model: models.RNNModel, params: Any, xs: jax.Array, probes: Any
+) -> tuple[jax.Array, jax.Array]:
+    outputs, sown = model.apply({"params": params, models.PROBES: probes}, xs, mutable=[models.PROBED_STATES])
+    (states,) = jax.tree.leaves(sown[models.PROBED_STATES])
+    return outputs, states
 
 
 def state_gradient_norms(
@@ -68,10 +69,11 @@ def state_gradient_norms(
     loss_fn: Callable[[jax.Array, jax.Array], jax.Array],
 ) -> np.ndarray:
     """``||dL/dh_t||_2`` over the batch and units, for t = 1..T (shape ``[T]``)."""
-    hidden = params["rnn"]["layer_0"]["w_hh"].shape[0]
-    zeros = jnp.zeros((*xs.shape[:2], hidden), xs.dtype)
-    grads = jax.grad(lambda probes: loss_fn(probed_forward(model, params, xs, probes)[0], targets))(zeros)
-    return np.asarray(jnp.sqrt(jnp.sum(grads**2, axis=(0, 2))))
+    grads = jax.grad(lambda probes: loss_fn(_probed_apply(model, params, xs, probes)[0], targets))(
+        zero_probes(model, params, xs)
+    )
+    (grad,) = jax.tree.leaves(grads)
+    return np.asarray(jnp.sqrt(jnp.sum(grad**2, axis=(0, 2))))
 
 
 def recurrent_eigenvalues(params: Any) -> dict[str, np.ndarray]:
@@ -104,9 +106,8 @@ def snapshot(
         if model.readout == "last":
             raise ValueError("diagnostics of padded sequences (inputs with lengths) need readout='sequence'")
         xs = inputs["xs"]
-    hidden = params["rnn"]["layer_0"]["w_hh"].shape[0]
-    _, hs = probed_forward(model, params, xs, jnp.zeros((*xs.shape[:2], hidden), xs.dtype))
-    eigenvalues = recurrent_eigenvalues(params)["layer_0"]
+    _, hs = _probed_apply(model, params, xs, zero_probes(model, params, xs))
+    (eigenvalues,) = recurrent_eigenvalues(params).values()
     return {
         "state_grad_norms": state_gradient_norms(model, params, xs, targets, loss_fn).tolist(),
         "eigenvalues_real": eigenvalues.real.tolist(),

@@ -7,6 +7,7 @@ those functions take (``{'w_ih', 'w_hh', 'b'}``, plus ``'b_hn'`` for a GRU).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,8 +22,10 @@ READOUTS = ("last", "sequence")
 _KIND = {"irnn": "rnn", "rnn_relu": "rnn", "rnn_tanh": "rnn", "lstm": "lstm", "gru": "gru"}
 
 
-class RecurrentLayer(nn.Module):
-    """One recurrent layer in one direction: ``[B, T, D] -> [B, T, H]``.
+class LayerSpec(nn.Module):
+    """The attributes that say what one recurrent layer is, shared by every module here (a base
+    class: :class:`RecurrentLayer`, :class:`RecurrentStack` and :class:`RNNModel` derive from it
+    and hand these on with :meth:`layer_spec`).
 
     Attributes:
       hidden_size: number of units ``H``.
@@ -32,12 +35,7 @@ class RecurrentLayer(nn.Module):
       input_init: initialiser of ``w_ih`` (per gate block); default N(0, 0.001^2) as in the paper.
       bias_init: initialiser of ``b``; default zeros.
       forget_bias: added to an LSTM's forget-gate bias.
-      reverse: run from the last step to the first (outputs stay in input order); with
-        ``lengths``, from each sequence's last real step, so end padding is read after it.
-      final_only: return only the state after reading the whole sequence, ``[B, H]`` (cheaper to
-        differentiate than slicing the sequence).
       unroll: scan unroll factor.
-      param_dtype: dtype of the parameters.
     """
 
     hidden_size: int
@@ -46,9 +44,54 @@ class RecurrentLayer(nn.Module):
     input_init: initializers.Initializer = initializers.gaussian(1e-3)
     bias_init: initializers.Initializer = initializers.zeros()
     forget_bias: float = 1.0
+    unroll: int = 1
+
+    def layer_spec(self) -> dict[str, Any]:
+        """This module's :class:`LayerSpec` attributes, to build a layer with."""
+        return _attributes(self, LayerSpec)
+
+
+class StackSpec(LayerSpec):
+    """A :class:`LayerSpec` and the shape of the stack: ``layers`` (>= 1) and ``bidirectional``
+    (a reversed-time layer beside each forward one)."""
+
+    layers: int = 1
+    bidirectional: bool = False
+
+
+def _attributes(module: nn.Module, spec: type[nn.Module]) -> dict[str, Any]:
+    """``module``'s values of the attributes ``spec`` declares (Flax's own ``parent`` and
+    ``name`` left out)."""
+    return {
+        field.name: getattr(module, field.name)
+        for field in dataclasses.fields(spec)
+        if field.name not in ("parent", "name")
+    }
+
+
+PROBES = "probes"  # the variable collection of the additive state probes (irnn_jax.diagnostics)
+PROBED_STATES = "probed_states"  # what a probed layer sows: its states, probes included
+
+
+class RecurrentLayer(LayerSpec):
+    """One recurrent layer in one direction: ``[B, T, D] -> [B, T, H]``.
+
+    Attributes (besides :class:`LayerSpec`'s):
+      reverse: run from the last step to the first (outputs stay in input order); with
+        ``lengths``, from each sequence's last real step, so end padding is read after it.
+      final_only: return only the state after reading the whole sequence, ``[B, H]`` (cheaper to
+        differentiate than slicing the sequence).
+      param_dtype: dtype of the parameters.
+
+    A ReLU layer sows the fraction of its active units (collection ``'intermediates'``, read
+    with ``apply(..., mutable=['intermediates'])``) for the training log. A ReLU or tanh layer
+    applied with the collection :data:`PROBES` mutable, or given it, adds those probes to its
+    states inside the recurrence (zeros when it creates them; see
+    :class:`irnn_jax.recurrence.RNNOptions`) and sows its states in :data:`PROBED_STATES`.
+    """
+
     reverse: bool = False
     final_only: bool = False
-    unroll: int = 1
     param_dtype: jnp.dtype = jnp.float32
 
     @nn.compact
@@ -83,19 +126,9 @@ class RecurrentLayer(nn.Module):
         if self.reverse:
             xs = reverse_time(xs, lengths)
         if kind == "rnn":
-            activation = "tanh" if self.cell == "rnn_tanh" else "relu"
-            # ReLU layers sow the fraction of active units for the training log (read with
-            # apply(..., mutable=["intermediates"])), counted inside the recurrence's loop.
-            options = {"activation": activation, "unroll": self.unroll, "return_active_fraction": True}
-            if self.final_only and not return_state:
-                final_state, active = recurrence.rnn_final(params, xs, initial_state, **options)
-                if activation == "relu":
-                    self.sow("intermediates", "active_fraction", active)
-                return final_state
-            hs, active = recurrence.rnn(params, xs, initial_state, **options)
-            final_state = hs[:, -1]
-            if activation == "relu":
-                self.sow("intermediates", "active_fraction", active)
+            hs, final_state = self._simple(
+                params, xs, initial_state, lengths, return_state or not self.final_only
+            )
         else:
             hs, final_state = getattr(recurrence, kind)(
                 params, xs, initial_state, unroll=self.unroll, return_state=True
@@ -105,6 +138,40 @@ class RecurrentLayer(nn.Module):
         else:
             outputs = reverse_time(hs, lengths) if self.reverse else hs
         return (outputs, final_state) if return_state else outputs
+
+    def _simple(
+        self,
+        params: recurrence.Params,
+        xs: jax.Array,
+        initial_state: jax.Array | None,
+        lengths: jax.Array | None,
+        need_states: bool,
+    ) -> tuple[jax.Array | None, jax.Array]:
+        """``(states or None, final state)`` of a ReLU or tanh layer on time-ordered ``xs``: the
+        states only when ``need_states`` or when probed (else the cheaper ``rnn_final``)."""
+        activation = "tanh" if self.cell == "rnn_tanh" else "relu"
+        options: recurrence.RNNOptions = {
+            "activation": activation,
+            "unroll": self.unroll,
+            "return_active_fraction": True,
+        }
+        probed = self.has_variable(PROBES, "states") or (
+            self.is_mutable_collection(PROBES) and not self.is_initializing()
+        )
+        if probed:
+            shape = (*xs.shape[:2], self.hidden_size)
+            probes = self.variable(PROBES, "states", jnp.zeros, shape, xs.dtype).value
+            options["probes"] = reverse_time(probes, lengths) if self.reverse else probes
+        if need_states or probed:
+            hs, active = recurrence.rnn(params, xs, initial_state, **options)
+            final_state = hs[:, -1]
+        else:
+            hs, (final_state, active) = None, recurrence.rnn_final(params, xs, initial_state, **options)
+        if activation == "relu":
+            self.sow("intermediates", "active_fraction", active)
+        if probed:
+            self.sow(PROBED_STATES, "states", reverse_time(hs, lengths) if self.reverse else hs)
+        return hs, final_state
 
 
 State = jax.Array | tuple[jax.Array, jax.Array]
@@ -121,30 +188,17 @@ def reverse_time(xs: jax.Array, lengths: jax.Array | None = None) -> jax.Array:
     return jnp.take_along_axis(xs, order.reshape(order.shape + (1,) * (xs.ndim - 2)), axis=1)
 
 
-class RecurrentStack(nn.Module):
+class RecurrentStack(StackSpec):
     """``layers`` recurrent layers, each optionally bidirectional: ``[B, T, D] -> [B, T, H']``.
 
     A bidirectional layer concatenates its forward and backward states (``H' = 2H``) and feeds
     them to the next layer. Every layer draws its own parameters from the same initialisers.
 
-    Attributes:
-      hidden_size, cell, recurrent_init, input_init, bias_init, forget_bias, unroll: as in
-        :class:`RecurrentLayer`.
-      layers: number of stacked layers (>= 1).
-      bidirectional: add a reversed-time layer beside each forward one.
+    Attributes (besides :class:`StackSpec`'s):
       final_only: the last layer returns only its final state(s), ``[B, H']``.
     """
 
-    hidden_size: int
-    cell: str = "irnn"
-    layers: int = 1
-    bidirectional: bool = False
-    recurrent_init: initializers.Initializer = initializers.identity()
-    input_init: initializers.Initializer = initializers.gaussian(1e-3)
-    bias_init: initializers.Initializer = initializers.zeros()
-    forget_bias: float = 1.0
     final_only: bool = False
-    unroll: int = 1
 
     @nn.compact
     def __call__(
@@ -174,15 +228,9 @@ class RecurrentStack(nn.Module):
         for index in range(self.layers):
             outputs = [
                 RecurrentLayer(
-                    self.hidden_size,
-                    cell=self.cell,
-                    recurrent_init=self.recurrent_init,
-                    input_init=self.input_init,
-                    bias_init=self.bias_init,
-                    forget_bias=self.forget_bias,
+                    **self.layer_spec(),
                     reverse=reverse,
                     final_only=self.final_only and index == self.layers - 1,
-                    unroll=self.unroll,
                     name=f"layer_{index}" + ("_reverse" if reverse else ""),
                 )(
                     xs,
@@ -200,7 +248,7 @@ class RecurrentStack(nn.Module):
         return (xs, tuple(final_states)) if return_state else xs
 
 
-class RNNModel(nn.Module):
+class RNNModel(StackSpec):
     """An optional token embedding, a :class:`RecurrentStack`, an optional linear projection,
     and a linear readout.
 
@@ -210,31 +258,21 @@ class RNNModel(nn.Module):
     gives ``[B, T, output_size]``. Regression outputs or classification logits: the task's loss
     decides.
 
-    Attributes:
-      hidden_size, cell, layers, bidirectional, recurrent_init, input_init, bias_init,
-        forget_bias, unroll: as in :class:`RecurrentStack`.
+    Attributes (besides :class:`StackSpec`'s; these are keyword-only):
       output_size: readout width (1 for the adding problem, 10 for MNIST, the vocabulary for LM).
-      vocab_size: if > 0, inputs are token ids ``[B, T]`` in ``[0, vocab_size)``, embedded into
-        ``embed_size`` features by a table drawn from ``embed_init``; if 0, inputs are features.
       projection_size: if > 0, a linear layer of this width before the readout (the paper's
         1024-unit LM with a 512 projection).
       readout: ``'last'`` or ``'sequence'``.
       output_init: initialiser of the readout (and projection) kernel; default N(0, 0.001^2).
+      vocab_size: if > 0, inputs are token ids ``[B, T]`` in ``[0, vocab_size)``, embedded into
+        ``embed_size`` features by a table drawn from ``embed_init``; if 0, inputs are features.
     """
 
-    hidden_size: int
+    _: dataclasses.KW_ONLY
     output_size: int
-    cell: str = "irnn"
-    layers: int = 1
-    bidirectional: bool = False
     projection_size: int = 0
     readout: str = "last"
-    recurrent_init: initializers.Initializer = initializers.identity()
-    input_init: initializers.Initializer = initializers.gaussian(1e-3)
-    bias_init: initializers.Initializer = initializers.zeros()
     output_init: initializers.Initializer = initializers.gaussian(1e-3)
-    forget_bias: float = 1.0
-    unroll: int = 1
     vocab_size: int = 0
     embed_size: int = 0
     embed_init: initializers.Initializer = initializers.gaussian(0.1)
@@ -261,16 +299,8 @@ class RNNModel(nn.Module):
         # layer then runs rnn_final, whose backward pass reads no [T, B, H] cotangent.
         final_only = self.readout == "last" and lengths is None and not return_state
         hs = RecurrentStack(
-            self.hidden_size,
-            cell=self.cell,
-            layers=self.layers,
-            bidirectional=self.bidirectional,
-            recurrent_init=self.recurrent_init,
-            input_init=self.input_init,
-            bias_init=self.bias_init,
-            forget_bias=self.forget_bias,
+            **_attributes(self, StackSpec),
             final_only=final_only,
-            unroll=self.unroll,
             name="rnn",
         )(xs, lengths, initial_state, return_state)
         if return_state:
@@ -292,6 +322,14 @@ class RNNModel(nn.Module):
         return jnp.concatenate([last, hs[:, 0, self.hidden_size :]], axis=-1) if self.bidirectional else last
 
 
+CONFIG_FIELDS = tuple(
+    field.name
+    for field in dataclasses.fields(RNNModel)
+    if field.name not in ("output_size", "vocab_size", "parent", "name")  # the task sets the first two
+)
+INIT_FIELDS = tuple(field for field in CONFIG_FIELDS if field.endswith("_init"))
+
+
 def from_config(model_config: Mapping[str, Any], output_size: int, vocab_size: int = 0) -> RNNModel:
     """Build an :class:`RNNModel` from a config's ``model`` section.
 
@@ -299,10 +337,7 @@ def from_config(model_config: Mapping[str, Any], output_size: int, vocab_size: i
     which the task sets. Initialisers are given as ``{'name': ..., **kwargs}`` and resolved by
     :func:`irnn_jax.initializers.get`, e.g. ``{'name': 'identity', 'gain': 1.0}``.
     """
-    inits = {
-        field: initializers.get(**dict(model_config[field]))
-        for field in ("recurrent_init", "input_init", "bias_init", "output_init", "embed_init")
-    }
+    inits = {field: initializers.get(**dict(model_config[field])) for field in INIT_FIELDS}
     embed_size = model_config["embed_size"]
     if vocab_size:
         checks.positive_int(embed_size, "model.embed_size (the task's inputs are token ids)")

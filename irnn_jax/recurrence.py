@@ -26,9 +26,10 @@ autodiff for the backward pass.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 import jax
 import jax.numpy as jnp
@@ -131,16 +132,37 @@ def _init_params(kind, key, input_size, hidden_size, dtype, inits, forget_bias=0
     return {name: init(k, shape, dtype) for k, (name, (shape, init)) in zip(keys, specs.items(), strict=True)}
 
 
+class RNNOptions(TypedDict, total=False):
+    """Keyword options of :func:`rnn`, :func:`rnn_time_major` and :func:`rnn_final`.
+
+    Attributes:
+      activation: ``'relu'`` (default) or ``'tanh'``.
+      unroll: ``lax.scan`` unroll factor of the forward and backward loops (default 1).
+      implementation: ``'fused'`` (default: the custom VJP, the fast path) or ``'autodiff'``
+        (the plain scan, differentiated by JAX).
+      hoist_input: compute ``xs @ w_ih + b`` as one matmul before the loop (True) or inside
+        each step (False); ``None`` (default) picks per shape (:func:`hoists_input_projection`).
+      return_active_fraction: also return the fraction of positive entries of the states
+        (active ReLUs), counted inside the loop, where the states are in cache (a reduction
+        over the stored states afterwards costs far more at large batch sizes); not
+        differentiated.
+      probes: an array shaped like the states (``[B, T, H]``, time-major ``[T, B, H]`` for
+        :func:`rnn_time_major`) added to each state inside the loop,
+        ``h_t = act(...) + e_t``, so that the gradient with respect to ``e_t`` at zero is the
+        total derivative ``dL/dh_t`` through all later steps (:mod:`irnn_jax.diagnostics`).
+        Runs the plain scan, differentiated by JAX.
+    """
+
+    activation: Literal["relu", "tanh"]
+    unroll: int
+    implementation: Literal["fused", "autodiff"]
+    hoist_input: bool | None
+    return_active_fraction: bool
+    probes: jax.Array | None
+
+
 def rnn(
-    params: Params,
-    xs: jax.Array,
-    h0: jax.Array | None = None,
-    *,
-    activation: Literal["relu", "tanh"] = "relu",
-    unroll: int = 1,
-    implementation: Literal["fused", "autodiff"] = "fused",
-    hoist_input: bool | None = None,
-    return_active_fraction: bool = False,
+    params: Params, xs: jax.Array, h0: jax.Array | None = None, **options: Unpack[RNNOptions]
 ) -> jax.Array | tuple[jax.Array, jax.Array]:
     """Run a ReLU or tanh RNN over a batch of sequences.
 
@@ -148,52 +170,30 @@ def rnn(
       params: ``{'w_ih': [D, H], 'w_hh': [H, H], 'b': [H]}``.
       xs: inputs, batch-major ``[B, T, D]``, floating point.
       h0: initial state ``[B, H]``; zeros when ``None``.
-      activation: ``'relu'`` or ``'tanh'``.
-      unroll: ``lax.scan`` unroll factor of the forward and backward loops.
-      implementation: ``'fused'`` (custom VJP, the fast path) or ``'autodiff'`` (plain scan).
-      hoist_input: compute ``xs @ w_ih + b`` as one matmul before the loop (True) or inside
-        each step (False); ``None`` picks per shape (:func:`hoists_input_projection`).
-      return_active_fraction: also return the fraction of positive entries of ``hs`` (active
-        ReLUs), counted inside the loop, where the states are in cache (a reduction over the
-        stored ``hs`` afterwards costs far more at large batch sizes); not differentiated.
+      **options: see :class:`RNNOptions`.
 
     Returns:
-      ``hs`` of shape ``[B, T, H]``: the state after each step (and the fraction, if asked).
+      ``hs`` of shape ``[B, T, H]``: the state after each step (and the fraction of active
+      units, with ``return_active_fraction``).
     """
     xs = jnp.swapaxes(_check_xs(xs, "xs", "(batch, time, features)"), 0, 1)
-    options = (activation, unroll, implementation, hoist_input, return_active_fraction)
-    hs, active = _run(params, xs, h0, *options, final_only=False)
+    if options.get("probes") is not None:
+        options = {**options, "probes": jnp.swapaxes(options["probes"], 0, 1)}
+    hs, active = _run(params, xs, h0, options, final_only=False)
     hs = jnp.swapaxes(hs, 0, 1)
-    return (hs, active) if return_active_fraction else hs
+    return (hs, active) if options.get("return_active_fraction") else hs
 
 
 def rnn_time_major(
-    params: Params,
-    xs: jax.Array,
-    h0: jax.Array | None = None,
-    *,
-    activation: Literal["relu", "tanh"] = "relu",
-    unroll: int = 1,
-    implementation: Literal["fused", "autodiff"] = "fused",
-    hoist_input: bool | None = None,
-    return_active_fraction: bool = False,
+    params: Params, xs: jax.Array, h0: jax.Array | None = None, **options: Unpack[RNNOptions]
 ) -> jax.Array | tuple[jax.Array, jax.Array]:
     """:func:`rnn` on time-major inputs ``[T, B, D]``, returning ``[T, B, H]`` (no transposes)."""
-    options = (activation, unroll, implementation, hoist_input, return_active_fraction)
-    hs, active = _run(params, _check_xs(xs, "xs", "(time, batch, features)"), h0, *options, final_only=False)
-    return (hs, active) if return_active_fraction else hs
+    hs, active = _run(params, _check_xs(xs, "xs", "(time, batch, features)"), h0, options, final_only=False)
+    return (hs, active) if options.get("return_active_fraction") else hs
 
 
 def rnn_final(
-    params: Params,
-    xs: jax.Array,
-    h0: jax.Array | None = None,
-    *,
-    activation: Literal["relu", "tanh"] = "relu",
-    unroll: int = 1,
-    implementation: Literal["fused", "autodiff"] = "fused",
-    hoist_input: bool | None = None,
-    return_active_fraction: bool = False,
+    params: Params, xs: jax.Array, h0: jax.Array | None = None, **options: Unpack[RNNOptions]
 ) -> jax.Array | tuple[jax.Array, jax.Array]:
     """The state after the last step, ``rnn(...)[:, -1]`` (``[B, H]``), with a cheaper backward.
 
@@ -202,31 +202,59 @@ def rnn_final(
     shifting any array. Arguments as :func:`rnn`; the active fraction is over all T states.
     """
     xs = jnp.swapaxes(_check_xs(xs, "xs", "(batch, time, features)"), 0, 1)
-    options = (activation, unroll, implementation, hoist_input, return_active_fraction)
-    final, active = _run(params, xs, h0, *options, final_only=True)
-    return (final, active) if return_active_fraction else final
+    if options.get("probes") is not None:
+        options = {**options, "probes": jnp.swapaxes(options["probes"], 0, 1)}
+    final, active = _run(params, xs, h0, options, final_only=True)
+    return (final, active) if options.get("return_active_fraction") else final
 
 
-def _run(params, xs, h0, activation, unroll, implementation, hoist_input, count_active, *, final_only):
+@dataclasses.dataclass(frozen=True)
+class _Loop:
+    """The static choices of one RNN run: hashable, the fused functions' one non-differentiable
+    argument."""
+
+    activation: str
+    unroll: int
+    hoist_input: bool
+    count_active: bool
+
+
+def _run(params, xs, h0, options, *, final_only):
     """Check arguments and run the time-major recurrence: ``(states or final state, fraction of
     active units or None)``."""
+    known = tuple(RNNOptions.__annotations__)
+    unknown = set(options) - set(known)
+    if unknown:
+        raise TypeError(f"unknown option(s) {sorted(unknown)}; known: {', '.join(known)}")
     hidden_size = _check_params(params)
     w_ih, w_hh, b = params["w_ih"], params["w_hh"], params["b"]
     seq_len, batch_size, input_size = xs.shape
     _check_input_size(xs, w_ih)
-    checks.one_of(activation, ACTIVATIONS, "activation")
-    checks.one_of(implementation, IMPLEMENTATIONS, "implementation")
-    checks.positive_int(unroll, "unroll")
-    dtype = jnp.result_type(xs, w_ih, w_hh, b)
-    (h0,) = _initial_state(None if h0 is None else (h0,), 1, batch_size, hidden_size, dtype)
+    implementation = checks.one_of(options.get("implementation", "fused"), IMPLEMENTATIONS, "implementation")
+    hoist_input = options.get("hoist_input")
     if hoist_input is None:
         hoist_input = hoists_input_projection(input_size, batch_size, seq_len, hidden_size)
-    options = (activation, unroll, bool(hoist_input), bool(count_active))
+    loop = _Loop(
+        activation=checks.one_of(options.get("activation", "relu"), ACTIVATIONS, "activation"),
+        unroll=checks.positive_int(options.get("unroll", 1), "unroll"),
+        hoist_input=bool(hoist_input),
+        count_active=bool(options.get("return_active_fraction", False)),
+    )
+    dtype = jnp.result_type(xs, w_ih, w_hh, b)
+    (h0,) = _initial_state(None if h0 is None else (h0,), 1, batch_size, hidden_size, dtype)
+    probes = options.get("probes")
+    if probes is not None:
+        if jnp.shape(probes) != (seq_len, batch_size, hidden_size):
+            raise ValueError(
+                f"probes must be shaped like the states, {(seq_len, batch_size, hidden_size)} "
+                f"time-major, got {jnp.shape(probes)}"
+            )
+        implementation = "autodiff"
     if implementation == "autodiff":
-        final, hs, active = _forward(*options, w_ih, w_hh, b, xs, h0)
+        final, hs, active = _forward(loop, w_ih, w_hh, b, xs, h0, probes)
         return (final if final_only else hs), active
     fused = _fused_final if final_only else _fused
-    return fused(*options, w_ih, w_hh, b, xs, h0)
+    return fused(loop, w_ih, w_hh, b, xs, h0)
 
 
 def hoists_input_projection(input_size: int, batch_size: int, seq_len: int, hidden_size: int) -> bool:
@@ -441,27 +469,30 @@ def _gate_by_derivative(activation: str, h: jax.Array, dh: jax.Array) -> jax.Arr
     return dh * (1 - h * h)
 
 
-def _forward(activation, unroll, hoist_input, count_active, w_ih, w_hh, b, xs, h0, *, emit_previous=False):
+def _forward(loop, w_ih, w_hh, b, xs, h0, probes=None, *, emit_previous=False):
     """Time-major forward scan returning ``(h_T, states, active)``; ``states`` holds ``h_t`` at
     step t, or ``h_{t-1}`` with ``emit_previous`` (what the final-state backward pass pairs with
-    g_t); with ``count_active``, ``active`` is the fraction of positive entries of h_1..h_T,
-    counted per unit in the loop (else None). Differentiated by JAX in the 'autodiff'
-    implementation."""
-    act = _activation_fn(activation)
+    g_t); ``probes`` ``[T, B, H]``, if given, are added to the states; with
+    ``loop.count_active``, ``active`` is the fraction of positive entries of h_1..h_T, counted
+    per unit in the loop (else None). Differentiated by JAX in the 'autodiff' implementation."""
+    act = _activation_fn(loop.activation)
     dtype = h0.dtype
-    inputs = xs @ w_ih + b if hoist_input else xs
+    inputs = xs @ w_ih + b if loop.hoist_input else xs
 
-    def step(carry, x):
+    def step(carry, scanned):
         h, counts = carry
-        pre_activation = x + h @ w_hh if hoist_input else x @ w_ih + b + h @ w_hh
+        x, probe = scanned
+        pre_activation = x + h @ w_hh if loop.hoist_input else x @ w_ih + b + h @ w_hh
         h_next = act(pre_activation).astype(dtype)
-        if count_active:
+        if probe is not None:
+            h_next = h_next + probe
+        if loop.count_active:
             counts = counts + jnp.sum(h_next > 0, axis=0, dtype=jnp.int32)
         return (h_next, counts), (h if emit_previous else h_next)
 
-    counts = jnp.zeros(h0.shape[-1], jnp.int32) if count_active else None
-    (final, counts), states = lax.scan(step, (h0, counts), inputs, unroll=unroll)
-    active = jnp.mean(counts / (xs.shape[0] * h0.shape[0])) if count_active else None
+    counts = jnp.zeros(h0.shape[-1], jnp.int32) if loop.count_active else None
+    (final, counts), states = lax.scan(step, (h0, counts), (inputs, probes), unroll=loop.unroll)
+    active = jnp.mean(counts / (xs.shape[0] * h0.shape[0])) if loop.count_active else None
     return final, states, active
 
 
@@ -485,29 +516,28 @@ def _cast_like(grads, primals):
 
 
 # The fused functions return ``(result, active fraction or None)``; the fraction gets no gradient.
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2, 3))
-def _fused(activation, unroll, hoist_input, count_active, w_ih, w_hh, b, xs, h0):
-    return _forward(activation, unroll, hoist_input, count_active, w_ih, w_hh, b, xs, h0)[1:]
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _fused(loop, w_ih, w_hh, b, xs, h0):
+    return _forward(loop, w_ih, w_hh, b, xs, h0)[1:]
 
 
-def _fused_fwd(activation, unroll, hoist_input, count_active, w_ih, w_hh, b, xs, h0):
-    _, hs, active = _forward(activation, unroll, hoist_input, count_active, w_ih, w_hh, b, xs, h0)
+def _fused_fwd(loop, w_ih, w_hh, b, xs, h0):
+    _, hs, active = _forward(loop, w_ih, w_hh, b, xs, h0)
     return (hs, active), (w_ih, w_hh, b, xs, h0, hs)
 
 
-def _fused_bwd(activation, unroll, hoist_input, count_active, residuals, cotangents):
-    del hoist_input, count_active
+def _fused_bwd(loop, residuals, cotangents):
     w_ih, w_hh, b, xs, h0, hs = residuals
     dhs = cotangents[0]
 
     def step(g_next, inputs):
         dh_t, h_t = inputs
-        g_t = _gate_by_derivative(activation, h_t, dh_t + _transpose_matmul(g_next, w_hh))
+        g_t = _gate_by_derivative(loop.activation, h_t, dh_t + _transpose_matmul(g_next, w_hh))
         return g_t, g_next
 
     # The scan emits g_{t+1} at step t (zero at t = T-1) and ends with g_0, so h_t pairs with
     # g_{t+1} and x_{t+1} row by row; only the small xs is shifted, never a [T, B, H] array.
-    g_0, gs_next = lax.scan(step, jnp.zeros_like(h0), (dhs, hs), reverse=True, unroll=unroll)
+    g_0, gs_next = lax.scan(step, jnp.zeros_like(h0), (dhs, hs), reverse=True, unroll=loop.unroll)
     xs_next = jnp.concatenate([xs[1:], jnp.zeros_like(xs[:1])])
     dw_ih, dw_hh, db = _weight_gradients(xs_next, hs, gs_next)
     dw_ih += xs[0].T @ g_0
@@ -518,32 +548,29 @@ def _fused_bwd(activation, unroll, hoist_input, count_active, residuals, cotange
     return _cast_like((dw_ih, dw_hh, db, dxs, dh0), (w_ih, w_hh, b, xs, h0))
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2, 3))
-def _fused_final(activation, unroll, hoist_input, count_active, w_ih, w_hh, b, xs, h0):
-    final, _, active = _forward(activation, unroll, hoist_input, count_active, w_ih, w_hh, b, xs, h0)
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _fused_final(loop, w_ih, w_hh, b, xs, h0):
+    final, _, active = _forward(loop, w_ih, w_hh, b, xs, h0)
     return final, active
 
 
-def _fused_final_fwd(activation, unroll, hoist_input, count_active, w_ih, w_hh, b, xs, h0):
-    final, previous_states, active = _forward(
-        activation, unroll, hoist_input, count_active, w_ih, w_hh, b, xs, h0, emit_previous=True
-    )
+def _fused_final_fwd(loop, w_ih, w_hh, b, xs, h0):
+    final, previous_states, active = _forward(loop, w_ih, w_hh, b, xs, h0, emit_previous=True)
     return (final, active), (w_ih, w_hh, b, xs, h0, final, previous_states)
 
 
-def _fused_final_bwd(activation, unroll, hoist_input, count_active, residuals, cotangents):
-    del hoist_input, count_active
+def _fused_final_bwd(loop, residuals, cotangents):
     w_ih, w_hh, b, xs, h0, final, previous_states = residuals
     d_final = cotangents[0]
 
     def step(carry, h_prev):
         dh_t, h_t = carry
-        g_t = _gate_by_derivative(activation, h_t, dh_t)
+        g_t = _gate_by_derivative(loop.activation, h_t, dh_t)
         return (_transpose_matmul(g_t, w_hh), h_prev), g_t
 
     # Carrying h_t from the step before lets step t read only h_{t-1}, the state that
     # multiplied w_hh at step t: gs and previous_states pair row by row with no shift.
-    (dh0, _), gs = lax.scan(step, (d_final, final), previous_states, reverse=True, unroll=unroll)
+    (dh0, _), gs = lax.scan(step, (d_final, final), previous_states, reverse=True, unroll=loop.unroll)
     dw_ih, dw_hh, db = _weight_gradients(xs, previous_states, gs)
     dxs = _transpose_matmul(gs, w_ih)
     return _cast_like((dw_ih, dw_hh, db, dxs, dh0), (w_ih, w_hh, b, xs, h0))
