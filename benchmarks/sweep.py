@@ -31,18 +31,17 @@ import jax.numpy as jnp
 import numpy as np
 
 from irnn_jax import config as config_lib
-from irnn_jax import models, optim, sharding, sweep, train
+from irnn_jax import experiment, optim, sharding, sweep
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+MNIST_CONFIG = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "configs" / "mnist.py"
 LRS = [10.0**exponent for exponent in range(-9, 0)]
 CLIPS = [1.0, 10.0, 100.0, 1000.0]
 
 
 def setup(batch: int, seq_len: int, steps: int, runs: int):
     """The single-run step, the vmapped step, per-run states and ``steps`` batches."""
-    model = models.from_config(config_lib.default_model("irnn", 100), 10)
-    optim_config = config_lib.paper_optim(lr=1e-3, clip=1.0)
-    tx = optim.make_optimizer(optim_config)
+    built = experiment.build(config_lib.load(str(MNIST_CONFIG)))  # the paper's IRNN of 100 units, SGD
     rng = np.random.default_rng(0)
     batches = [
         (
@@ -51,21 +50,14 @@ def setup(batch: int, seq_len: int, steps: int, runs: int):
         )
         for _ in range(steps)
     ]
-
-    def loss(logits, labels):
-        return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), labels[:, None], axis=1))
-
-    step = train.make_train_step(model.apply, loss, lambda logits, labels: {}, tx)
+    step = built.train_step()
     grid = [(lr, clip) for lr in LRS for clip in CLIPS][:runs]
     states = []
     for index, (lr, clip) in enumerate(grid):
-        state = train.create_train_state(model, tx, jax.random.PRNGKey(index), batches[0][0])
-        hyperparams = {
-            **state.opt_state.hyperparams,
-            "learning_rate": jnp.float32(lr),
-            "clip": jnp.float32(clip),
-        }
-        states.append(state.replace(opt_state=state.opt_state._replace(hyperparams=hyperparams)))
+        state = built.init_state(jax.random.PRNGKey(index), batches[0][0])
+        states.append(
+            state.replace(opt_state=optim.set_hyperparams(state.opt_state, learning_rate=lr, clip=clip))
+        )
     device_mesh = sharding.mesh()
     vmapped = jax.jit(sweep.sweep_step(step, "vmap", device_mesh))
     mapped = jax.jit(sweep.sweep_step(step, "map", device_mesh))

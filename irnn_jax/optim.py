@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import jax.numpy as jnp
 import optax
 
 from irnn_jax import checks
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
+CONFIG_FIELDS = ("name", "lr", "momentum", "clip_mode", "clip", "decay_steps")
 CLIP_MODES = ("global_norm", "value", "none")
 
 
@@ -72,3 +74,15 @@ def make_optimizer(optim_config: Mapping[str, Any]) -> optax.GradientTransformat
     return optax.inject_hyperparams(_chain, static_args=tuple(static))(
         learning_rate=learning_rate, clip=clip, **static
     )
+
+
+def set_hyperparams(opt_state: Any, **values: Any) -> Any:
+    """``opt_state`` (of :func:`make_optimizer`) with injected hyperparameters replaced, e.g.
+    ``learning_rate=1e-4``: a scalar, or for a stacked state (a sweep) one value per run. Each
+    keeps the dtype it had."""
+    hyperparams = dict(opt_state.hyperparams)
+    for name, value in values.items():
+        if name not in hyperparams:
+            raise ValueError(f"unknown hyperparameter {name!r}; injected: {', '.join(hyperparams)}")
+        hyperparams[name] = jnp.asarray(value, hyperparams[name].dtype)
+    return opt_state._replace(hyperparams=hyperparams)

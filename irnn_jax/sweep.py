@@ -18,19 +18,20 @@ import itertools
 import json
 import pathlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from irnn_jax import checks, errors, models, optim, sharding, tasks, train, validation
+from irnn_jax import checks, errors, experiment, optim, run_log, sharding, steps, train
 from irnn_jax import workdir as workdir_lib
 
 SWEEPABLE = {"optim.lr": "learning_rate", "optim.clip": "clip"}
 HIGHER_IS_BETTER = ("accuracy",)
 EXECUTIONS = ("vmap", "map")
+SPLITS = ("valid", "test")
 
 
 def expand_grid(
@@ -71,105 +72,59 @@ def run(
     best run by validation metric) and ``metrics.jsonl`` (per-run held-out lines) to ``workdir``.
 
     ``execution='vmap'`` batches the runs (one batched matmul per step for all runs: the fast
-    choice on accelerators); ``'map'`` loops over them inside the program with ``lax.map``
-    (no batched matmuls: on our 2-core CPU, batched small matmuls ran 1.8x slower than the
-    same matmuls one by one, see ``benchmarks/sweep.py``). Both give the same results.
+    choice on accelerators); ``'map'`` loops over them inside the program with ``lax.map`` (no
+    batched matmuls, the faster choice on CPUs: ``benchmarks/sweep.py`` measures both). Both
+    give the same results.
     """
     with errors.checking_config():
         checks.one_of(execution, EXECUTIONS, "execution")
-        validation.validate(config)
+    built = experiment.build(config)
+    with errors.checking_config():
         runs = expand_grid(config, grid, seeds)
-        task = tasks.from_config(config["task"])
-        if getattr(task, "carries_state", False):
+        if built.task.carries_state:
             raise ValueError(
                 "sweeps of tasks that carry state across batches are not supported; "
                 "set task.carry_state=False"
             )
     workdir = workdir_lib.prepare(workdir)
     with workdir_lib.lock(workdir, log):
-        return _run(config, task, runs, workdir, execution, log)
+        return _run(built, runs, workdir, execution, log)
 
 
 def _run(
-    config: Mapping[str, Any],
-    task: tasks.Task,
+    built: experiment.Experiment,
     runs: list[dict[str, float]],
     workdir: pathlib.Path,
     execution: str,
     log: Callable[[str], None],
 ) -> dict[str, Any]:
-    """:func:`run` on a checked config and grid, in a workdir this process holds."""
-    settings = validation.TrainSettings.from_config(config["train"])
-    steps, batch_size, eval_every = settings.steps, settings.batch_size, settings.eval_every
-    eval_batch_size = settings.eval_batch_size
-    task_name = config["task"]["name"]
-    model = models.from_config(config["model"], task.output_size, getattr(task, "vocab_size", 0))
-    tx = optim.make_optimizer(config["optim"])
-    log(f"sweep of {len(runs)} runs in one program: {train.describe(config)}")
-    workdir_lib.record_config(workdir, config)
-
-    seeds_used = sorted({r["seed"] for r in runs})
-    keys = {seed: jax.random.split(jax.random.PRNGKey(seed)) for seed in seeds_used}
-    streams = {seed: task.batches("train", batch_size, keys[seed][1]) for seed in seeds_used}
-    run_to_stream = np.array([seeds_used.index(r["seed"]) for r in runs])
-    first = {seed: next(task.batches("train", batch_size, keys[seed][1])) for seed in seeds_used}
-    train.check_memory(config, model, tx, task.loss, keys[seeds_used[0]][0], first[seeds_used[0]], len(runs))
-    states = [train.create_train_state(model, tx, keys[r["seed"]][0], first[r["seed"]][0]) for r in runs]
-    state = jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
-    hyperparams = dict(state.opt_state.hyperparams)
-    for field, name in SWEEPABLE.items():
-        hyperparams[name] = jnp.asarray([r[field] for r in runs], hyperparams[name].dtype)
-    state = state.replace(opt_state=state.opt_state._replace(hyperparams=hyperparams))
+    """:func:`run` of a built experiment and a checked grid, in a workdir this process holds."""
+    settings, task = built.settings, built.task
+    log(f"sweep of {len(runs)} runs in one program: {train.describe(built.config)}")
+    workdir_lib.record_config(workdir, built.config)
     mesh = sharding.mesh()
     if execution == "map" and len(runs) % mesh.devices.size:
         log(f"{len(runs)} runs do not split evenly over {mesh.devices.size} devices: mapping on one")
         mesh = sharding.mesh(jax.devices()[:1])
+    state, batches = _initial_state(built, runs)
     state = sharding.shard_leading_axis(state, mesh)
-    complete = getattr(task, "complete_metrics", lambda means: means)
-
-    one_step = train.make_train_step(model.apply, task.loss, task.metrics, tx)
-    step_fn = jax.jit(sweep_step(one_step, execution, mesh), donate_argnums=0)
-    eval_fn = jax.jit(
-        jax.vmap(
-            lambda params, batch: train.make_eval_step(model.apply, task.metrics)(params, batch)[0],
-            in_axes=(0, None),
-        )
-    )
+    step_fn = jax.jit(sweep_step(built.train_step(), execution, mesh), donate_argnums=0)
+    eval_fn = jax.jit(jax.vmap(lambda params, batch: built.eval_step()(params, batch)[0], in_axes=(0, None)))
     first_bad_step = jnp.zeros(len(runs), jnp.int32)  # 0: finite so far
     start = time.perf_counter()
-    with (workdir / "metrics.jsonl").open("w") as metrics_file:
-        for step in range(1, steps + 1):
-            per_stream = [next(streams[seed]) for seed in seeds_used]
-            shapes = sorted({str(jax.tree.map(np.shape, part)) for part in per_stream})
-            if len(shapes) > 1:
-                raise errors.ConfigError(
-                    f"the {task_name} batches of different seeds differ in shape at step {step} "
-                    f"({', '.join(shapes)}); sweep one seed at a time (--seeds 1) for this task"
-                )
-            batch = jax.tree.map(lambda *parts: np.stack(parts)[run_to_stream], *per_stream)
-            state, metrics = step_fn(state, sharding.shard_leading_axis(batch, mesh))
-            finite = functools.reduce(
-                jnp.logical_and, [jnp.isfinite(metrics[name]) for name in ("loss", "grad_l2", "param_l2")]
-            )
-            first_bad_step = jnp.where((first_bad_step == 0) & ~finite, step, first_bad_step)  # no host sync
-            if step % eval_every and step != steps:
-                continue
-            held_out = {}
-            for split in ("valid", "test"):
-                means = train.evaluate(
-                    lambda params, batch, carry: (eval_fn(params, batch), carry),
-                    state.params,
-                    task.batches(split, eval_batch_size),
-                )
-                held_out[split] = [
-                    complete({name: values[index] for name, values in means.items()})
-                    for index in range(len(runs))
-                ]
-                for index, record in enumerate(held_out[split]):
-                    metrics_file.write(
-                        json.dumps({"step": step, "run": index, "split": split, **record}) + "\n"
-                    )
-            metrics_file.flush()
+    records = run_log.RunLog(workdir, resumed_from=None)
+    for step in range(1, settings.steps + 1):
+        state, metrics = step_fn(state, sharding.shard_leading_axis(next(batches), mesh))
+        finite = functools.reduce(
+            jnp.logical_and, [jnp.isfinite(metrics[name]) for name in ("loss", "grad_l2", "param_l2")]
+        )
+        first_bad_step = jnp.where((first_bad_step == 0) & ~finite, step, first_bad_step)  # no host sync
+        if step % settings.eval_every and step != settings.steps:
+            continue
+        held_out = {split: _evaluate_runs(built, eval_fn, state.params, split, len(runs)) for split in SPLITS}
+        for split in SPLITS:
+            for index, record in enumerate(held_out[split]):
+                records.write({"step": step, "run": index, "split": split, **record})
     wall = time.perf_counter() - start
     first_bad = np.asarray(first_bad_step)
     results = [
@@ -186,21 +141,72 @@ def _run(
         "best": best_run(results, task.metric),
         "metric": task.metric,
         "baseline": task.baseline,
-        "steps": steps,
+        "steps": settings.steps,
         "execution": execution,
         "wall_s": round(wall, 2),
-        "examples_per_s": len(runs) * steps * batch_size / wall,
-        "config": json.loads(config.to_json()) if hasattr(config, "to_json") else dict(config),
+        "examples_per_s": len(runs) * settings.steps * settings.batch_size / wall,
+        "config": workdir_lib.as_dict(built.config),
     }
     (workdir / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
 
+def _initial_state(
+    built: experiment.Experiment, runs: list[dict[str, float]]
+) -> tuple[steps.TrainState, Iterator[steps.Batch]]:
+    """The runs' states stacked along a leading run axis, with each run's learning rate and
+    clip, and the stream of stacked batches. Every run gets the parameters and batches that
+    :func:`irnn_jax.train.fit` would give its seed; the memory all runs need is checked first."""
+    seeds = sorted({r["seed"] for r in runs})
+    keys = {seed: jax.random.split(jax.random.PRNGKey(seed)) for seed in seeds}
+    first = {
+        seed: next(built.task.batches("train", built.settings.batch_size, keys[seed][1])) for seed in seeds
+    }
+    built.check_memory(keys[seeds[0]][0], first[seeds[0]], len(runs))
+    states = [built.init_state(keys[r["seed"]][0], first[r["seed"]][0]) for r in runs]
+    state = jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
+    hyperparams = {name: [r[field] for r in runs] for field, name in SWEEPABLE.items()}
+    state = state.replace(opt_state=optim.set_hyperparams(state.opt_state, **hyperparams))
+    streams = [built.task.batches("train", built.settings.batch_size, keys[seed][1]) for seed in seeds]
+    return state, _stacked(built.config["task"]["name"], streams, [seeds.index(r["seed"]) for r in runs])
+
+
+def _stacked(
+    task_name: str, streams: list[Iterator[steps.Batch]], stream_of_run: list[int]
+) -> Iterator[steps.Batch]:
+    """Each step's batches of the seeds' ``streams``, stacked in run order (runs of one seed
+    share its batches)."""
+    for step in itertools.count(1):
+        per_stream = [next(stream) for stream in streams]
+        shapes = sorted({str(jax.tree.map(np.shape, part)) for part in per_stream})
+        if len(shapes) > 1:
+            raise errors.ConfigError(
+                f"the {task_name} batches of different seeds differ in shape at step {step} "
+                f"({', '.join(shapes)}); sweep one seed at a time (--seeds 1) for this task"
+            )
+        yield jax.tree.map(lambda *parts: np.stack(parts)[stream_of_run], *per_stream)
+
+
+def _evaluate_runs(
+    built: experiment.Experiment, eval_fn: Callable[..., steps.Metrics], params: Any, split: str, count: int
+) -> list[dict[str, float]]:
+    """The held-out means of each of ``count`` stacked runs on ``split``."""
+    means = steps.evaluate(
+        lambda params, batch, carry: (eval_fn(params, batch), carry),
+        params,
+        built.task.batches(split, built.settings.eval_batch_size),
+    )
+    return [
+        built.task.complete_metrics({name: values[index] for name, values in means.items()})
+        for index in range(count)
+    ]
+
+
 def sweep_step(
-    train_step: Callable[[train.TrainState, train.Batch], tuple[train.TrainState, train.Metrics]],
+    train_step: Callable[[steps.TrainState, steps.Batch], tuple[steps.TrainState, steps.Metrics]],
     execution: str,
     device_mesh: jax.sharding.Mesh,
-) -> Callable[[train.TrainState, train.Batch], tuple[train.TrainState, train.Metrics]]:
+) -> Callable[[steps.TrainState, steps.Batch], tuple[steps.TrainState, steps.Metrics]]:
     """The step of all runs at once (stacked states and batches, run axis first): ``vmap`` of
     ``train_step``, or (``'map'``) a ``lax.map`` over the runs, each device looping over its own
     share of them (:func:`irnn_jax.sharding.per_device`)."""

@@ -123,7 +123,7 @@ def test_divergence_stops_naming_the_step_and_gradients_and_keeps_the_last_good_
 
 
 def test_the_divergence_message_names_the_parameters_with_non_finite_gradients():
-    from irnn_jax import models, optim, tasks
+    from irnn_jax import models, optim, run_log, tasks
 
     config = diverging_config()
     task = tasks.from_config(config.task)
@@ -135,7 +135,7 @@ def test_the_divergence_message_names_the_parameters_with_non_finite_gradients()
     _, metrics = train.make_train_step(model.apply, task.loss, task.metrics, tx)(state, (inputs, targets))
     names = [jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_flatten_with_path(state.params)[0]]
     with pytest.raises(train.TrainingDivergedError) as raised:
-        train._window_record([metrics], 7, 0.0, names)
+        run_log.check_finite(run_log.stack([metrics]), 7, names)
     message = str(raised.value)
     assert (
         "at step 7" in message and "['rnn']['layer_0']['w_ih']" in message.split("non-finite gradients:")[1]

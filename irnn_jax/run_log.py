@@ -1,0 +1,166 @@
+"""A training run's log, its guard against non-finite training, and its rollback.
+
+- :class:`RunLog`: ``metrics.jsonl`` (train windows, held-out passes, rollbacks) and
+  ``diagnostics.jsonl`` in a workdir, trimmed when a run resumes or rolls back.
+- :func:`check_finite`: the guard; names the first step and the parameters that went non-finite.
+- :func:`window_record`: the means of a window of step metrics, as one ``train`` line.
+- :func:`roll_back`: the state of the last checkpoint with a lower learning rate, or the error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import orbax.checkpoint as ocp
+
+from irnn_jax import checkpoint, optim, steps, validation
+
+METRICS_FILE = "metrics.jsonl"
+DIAGNOSTICS_FILE = "diagnostics.jsonl"
+_FLAGS = ("grad_finite", "param_finite")  # per-parameter flags for the guard, not for the log
+
+
+class TrainingDivergedError(RuntimeError):
+    """Raised when the loss, a gradient or a parameter becomes non-finite at step ``step``."""
+
+    def __init__(self, message: str, step: int) -> None:
+        super().__init__(message)
+        self.step = step
+
+
+class RunLog:
+    """The ``metrics.jsonl`` and ``diagnostics.jsonl`` of the run in ``workdir``.
+
+    A fresh run (``resumed_from=None``) starts both files empty; a resumed one keeps what was
+    logged up to its checkpoint, except that step's held-out lines, which it writes again.
+    """
+
+    def __init__(self, workdir: pathlib.Path, resumed_from: int | None) -> None:
+        self.workdir = workdir
+        if resumed_from is None:
+            for name in (METRICS_FILE, DIAGNOSTICS_FILE):
+                (workdir / name).unlink(missing_ok=True)
+        else:
+            self.drop_after(resumed_from, held_out_too=True)
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append one line to ``metrics.jsonl``."""
+        with (self.workdir / METRICS_FILE).open("a") as file:
+            file.write(json.dumps(record) + "\n")
+
+    def write_diagnostics(self, step: int, record: dict[str, Any]) -> None:
+        """Append the diagnostics of ``step`` to ``diagnostics.jsonl``."""
+        with (self.workdir / DIAGNOSTICS_FILE).open("a") as file:
+            file.write(json.dumps({"step": step, **record}) + "\n")
+
+    def rollbacks(self) -> int:
+        """How many rollbacks ``metrics.jsonl`` records (a resumed run's budget goes on from it)."""
+        return sum(record.get("split") == "rollback" for _, record in self._lines(METRICS_FILE))
+
+    def drop_after(self, step: int, *, held_out_too: bool = False) -> None:
+        """Remove the lines of steps after ``step`` (and with ``held_out_too`` the valid/test
+        lines of ``step`` itself), which the continued run writes again; a line cut short by a
+        kill is dropped too."""
+
+        def keep(record: dict[str, Any]) -> bool:
+            if held_out_too and record.get("split") in ("valid", "test"):
+                return record["step"] < step
+            return record["step"] <= step
+
+        for name in (METRICS_FILE, DIAGNOSTICS_FILE):
+            path = self.workdir / name
+            if path.exists():
+                path.write_text("".join(line + "\n" for line, record in self._lines(name) if keep(record)))
+
+    def _lines(self, name: str) -> list[tuple[str, dict[str, Any]]]:
+        """``(line, record)`` for every whole line of the file ``name``."""
+        path = self.workdir / name
+        lines = []
+        for line in path.read_text().splitlines() if path.exists() else []:
+            try:
+                lines.append((line, json.loads(line)))
+            except json.JSONDecodeError:
+                continue
+        return lines
+
+
+def stack(window: Sequence[steps.Metrics]) -> dict[str, np.ndarray]:
+    """The step metrics of a window, stacked along a leading step axis and fetched to the host
+    (which waits for the steps to finish: dispatch is asynchronous)."""
+    return jax.device_get(jax.tree.map(lambda *values: jnp.stack(values), *window))
+
+
+def check_finite(stacked: dict[str, np.ndarray], first_step: int, param_names: Sequence[str]) -> None:
+    """Raise :class:`TrainingDivergedError` at the first step of ``stacked`` (numbered from
+    ``first_step``) with a non-finite loss, gradient, update or updated parameter, naming the
+    parameters (``param_names``, in leaf order) whose gradients or values are non-finite."""
+    for offset in range(len(stacked["loss"])):
+        grads_ok, params_ok = stacked["grad_finite"][offset], stacked["param_finite"][offset]
+        norms_ok = all(
+            math.isfinite(stacked[name][offset]) for name in ("loss", "grad_l2", "param_l2", "update_l2")
+        )
+        if norms_ok and grads_ok.all() and params_ok.all():
+            continue
+
+        def names(flags: np.ndarray) -> str:
+            return ", ".join(name for name, ok in zip(param_names, flags, strict=True) if not ok) or "none"
+
+        raise TrainingDivergedError(
+            f"non-finite training at step {first_step + offset}: loss={stacked['loss'][offset]}, "
+            f"grad_l2={stacked['grad_l2'][offset]}, param_l2={stacked['param_l2'][offset]}, "
+            f"non-finite gradients: {names(grads_ok)}; non-finite parameters: {names(params_ok)}; "
+            "lower optim.lr or optim.clip",
+            first_step + offset,
+        )
+
+
+def window_record(stacked: dict[str, np.ndarray], step: int, seconds: float) -> dict[str, Any]:
+    """The ``train`` line of a window ending at ``step``: the means of its step metrics (not the
+    guard's flags, nor ``count``) and the steps per second over ``seconds``."""
+    record: dict[str, Any] = {"step": step, "split": "train"}
+    record.update(
+        {name: float(np.mean(values)) for name, values in stacked.items() if name not in (*_FLAGS, "count")}
+    )
+    record["steps_per_s"] = len(stacked["loss"]) / seconds
+    return record
+
+
+def roll_back(
+    error: TrainingDivergedError,
+    state: steps.TrainState,
+    checkpoints: ocp.CheckpointManager,
+    settings: validation.TrainSettings,
+    rollbacks: int,
+    run_log: RunLog,
+    log: Callable[[str], None],
+) -> tuple[int, steps.TrainState]:
+    """``(step, state)`` of the last checkpoint, its learning rate times
+    ``settings.rollback_lr_factor``, after the ``rollbacks``-th divergence ``error``; the diverged
+    attempt's lines are dropped and the rollback logged.
+
+    Raises:
+      TrainingDivergedError: ``error`` itself, with ``on_divergence='stop'``, when
+        ``max_rollbacks`` are spent, or when there is no checkpoint to go back to.
+    """
+    good_step = checkpoint.latest_step(checkpoints)
+    if settings.on_divergence == "stop" or rollbacks == settings.max_rollbacks or good_step is None:
+        raise error
+    learning_rate = float(state.opt_state.hyperparams["learning_rate"]) * settings.rollback_lr_factor
+    run_log.drop_after(good_step)
+    state = checkpoint.restore(checkpoints, good_step, state)
+    state = state.replace(opt_state=optim.set_hyperparams(state.opt_state, learning_rate=learning_rate))
+    log(
+        f"{error}; rolled back to step {good_step} with lr {learning_rate:.3g} "
+        f"(rollback {rollbacks + 1} of at most {settings.max_rollbacks})"
+    )
+    run_log.write(
+        {"step": good_step, "split": "rollback", "diverged_at": error.step, "learning_rate": learning_rate}
+    )
+    return good_step, state

@@ -1,0 +1,163 @@
+"""The pure parts of training: ``TrainState``, the train and eval steps, and ``evaluate``.
+
+Nothing here touches files or the clock; :mod:`irnn_jax.train` runs these in its loop and
+:mod:`irnn_jax.sweep` vmaps them over runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+Inputs = jax.Array | Mapping[str, jax.Array]
+Batch = tuple[Inputs, jax.Array]
+Metrics = dict[str, jax.Array]
+
+
+class TrainState(flax.struct.PyTreeNode):
+    """Everything that changes during training: step counter, parameters, optimiser state, and
+    for tasks that carry state (truncated BPTT) the recurrent state after the last window."""
+
+    step: jax.Array
+    params: Any
+    opt_state: optax.OptState
+    carry: Any = None
+
+
+def create_train_state(
+    model: Any,
+    tx: optax.GradientTransformation,
+    key: jax.Array,
+    example_inputs: Inputs,
+    carries_state: bool = False,
+) -> TrainState:
+    """Initialise the model's parameters from ``key`` and the optimiser state; with
+    ``carries_state``, also a zero recurrent state shaped for ``example_inputs``' batch."""
+    params = model.init(key, **_as_kwargs(example_inputs))["params"]
+    carry = zero_carry(model, params, example_inputs) if carries_state else None
+    return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params), carry=carry)
+
+
+def zero_carry(model: Any, params: Any, example_inputs: Inputs) -> Any:
+    """The all-zero recurrent state of ``model`` for a batch shaped like ``example_inputs``."""
+    shapes = jax.eval_shape(
+        lambda params: model.apply({"params": params}, **_as_kwargs(example_inputs), return_state=True)[1],
+        params,
+    )
+    return jax.tree.map(lambda leaf: jnp.zeros(leaf.shape, leaf.dtype), shapes)
+
+
+def apply_model(
+    apply_fn: Callable[..., Any], params: Any, inputs: Inputs, carry: Any = None
+) -> tuple[jax.Array, Any, jax.Array | None]:
+    """``(outputs, carry, active_fraction)``: the model on a batch's inputs (an array, or a dict of
+    keyword arguments such as ``{'xs': ..., 'lengths': ...}``), starting from ``carry`` and
+    returning the state after the batch when ``carry`` is not ``None`` (the returned carry is then
+    excluded from differentiation: truncated BPTT). ``active_fraction`` is the mean fraction of
+    positive ReLU states the model's layers sowed (``None`` for a model without ReLU layers)."""
+    kwargs = _as_kwargs(inputs)
+    if carry is not None:
+        kwargs.update(initial_state=carry, return_state=True)
+    result, sown = apply_fn({"params": params}, **kwargs, mutable=["intermediates"])
+    outputs, carry = result if carry is not None else (result, None)
+    fractions = jax.tree.leaves(sown.get("intermediates", {}))
+    active = jnp.mean(jnp.stack(fractions)) if fractions else None
+    return outputs, (None if carry is None else jax.lax.stop_gradient(carry)), active
+
+
+def _as_kwargs(inputs: Inputs) -> dict[str, Any]:
+    return dict(inputs) if isinstance(inputs, Mapping) else {"xs": inputs}
+
+
+TrainStep = Callable[[TrainState, Batch], tuple[TrainState, Metrics]]
+
+
+def make_train_step(
+    apply_fn: Callable[..., jax.Array],
+    loss_fn: Callable[[jax.Array, jax.Array], jax.Array],
+    metrics_fn: Callable[[jax.Array, jax.Array], Metrics],
+    tx: optax.GradientTransformation,
+) -> TrainStep:
+    """Return the pure ``train_step(state, batch) -> (state, metrics)``; jit it once.
+
+    The metrics are the loss, the task's metrics on the batch (before the update), the l2 norms
+    of the gradients, the updated parameters and the updates, and ``grad_finite`` and
+    ``param_finite``, one flag per parameter array (in ``jax.tree.leaves`` order) telling whether
+    its gradient and its updated value are finite; for ReLU networks also ``active_fraction``,
+    the fraction of positive hidden states over the batch (the layers' sown intermediates). A
+    state with a ``carry`` starts the batch from it and keeps the state after the batch (see
+    :func:`apply_model`).
+    """
+
+    def train_step(state: TrainState, batch: Batch) -> tuple[TrainState, Metrics]:
+        inputs, targets = batch
+
+        def objective(params):
+            outputs, carry, active = apply_model(apply_fn, params, inputs, state.carry)
+            return loss_fn(outputs, targets), (outputs, carry, active)
+
+        (loss, (outputs, carry, active)), grads = jax.value_and_grad(objective, has_aux=True)(state.params)
+        updates, opt_state = tx.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        metrics = {
+            "loss": loss,
+            **metrics_fn(outputs, targets),
+            "grad_l2": optax.tree.norm(grads),
+            "grad_finite": jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(grads)]),
+            "param_finite": jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(params)]),
+            "param_l2": optax.tree.norm(params),
+            "update_l2": optax.tree.norm(updates),
+        }
+        if active is not None:
+            metrics["active_fraction"] = active
+        return TrainState(step=state.step + 1, params=params, opt_state=opt_state, carry=carry), metrics
+
+    return train_step
+
+
+EvalStep = Callable[[Any, Batch, Any], tuple[Metrics, Any]]
+
+
+def make_eval_step(
+    apply_fn: Callable[..., jax.Array], metrics_fn: Callable[[jax.Array, jax.Array], Metrics]
+) -> EvalStep:
+    """Return the pure ``eval_step(params, batch, carry) -> (metrics, carry)`` (batch means;
+    ``carry`` is ``None`` unless the task carries state from one batch to the next)."""
+
+    def eval_step(params: Any, batch: Batch, carry: Any = None) -> tuple[Metrics, Any]:
+        inputs, targets = batch
+        outputs, carry, _ = apply_model(apply_fn, params, inputs, carry)
+        return metrics_fn(outputs, targets), carry
+
+    return eval_step
+
+
+def evaluate(eval_step: EvalStep, params: Any, batches: Iterable[Batch], carry: Any = None) -> dict[str, Any]:
+    """Average a (jitted) ``eval_step`` over ``batches``, threading ``carry`` through them.
+
+    Each batch is weighted by its metrics' ``count`` (e.g. real frames or tokens) if they have
+    one, else by its number of examples. Metrics of a vmapped ``eval_step`` (one value per run)
+    average to lists, scalar metrics to floats.
+    """
+    totals: dict[str, np.ndarray] = {}
+    count: np.ndarray | float = 0.0
+    for batch in batches:
+        metrics, carry = eval_step(params, batch, carry)
+        metrics = jax.device_get(dict(metrics))
+        size = np.asarray(metrics.pop("count"), np.float64) if "count" in metrics else len(batch[1])
+        for name, value in metrics.items():
+            totals[name] = totals.get(name, 0.0) + np.asarray(value, np.float64) * size
+        count = count + size
+    if np.all(np.asarray(count) == 0):
+        raise ValueError("evaluate got no batches")
+    return {name: _to_python(total / count) for name, total in totals.items()}
+
+
+def _to_python(value: np.ndarray) -> float | list[float]:
+    return float(value) if np.ndim(value) == 0 else np.asarray(value).tolist()
