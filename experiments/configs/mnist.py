@@ -9,8 +9,8 @@
 # Variants (comma-separated, e.g. "quick,permuted"):
 #   permuted       one fixed pixel permutation drawn from permutation_seed (saved with the run)
 #   cell=<c>       irnn (default), rnn_relu, rnn_tanh, lstm, gru
-#   quick          not the paper's protocol: Adam lr 1e-4, clip 1, batch 32, 10,000 steps: about
-#                  8.5 minutes on 2 CPU cores, 77.2% test accuracy (experiments/RESULTS.md)
+#   quick          not the paper's protocol: Adam lr 1e-4, clip 1, batch 32, 10,000 steps
+#                  (runtime and accuracy: experiments/RESULTS.md)
 """Config of sequential and permuted pixel MNIST."""
 
 import ml_collections
@@ -28,8 +28,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.task.name = "mnist"
     config.task.permuted = bool(options.get("permuted", False))
     config.task.permutation_seed = 0
-    # (x/255 - 0.1307) / 0.3081; "unit" keeps x/255. The paper does not say; in the quick run,
-    # standard reached 77.2% test accuracy where unit reached 56.5% (experiments/RESULTS.md).
+    # (x/255 - 0.1307) / 0.3081; "unit" keeps x/255. The paper does not say; standard learned
+    # faster in the quick run (both are compared in experiments/RESULTS.md).
     config.task.normalization = "standard"
     config.task.source = "wheel"  # or a directory holding the original IDX files
 

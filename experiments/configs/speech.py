@@ -9,9 +9,8 @@
 # plain SGD (lr 1e-2) with gradient clipping at 1 by global norm, batch 32.
 #
 # Variants (comma-separated): dataset=<fsdd|japanese_vowels> (default fsdd), cell=<c> (irnn,
-# rnn_relu, rnn_tanh, lstm, gru), bidirectional, quick (Adam 1e-3, 3,000 steps: FSDD 22 s on 2
-# CPU cores, test frame error rate 15.6% (majority label 89.2%); Japanese Vowels 11 s, 7.5%
-# (84.8%); experiments/RESULTS.md).
+# rnn_relu, rnn_tanh, lstm, gru), bidirectional, quick (Adam 1e-3, 3,000 steps; runtimes and
+# results in experiments/RESULTS.md).
 """Config of speech frame classification."""
 
 import ml_collections

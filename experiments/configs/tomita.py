@@ -1,9 +1,10 @@
 # COMMAND: irnn-jax train --config experiments/configs/tomita.py:grammar=4,quick --workdir runs/tomita4
-# The seven Tomita grammars (Tomita 1982) as binary classification of strings (not a task of the
-# IRNN paper; a standard probe of what a recurrent network can track). Our protocol, stated
-# because no paper fixes it: strings of length 1-16 for training and validation, 17-32 for the
-# test set (generalisation to longer strings), batches balanced between members and
-# non-members, one logit read from the last state, an IRNN of 32 ReLU units.
+# The seven Tomita grammars (Tomita 1982) as binary classification of strings: the main benchmark
+# of the initialiser comparison of Dou & Principe (2023), not a task of the IRNN paper. Our
+# protocol, stated because we could not read the eigen paper's offline: strings of length 1-16
+# for training and validation, 17-32 for the test set (generalisation to longer strings), batches
+# balanced between members and non-members, one logit read from the last state, an IRNN of 32
+# ReLU units.
 #
 # Variants (comma-separated): grammar=<1..7> (default 4), cell=<c> (irnn, rnn_relu, rnn_tanh,
 # lstm, gru), quick (3,000 steps; runtimes and results in experiments/RESULTS.md).

@@ -112,3 +112,27 @@ def in_order(batch: Batch, batch_size: int) -> Iterator[Batch]:
     for start in range(0, size, batch_size):
         rows = slice(start, start + batch_size)
         yield jax.tree.map(lambda array, rows=rows: array[rows], batch)
+
+
+def array_batches(
+    split: str,
+    dataset: Batch,
+    batch_size: int,
+    key: jax.Array | None,
+    start_step: int,
+    prepare: Callable[[Batch], Batch] = lambda batch: batch,
+) -> Iterator[Batch]:
+    """Batches of a dataset held in memory (a pytree of arrays, examples first), each passed
+    through ``prepare``: one ordered pass over a held-out ``split``, endless epoch-shuffled
+    batches (:func:`epoch_shuffled`) over ``'train'``."""
+    if split != "train":
+        yield from map(prepare, in_order(dataset, batch_size))
+        return
+    size = len(jax.tree.leaves(dataset)[0])
+    yield from epoch_shuffled(
+        train_key(key),
+        size,
+        batch_size,
+        start_step,
+        lambda chosen: prepare(jax.tree.map(lambda array: array[chosen], dataset)),
+    )

@@ -75,15 +75,13 @@ class PixelMNIST(base.Task):
         checks.one_of(split, SPLITS, "split")
         checks.positive_int(batch_size, "batch_size")
         images, labels = _split(self.source, split)
-        if split != "train":
-            yield from base.in_order((self._inputs(images), labels), batch_size)
-            return
-        yield from base.epoch_shuffled(
-            base.train_key(key),
-            len(labels),
+        yield from base.array_batches(
+            split,
+            (images, labels),
             batch_size,
+            key,
             start_step,
-            lambda chosen: (self._inputs(images[chosen]), labels[chosen]),
+            lambda batch: (self._inputs(batch[0]), batch[1]),
         )
 
     def loss(self, logits: jax.Array, labels: jax.Array) -> jax.Array:

@@ -136,15 +136,8 @@ class SpeechFrames(base.Task):
         checks.one_of(split, SPLITS, "split")
         checks.positive_int(batch_size, "batch_size")
         features, labels, lengths = self._split_arrays(split)
-        if split != "train":
-            yield from base.in_order(({"xs": features, "lengths": lengths}, labels), batch_size)
-            return
-        yield from base.epoch_shuffled(
-            base.train_key(key),
-            len(labels),
-            batch_size,
-            start_step,
-            lambda chosen: ({"xs": features[chosen], "lengths": lengths[chosen]}, labels[chosen]),
+        yield from base.array_batches(
+            split, ({"xs": features, "lengths": lengths}, labels), batch_size, key, start_step
         )
 
     def loss(self, logits: jax.Array, labels: jax.Array) -> jax.Array:
