@@ -4,9 +4,8 @@ Every function here returns an initialiser usable verbatim as a Flax ``kernel_in
 ``recurrent_kernel_init``. Recurrent matrices follow the row-vector convention of
 ``irnn_jax.recurrence`` (``h @ w_hh``), so a paper's column-form ``W`` is ``w_hh.T``.
 
-Not provided, on purpose: the random-walk initialisation of Sussillo & Abbott (2014), whose
-ReLU/tanh gain formula we could not verify from a source offline, and the "sp-RNN" baseline of
-Dou & Principe (2023), which we could not identify.
+The "sp-RNN" baseline of Dou & Principe (2023) is not here: we could not identify it offline.
+:func:`np_rnn` (Talathi & Vartak 2015) is the closest published initialiser and stands in for it.
 """
 
 from __future__ import annotations
@@ -50,12 +49,12 @@ def identity(gain: float = 1.0) -> Initializer:
     return init
 
 
-def scaled_identity(scale: float) -> Initializer:
+def scaled_identity(scale: float = 0.01) -> Initializer:
     """Initialiser of ``scale * I``: :func:`identity` under the name the papers use (0.01 I)."""
     return identity(gain=scale)
 
 
-def gaussian(std: float) -> Initializer:
+def gaussian(std: float = 1e-3) -> Initializer:
     """Initialiser drawing i.i.d. entries from ``N(0, std^2)``; the paper uses ``std=0.001``."""
     std = checks.finite_number(std, "std", minimum=0.0)
     return jax.nn.initializers.normal(stddev=std)
@@ -110,6 +109,42 @@ def np_rnn() -> Initializer:
         noise = jax.random.normal(key, (n, n), compute_dtype)
         matrix = jnp.eye(n, dtype=compute_dtype) + noise.T @ noise / n
         return (matrix / jnp.linalg.eigvalsh(matrix)[-1]).astype(dtype)
+
+    return init
+
+
+RANDOM_WALK_NONLINEARITIES = ("relu", "tanh", "linear")
+
+
+def random_walk(nonlinearity: str = "relu") -> Initializer:
+    r"""Random-walk initialisation (Sussillo & Abbott 2014): i.i.d. ``N(0, g^2 / N)`` entries,
+    ``N = shape[0]`` the fan-in (rows, in the row-vector convention ``x @ w``).
+
+    The gain ``g`` keeps the log of the backpropagated norm a random walk without drift:
+
+    - ``'relu'``: ``g = sqrt(2) exp(1.2 / (max(N, 6) - 2.4))``;
+    - ``'linear'``: ``g = exp(1 / (2N))``;
+    - ``'tanh'``: ``g = 1.13``, a constant with no formula behind it (it "works well for many
+      layer widths").
+
+    These are the gains of ``_random_walk`` in early TensorFlow (``tensorflow/python/ops/
+    random_ops.py``, behind the unexported ``_RandomWalkInitializer`` of ``init_ops.py``), which
+    draws ``N(0, (g / sqrt(N))^2)`` as here; the ReLU gain is also the one public
+    reimplementations use. The IRNN paper scaled its Gaussian ReLU-RNN baselines this way.
+    """
+    checks.one_of(nonlinearity, RANDOM_WALK_NONLINEARITIES, "random_walk nonlinearity")
+
+    def init(key: jax.Array, shape: Sequence[int], dtype: Any = jnp.float32) -> jax.Array:
+        shape = tuple(shape)
+        if len(shape) != 2:
+            raise ValueError(f"random_walk needs a 2-D shape (fan_in, fan_out), got shape={shape}")
+        fan_in = shape[0]
+        gain = {
+            "relu": math.sqrt(2.0) * math.exp(1.2 / (max(fan_in, 6) - 2.4)),
+            "linear": math.exp(1.0 / (2.0 * fan_in)),
+            "tanh": 1.13,
+        }[nonlinearity]
+        return (gain / math.sqrt(fan_in)) * jax.random.normal(key, shape, dtype)
 
     return init
 
@@ -213,6 +248,7 @@ _REGISTRY: dict[str, Callable[..., Initializer]] = {
     "kaiming_normal": he_normal,
     "lecun_normal": lecun_normal,
     "np_rnn": np_rnn,
+    "random_walk": random_walk,
     "eigen": eigen,
 }
 
@@ -222,6 +258,22 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def defaults(name: str) -> dict[str, Any]:
+    """The arguments of the initialiser ``name`` with their default values (what a config holds
+    when it switches to ``name``)."""
+    return {
+        parameter.name: parameter.default
+        for parameter in inspect.signature(_factory(name)).parameters.values()
+        if parameter.default is not inspect.Parameter.empty
+    }
+
+
+def _factory(name: str) -> Callable[..., Initializer]:
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise ValueError(f"unknown initializer {name!r}; known initializers: {', '.join(names())}")
+    return _REGISTRY[name]
+
+
 def get(name: str, **kwargs: Any) -> Initializer:
     """Resolve an initialiser by name, e.g. ``get("identity", gain=1.0)`` or ``get("gaussian", std=1e-3)``.
 
@@ -229,9 +281,7 @@ def get(name: str, **kwargs: Any) -> Initializer:
       ValueError: for an unknown name (the message lists the known ones).
       TypeError: for keyword arguments the named initialiser does not take.
     """
-    if not isinstance(name, str) or name not in _REGISTRY:
-        raise ValueError(f"unknown initializer {name!r}; known initializers: {', '.join(names())}")
-    factory = _REGISTRY[name]
+    factory = _factory(name)
     signature = inspect.signature(factory)
     try:
         signature.bind(**kwargs)

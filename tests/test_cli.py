@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from irnn_jax import cli
+from irnn_jax import cli, initializers
 
 from .helpers import ADDING_CONFIG
 
@@ -165,3 +165,13 @@ def test_a_model_too_large_for_memory_is_refused_before_allocating(tmp_path, cap
     err = capsys.readouterr().err
     assert err.startswith("irnn-jax: error: model.hidden_size=100000000, train.batch_size=16: training needs")
     assert "more than the" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("name", initializers.names())
+def test_every_registered_initialiser_trains_two_steps_from_the_command_line(tmp_path, capsys, name):
+    argv = ["train", "--config", f"{ADDING_CONFIG}:T=5", "--workdir", str(tmp_path), *TINY]
+    argv += [f"--config.model.recurrent_init.name={name}", "--config.model.hidden_size=8"]
+    argv += ["--config.train.steps=2", "--config.train.log_every=1", "--config.train.eval_every=2"]
+    assert cli.main(argv) == 0, capsys.readouterr().err
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["config"]["model"]["recurrent_init"]["name"] == name

@@ -2,6 +2,8 @@ import ml_collections
 import pytest
 
 from irnn_jax import config as config_lib
+from irnn_jax import initializers, models
+from irnn_jax.errors import ConfigError
 
 from .helpers import ADDING_CONFIG
 
@@ -120,3 +122,41 @@ def test_a_config_file_that_fails_to_import_is_one_error_naming_it(tmp_path):
     broken.write_text("import not_a_module_anywhere\n")
     with pytest.raises(ValueError, match=r"broken\.py' failed to load: ModuleNotFoundError"):
         config_lib.load(str(broken))
+
+
+def test_switching_the_initialiser_by_name_drops_the_old_arguments_and_takes_the_new_defaults():
+    config = config_lib.load(str(ADDING_CONFIG))
+    config_lib.override(config, "model.recurrent_init.name=eigen")
+    assert config.model.recurrent_init.to_dict() == {"name": "eigen", **initializers.defaults("eigen")}
+    assert "gain" not in config.model.recurrent_init
+
+
+def test_an_initialiser_argument_overrides_even_across_types():
+    config = config_lib.load(str(ADDING_CONFIG))
+    config_lib.override(config, "model.recurrent_init.name=eigen")
+    config_lib.override(config, "model.recurrent_init.magnitude=0.95")  # the default is a (low, high) pair
+    assert config.model.recurrent_init.magnitude == 0.95
+    models.from_config(config.model, 1)  # and the initialiser accepts it
+
+
+def test_a_whole_initialiser_section_can_be_assigned():
+    config = config_lib.load(str(ADDING_CONFIG))
+    config_lib.override(config, "model.recurrent_init={'name': 'scaled_identity', 'scale': 0.5}")
+    assert config.model.recurrent_init.to_dict() == {"name": "scaled_identity", "scale": 0.5}
+
+
+def test_switching_to_an_unknown_initialiser_lists_the_known_ones():
+    config = config_lib.load(str(ADDING_CONFIG))
+    with pytest.raises(ConfigError, match=r"unknown initializer 'eigne'; known initializers: eigen"):
+        config_lib.override(config, "model.recurrent_init.name=eigne")
+
+
+@pytest.mark.parametrize("name", ["adding.py", "mnist.py", "ptb.py", "speech.py", "tomita.py"])
+def test_every_task_config_takes_an_init_variant(name):
+    config = config_lib.load(f"{ADDING_CONFIG.parent / name}:init=np_rnn")
+    assert config.model.recurrent_init.to_dict() == {"name": "np_rnn"}
+
+
+def test_the_relu_rnn_baseline_starts_from_the_random_walk_initialiser():
+    config = config_lib.load(f"{ADDING_CONFIG}:cell=rnn_relu")
+    assert config.model.recurrent_init.to_dict() == {"name": "random_walk", "nonlinearity": "relu"}

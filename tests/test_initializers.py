@@ -1,3 +1,5 @@
+import math
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -158,6 +160,8 @@ JAX_REFERENCES = {
     "he_normal": jax.nn.initializers.he_normal(),
     "kaiming_normal": jax.nn.initializers.he_normal(),
     "lecun_normal": jax.nn.initializers.lecun_normal(),
+    # N(0, g^2 / N), N = 6 rows, with the ReLU gain sqrt(2) exp(1.2 / (max(N, 6) - 2.4))
+    "random_walk": jax.nn.initializers.normal(math.sqrt(2) * math.exp(1.2 / 3.6) / math.sqrt(6)),
 }
 # The rest, by a property that only the named initialiser has.
 PROPERTIES = {
@@ -200,3 +204,17 @@ def test_each_gate_block_gets_its_own_draw():
     for first in range(4):
         for second in range(first + 1, 4):
             assert np.abs(blocks[first] - blocks[second]).max() > 0.1
+
+
+@pytest.mark.parametrize(
+    ("nonlinearity", "gain"),
+    [("tanh", 1.13), ("linear", math.exp(1 / (2 * 50))), ("relu", math.sqrt(2) * math.exp(1.2 / 47.6))],
+)
+def test_random_walk_draws_gaussians_with_the_gain_of_its_nonlinearity(nonlinearity, gain):
+    ours = initializers.random_walk(nonlinearity)(KEY, (50, 30))
+    np.testing.assert_array_equal(ours, jax.nn.initializers.normal(gain / math.sqrt(50))(KEY, (50, 30)))
+
+
+def test_random_walk_refuses_an_unknown_nonlinearity():
+    with pytest.raises(ValueError, match="unknown random_walk nonlinearity 'gelu'; allowed: relu, tanh"):
+        initializers.random_walk("gelu")

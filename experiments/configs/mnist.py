@@ -9,6 +9,7 @@
 # Variants (comma-separated, e.g. "quick,permuted"):
 #   permuted       one fixed pixel permutation drawn from permutation_seed (saved with the run)
 #   cell=<c>       irnn (default), rnn_relu, rnn_tanh, lstm, gru
+#   init=<n>       any registered recurrent initialiser, with its default arguments
 #   quick          not the paper's protocol: Adam lr 1e-4, clip 1, batch 32, 10,000 steps
 #                  (runtime and accuracy: experiments/RESULTS.md)
 """Config of sequential and permuted pixel MNIST."""
@@ -20,7 +21,7 @@ from irnn_jax.config import default_model, paper_optim, parse_arg, train_section
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     """Paper-protocol config of pixel MNIST; variants through ``arg``."""
-    options = parse_arg(arg, ("permuted", "cell", "quick"))
+    options = parse_arg(arg, ("permuted", "cell", "quick", "init"))
     config = ml_collections.ConfigDict()
     config.seed = 0
 
@@ -33,7 +34,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.task.normalization = "standard"
     config.task.source = "wheel"  # or a directory holding the original IDX files
 
-    config.model = default_model(options.get("cell", "irnn"), hidden_size=100)
+    config.model = default_model(options.get("cell", "irnn"), hidden_size=100, init=options.get("init"))
 
     config.optim = paper_optim(lr=1e-3, clip=1.0)
     config.train = train_section(batch_size=16, steps=1_000_000, eval_every=20_000)

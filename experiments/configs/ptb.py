@@ -16,6 +16,7 @@
 # Variants (comma-separated): level=<word|char> (default word), cell=<c> (irnn, rnn_relu,
 # rnn_tanh, lstm, gru), quick (256 units, Adam 1e-3, zero-state windows; runtimes and results in
 # experiments/RESULTS.md).
+# init=<n> sets the recurrent initialiser to any registered one, with its default arguments.
 """Config of Penn Treebank language modelling."""
 
 import ml_collections
@@ -25,7 +26,7 @@ from irnn_jax.config import default_model, paper_optim, parse_arg, train_section
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     """PTB language-model config; variants through ``arg``."""
-    options = parse_arg(arg, ("level", "cell", "quick"))
+    options = parse_arg(arg, ("level", "cell", "quick", "init"))
     level = options.get("level", "word")
     config = ml_collections.ConfigDict()
     config.seed = 0
@@ -36,8 +37,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.task.seq_len = 35 if level == "word" else 100
     config.task.carry_state = True
 
-    config.model = default_model(options.get("cell", "irnn"), hidden_size=1024)
-    if config.model.cell == "irnn":
+    config.model = default_model(options.get("cell", "irnn"), hidden_size=1024, init=options.get("init"))
+    if config.model.cell == "irnn" and "init" not in options:
         config.model.recurrent_init = {"name": "scaled_identity", "scale": 0.9}
     config.model.readout = "sequence"
     config.model.projection_size = 512 if level == "word" else 0

@@ -8,6 +8,7 @@
 #
 # Variants (comma-separated): grammar=<1..7> (default 4), cell=<c> (irnn, rnn_relu, rnn_tanh,
 # lstm, gru), quick (3,000 steps; runtimes and results in experiments/RESULTS.md).
+# init=<n> sets the recurrent initialiser to any registered one, with its default arguments.
 """Config of the Tomita grammars."""
 
 import ml_collections
@@ -17,7 +18,7 @@ from irnn_jax.config import default_model, parse_arg, train_section
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     """Tomita-grammar config; variants through ``arg``."""
-    options = parse_arg(arg, ("grammar", "cell", "quick"))
+    options = parse_arg(arg, ("grammar", "cell", "quick", "init"))
     config = ml_collections.ConfigDict()
     config.seed = 0
 
@@ -28,7 +29,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.task.test_lengths = (17, 32)
     config.task.held_out_per_length = 100
 
-    config.model = default_model(options.get("cell", "irnn"), hidden_size=32)
+    config.model = default_model(options.get("cell", "irnn"), hidden_size=32, init=options.get("init"))
     config.model.input_init = {"name": "glorot_uniform"}
     config.model.output_init = {"name": "glorot_uniform"}
 
