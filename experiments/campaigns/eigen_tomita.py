@@ -13,17 +13,8 @@ their records' ``wall_s``.
 """
 
 from irnn_jax.campaign import Run
+from irnn_jax.initializers import COMPARED
 
-INITS = (
-    "identity",  # IRNN (Le et al. 2015)
-    "scaled_identity",  # 0.01 I
-    "orthogonal",
-    "glorot_normal",  # Xavier
-    "he_normal",  # Kaiming
-    "np_rnn",  # stand-in for the paper's sp-RNN
-    "random_walk",  # Sussillo & Abbott 2014, ReLU gain
-    "eigen",  # our reading of Dou & Principe 2023
-)
 GRAMMARS = range(1, 8)
 SEEDS = range(3)
 COST_S = 30
@@ -36,5 +27,5 @@ RUNS = [
     )
     for seed in SEEDS
     for grammar in GRAMMARS
-    for init in INITS
+    for init in COMPARED
 ]
