@@ -1,11 +1,11 @@
 """The initialiser comparison of Dou & Principe (2023) on the Tomita grammars.
 
-Grammars 1-7 x eight recurrent initialisers x seeds 0-2, every run on the Tomita ``quick``
-protocol (experiments/configs/tomita.py: 32 ReLU units, Glorot input and readout weights, Adam
-lr 1e-3 with clipping at 1, batch 32, 3,000 steps; training and validation strings of length
-1-16, test strings 17-32). Only the recurrent initialiser changes, each with its default
-arguments. The paper's sp-RNN could not be identified offline; np_rnn (Talathi & Vartak 2015)
-stands in for it.
+Grammars 1-7 x eight recurrent initialisers x seeds 0-2, every run on the Tomita ``quick`` protocol
+(experiments/configs/tomita.py: 32 ReLU units, Glorot input and readout weights, Adam lr 1e-3 with
+clipping at 1, batch 32, 3,000 steps; training and validation strings of length 1-16, test strings
+17-32). Only the recurrent initialiser changes, each with its default arguments. Each run logs its
+diagnostics (the spectrum of w_hh, ||dL/dh_t|| on its first batch) at initialisation and at the end.
+The paper's sp-RNN could not be identified offline; np_rnn (Talathi & Vartak 2015) stands in for it.
 
 Run:  irnn-jax campaign experiments/campaigns/eigen_tomita.py [--shard K/2]
 COST_S: the mean wall time of the campaign's first runs on one core (XLA single-threaded), from
@@ -23,7 +23,7 @@ RUNS = [
     Run(
         name=f"tomita{grammar}_{init}_seed{seed}",
         config=f"experiments/configs/tomita.py:grammar={grammar},quick,init={init}",
-        overrides=(f"seed={seed}",),
+        overrides=(f"seed={seed}", "train.diagnostics_every=3000"),
     )
     for seed in SEEDS
     for grammar in GRAMMARS
