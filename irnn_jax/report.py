@@ -7,7 +7,8 @@
   of each run) and one figure per task (the test metric against training steps; for the adding
   problem one panel per sequence length T, as in the paper's figures), plus, for each run that
   logged diagnostics, a figure of ``||dL/dh_t||`` through time, the spectrum of ``w_hh`` and the
-  spectral radius and active ReLUs over training.
+  spectral radius and active ReLUs over training; and the initialiser comparison's section
+  (:mod:`irnn_jax.init_study`) from the campaign records in subdirectories.
 
 Numbers are never typed in by hand: a table row is a record, a record is a run.
 """
@@ -27,6 +28,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from irnn_jax import init_study
 from irnn_jax.errors import UserError, WorkdirError
 
 # The papers' numbers, as the brief and Le et al. 2015 state them (abstract, sections 4.1-4.2).
@@ -35,14 +37,15 @@ PAPER = {
     "mnist": "IRNN 97% test accuracy (sequential), 82% (permuted), about 10^6 steps",
     "ptb": "not run on PTB (the paper's LM task was a larger corpus)",
     "speech": "not run on these data (the paper used TIMIT frames)",
-    "tomita": "not in the paper",
+    "tomita": "not a task of the IRNN paper; the main benchmark of Dou & Principe (2023), whose "
+    "initialiser comparison is the last section",
 }
 TITLES = {
     "adding": "Adding problem (Le et al. 2015, section 4.1)",
     "mnist": "Pixel MNIST (Le et al. 2015, section 4.2)",
     "ptb": "Penn Treebank language modelling (section 4.3 set-up, other corpus)",
     "speech": "Speech frame classification (section 4.4 set-up, other data)",
-    "tomita": "Tomita grammars (generated; not in the paper)",
+    "tomita": "Tomita grammars (generated; the benchmark of Dou & Principe 2023)",
 }
 PERCENT_METRICS = ("accuracy", "frame_error_rate")
 
@@ -203,8 +206,9 @@ def write_report(
         text += "\n## Diagnostics\n\n" + "".join(
             f"{name}:\n\n![{name}]({path})\n\n" for name, path in diagnostics_figures.items()
         )
-    output.write_text(text)
-    return written
+    study, study_figures = init_study.section(results_dir, figures_dir, output.parent)
+    output.write_text(text + ("\n" + study if study else ""))
+    return written + study_figures
 
 
 def plot_diagnostics(record: Mapping[str, Any], path: pathlib.Path) -> None:

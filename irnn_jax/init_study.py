@@ -1,0 +1,238 @@
+"""The RESULTS.md section of the initialiser comparison of Dou & Principe (2023).
+
+It reads the records of the campaigns ``eigen_tomita`` (grammars x initialisers x seeds) and
+``eigen_mnist`` (initialisers, one seed), kept in ``<results>/eigen_tomita/`` and
+``<results>/eigen_mnist/``, and writes: a grammar x initialiser table of accuracy on the training
+lengths and on the longer test strings (mean and spread over seeds, the best per grammar in
+bold), the MNIST test-accuracy curves, the eigenvalues of ``w_hh`` at initialisation (one panel
+per initialiser) and ``||dL/dh_t||`` through time at initialisation on a Tomita batch and an
+MNIST batch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pathlib
+import statistics
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from irnn_jax.initializers import COMPARED
+
+TOMITA, MNIST = "eigen_tomita", "eigen_mnist"
+Record = Mapping[str, Any]
+
+
+def load(results_dir: pathlib.Path, campaign: str) -> list[Record]:
+    """The records of ``campaign`` under ``results_dir`` (none if it has not run)."""
+    return [json.loads(path.read_text()) for path in sorted((results_dir / campaign).glob("*.json"))]
+
+
+def init_name(record: Record) -> str:
+    """The recurrent initialiser a record's run used."""
+    return record["config"]["model"]["recurrent_init"]["name"]
+
+
+def section(
+    results_dir: pathlib.Path, figures_dir: pathlib.Path, output_dir: pathlib.Path
+) -> tuple[str, list[pathlib.Path]]:
+    """The markdown of the section and the figures it shows (empty if no campaign has run)."""
+    tomita, mnist = load(results_dir, TOMITA), load(results_dir, MNIST)
+    if not tomita and not mnist:
+        return "", []
+    lines = [
+        "## Initialiser comparison (Dou & Principe 2023)",
+        "",
+        "Recurrent initialisers compared at one protocol per task; only `model.recurrent_init` changes.",
+        "Our eigen initialiser is our reading of the paper's abstract (a spectrum of magnitudes in",
+        "[0.9, 1] and phases in [0, pi]), not the paper's recipe, which we could not read offline; nor",
+        "could we read the paper's own accuracies, so no paper number stands beside ours. The paper's",
+        "sp-RNN could not be identified: np-RNN (Talathi & Vartak 2015) stands in for it.",
+        "",
+    ]
+    figures: list[pathlib.Path] = []
+    if tomita:
+        lines += tomita_tables(tomita)
+    if mnist:
+        lines += mnist_table(mnist)
+        path = figures_dir / "init_mnist_curves.png"
+        plot_curves(mnist, path)
+        figures.append(path)
+    with_diagnostics = [record for record in tomita + mnist if record.get("diagnostics")]
+    if with_diagnostics:
+        for name, plotter in (("init_spectra.png", plot_spectra), ("init_gradients.png", plot_gradients)):
+            path = figures_dir / name
+            plotter(tomita, mnist, path)
+            figures.append(path)
+    lines += [f"![{path.stem}]({os.path.relpath(path, output_dir)})\n" for path in figures]
+    return "\n".join(lines) + "\n", figures
+
+
+def _cell(values: Sequence[float], bold: bool) -> str:
+    """``mean ± std`` of accuracies in percent (std over seeds; none for one value)."""
+    mean = 100 * statistics.fmean(values)
+    text = f"{mean:.1f}" + (f" ± {100 * statistics.stdev(values):.1f}" if len(values) > 1 else "")
+    return f"**{text}**" if bold else text
+
+
+def tomita_tables(records: Sequence[Record]) -> list[str]:
+    """Two grammar x initialiser tables (training lengths, longer test strings) of accuracy."""
+    inits = [name for name in COMPARED if any(init_name(record) == name for record in records)]
+    grammars = sorted({record["config"]["task"]["grammar"] for record in records})
+    diverged = [record for record in records if "diverged" in record]
+    finished = [record for record in records if "diverged" not in record]
+    seeds = sorted({record["config"]["seed"] for record in records})
+    wall = sum(record.get("wall_s", 0.0) for record in finished)
+    config = finished[0]["config"] if finished else records[0]["config"]
+    lines = [
+        "### Tomita grammars",
+        "",
+        f"{len(records)} runs: grammars {', '.join(map(str, grammars))} x {len(inits)} initialisers x "
+        f"seeds {', '.join(map(str, seeds))}; {config['model']['hidden_size']} ReLU units, "
+        f"{config['optim']['name']} lr {config['optim']['lr']:g}, clip {config['optim']['clip']:g}, "
+        f"batch {config['train']['batch_size']}, {config['train']['steps']:,} steps each; "
+        f"measured training time {wall / 60:.0f} min in all (one core per run). Accuracy in %, mean ± "
+        f"std over seeds; the best mean per grammar in bold. Command of each run: its record in "
+        f"`experiments/results/{TOMITA}/`; all: `irnn-jax campaign experiments/campaigns/{TOMITA}.py`.",
+        "",
+    ]
+    if diverged:
+        lines += [f"Diverged (not averaged): {', '.join(_run_name(record) for record in diverged)}.", ""]
+    for split, title in (("valid", "training lengths"), ("test", "longer test strings")):
+        lengths = config["task"]["train_lengths" if split == "valid" else "test_lengths"]
+        lines += [
+            f"Accuracy on {title} ({lengths[0]}-{lengths[1]}):",
+            "",
+            "| grammar | " + " | ".join(COMPARED[name] for name in inits) + " |",
+            "|---|" + "---|" * len(inits),
+        ]
+        for grammar in grammars:
+            values = {
+                name: [
+                    record[split]["accuracy"]
+                    for record in finished
+                    if record["config"]["task"]["grammar"] == grammar and init_name(record) == name
+                ]
+                for name in inits
+            }
+            best = max((statistics.fmean(v) for v in values.values() if v), default=None)
+            cells = [_cell(v, statistics.fmean(v) == best) if v else "-" for v in values.values()]
+            lines.append(f"| {grammar} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
+
+
+def _run_name(record: Record) -> str:
+    config = record["config"]
+    return f"grammar {config['task']['grammar']} {init_name(record)} seed {config['seed']}"
+
+
+def mnist_table(records: Sequence[Record]) -> list[str]:
+    """One row per initialiser: final valid and test accuracy, wall time and command."""
+    lines = [
+        "### Sequential pixel MNIST",
+        "",
+        "| initialiser | steps | wall time | valid accuracy | test accuracy | command |",
+        "|---|---|---|---|---|---|",
+    ]
+    for record in sorted(records, key=lambda record: list(COMPARED).index(init_name(record))):
+        if "diverged" in record:
+            lines.append(f"| {COMPARED[init_name(record)]} | diverged at {record['diverged_at']} | | | | |")
+            continue
+        lines.append(
+            f"| {COMPARED[init_name(record)]} | {record['steps']:,} | {record['wall_s']:.0f} s | "
+            f"{100 * record['valid']['accuracy']:.2f}% | {100 * record['test']['accuracy']:.2f}% | "
+            f"`{record['command']}` |"
+        )
+    return [*lines, ""]
+
+
+def plot_curves(records: Sequence[Record], path: pathlib.Path) -> None:
+    """Test accuracy against training steps, one line per initialiser."""
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for record in records:
+        points = [
+            (point["step"], point["accuracy"])
+            for point in record.get("curve", [])
+            if point["split"] == "test"
+        ]
+        if points:
+            steps, values = zip(*points, strict=True)
+            axis.plot(steps, values, marker="o", markersize=3, label=COMPARED[init_name(record)])
+    axis.set_xlabel("training steps")
+    axis.set_ylabel("test accuracy")
+    axis.set_title("Sequential pixel MNIST: recurrent initialisers at one budget")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    _save(figure, path)
+
+
+def _initial(records: Sequence[Record], name: str) -> Mapping[str, Any] | None:
+    """The step-0 diagnostics of the first record of initialiser ``name`` that has them."""
+    for record in records:
+        if init_name(record) == name and record.get("diagnostics"):
+            return record["diagnostics"][0]
+    return None
+
+
+def plot_spectra(tomita: Sequence[Record], mnist: Sequence[Record], path: pathlib.Path) -> None:
+    """The eigenvalues of ``w_hh`` at initialisation, one panel per initialiser, with the unit
+    circle (from the MNIST runs, 100 units, where there are any; else the Tomita runs)."""
+    source = mnist if any(record.get("diagnostics") for record in mnist) else tomita
+    figure, axes = plt.subplots(2, 4, figsize=(13, 6.8))
+    circle = [2 * math.pi * i / 200 for i in range(201)]
+    for axis, name in zip(axes.flat, COMPARED, strict=True):
+        snapshot = _initial(source, name)
+        axis.plot([math.cos(a) for a in circle], [math.sin(a) for a in circle], color="gray", linewidth=0.8)
+        if snapshot is not None:
+            axis.scatter(snapshot["eigenvalues_real"], snapshot["eigenvalues_imag"], s=8)
+            axis.set_title(f"{COMPARED[name]}\nspectral radius {snapshot['spectral_radius']:.3g}", fontsize=9)
+        axis.set_aspect("equal")
+        axis.grid(alpha=0.3)
+    figure.suptitle("Eigenvalues of w_hh at initialisation")
+    _save(figure, path)
+
+
+def plot_gradients(tomita: Sequence[Record], mnist: Sequence[Record], path: pathlib.Path) -> None:
+    """``||dL/dh_t||`` against t at initialisation, one line per initialiser: on the first
+    training batch of a Tomita run (grammar and seed of the first record) and of the MNIST runs."""
+    panels = [
+        (title, records) for title, records in (("Tomita", tomita), ("sequential MNIST", mnist)) if records
+    ]
+    figure, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.5), squeeze=False)
+    for axis, (title, records) in zip(axes[0], panels, strict=True):
+        if title == "Tomita":
+            first = records[0]["config"]
+            records = [
+                record
+                for record in records
+                if record["config"]["task"]["grammar"] == first["task"]["grammar"]
+                and record["config"]["seed"] == first["seed"]
+            ]
+            title = f"Tomita grammar {first['task']['grammar']}, seed {first['seed']}"
+        for name in COMPARED:
+            snapshot = _initial(records, name)
+            if snapshot is not None:
+                norms = snapshot["state_grad_norms"]
+                axis.plot(range(1, len(norms) + 1), norms, label=COMPARED[name])
+        axis.set_yscale("log")
+        axis.set_xlabel("time step t")
+        axis.set_ylabel("||dL/dh_t|| at initialisation")
+        axis.set_title(title)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7)
+    _save(figure, path)
+
+
+def _save(figure: Any, path: pathlib.Path) -> None:
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

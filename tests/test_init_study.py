@@ -1,0 +1,75 @@
+import json
+
+from irnn_jax import init_study
+
+
+def record(grammar, init, seed, valid, test, diagnostics=True):
+    config = {
+        "seed": seed,
+        "task": {"name": "tomita", "grammar": grammar, "train_lengths": [1, 16], "test_lengths": [17, 32]},
+        "model": {"hidden_size": 32, "recurrent_init": {"name": init}},
+        "optim": {"name": "adam", "lr": 1e-3, "clip": 1.0},
+        "train": {"batch_size": 32, "steps": 3000},
+    }
+    result = {
+        "config": config,
+        "valid": {"accuracy": valid},
+        "test": {"accuracy": test},
+        "wall_s": 30.0,
+        "steps": 3000,
+        "command": f"irnn-jax train ... {grammar} {init} {seed}",
+        "curve": [{"step": 3000, "split": "test", "accuracy": test}],
+    }
+    if diagnostics:
+        snapshot = {
+            "step": 0,
+            "state_grad_norms": [1.0, 0.5, 0.25],
+            "eigenvalues_real": [0.9, 0.9],
+            "eigenvalues_imag": [0.1, -0.1],
+            "spectral_radius": 0.906,
+        }
+        result["diagnostics"] = [snapshot]
+    return result
+
+
+def write(results, campaign, records):
+    folder = results / campaign
+    folder.mkdir(parents=True)
+    for index, item in enumerate(records):
+        (folder / f"{index}.json").write_text(json.dumps(item))
+
+
+def test_the_tomita_table_averages_seeds_and_marks_the_best_initialiser_per_grammar(tmp_path):
+    write(
+        tmp_path,
+        init_study.TOMITA,
+        [
+            record(1, "identity", 0, 0.90, 0.80),
+            record(1, "identity", 1, 1.00, 0.60),
+            record(1, "eigen", 0, 0.50, 0.90),
+            record(1, "eigen", 1, 0.70, 0.90),
+            {**record(2, "eigen", 0, 0.0, 0.0), "diverged": "non-finite", "diverged_at": 7},
+            record(2, "identity", 0, 0.60, 0.55),
+        ],
+    )
+    text, figures = init_study.section(tmp_path, tmp_path / "figures", tmp_path)
+    tables = text.split("Accuracy on training lengths")[1]
+    valid_table, test_table = tables.split("Accuracy on longer test strings")
+    assert "| 1 | **95.0 ± 7.1** | 60.0 ± 14.1 |" in valid_table  # identity best on training lengths
+    assert "| 1 | 70.0 ± 14.1 | **90.0 ± 0.0** |" in test_table  # eigen best on longer strings
+    assert "| 2 | **60.0** | - |" in valid_table  # the diverged run is not averaged
+    assert "Diverged (not averaged): grammar 2 eigen seed 0." in text
+    assert all(path.is_file() for path in figures) and len(figures) == 2  # spectra, gradients
+
+
+def test_no_campaign_records_give_no_section(tmp_path):
+    assert init_study.section(tmp_path, tmp_path / "figures", tmp_path) == ("", [])
+
+
+def test_the_mnist_runs_get_a_table_and_a_curve_figure(tmp_path):
+    runs = [record(0, "identity", 0, 0.7, 0.65), record(0, "orthogonal", 0, 0.5, 0.45, diagnostics=False)]
+    write(tmp_path, init_study.MNIST, runs)
+    text, figures = init_study.section(tmp_path, tmp_path / "figures", tmp_path)
+    assert "| IRNN (I) | 3,000 | 30 s | 70.00% | 65.00% |" in text and "| orthogonal |" in text
+    names = [path.name for path in figures]
+    assert names == ["init_mnist_curves.png", "init_spectra.png", "init_gradients.png"]
