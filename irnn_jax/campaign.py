@@ -3,11 +3,12 @@
 A campaign file is a Python file defining ``RUNS``, a list of :class:`Run`, and ``COST_S``, the
 measured seconds of one run on one CPU core (its docstring says how it was measured). ``irnn-jax
 campaign FILE`` trains every run that has no record yet, resuming an interrupted one from its
-workdir, and writes each record (:func:`irnn_jax.report.collect`) as soon as its run ends, so
-that a campaign spread over sessions and machines picks up where it stopped. ``--shard K/N``
-takes every N-th run from the K-th, to run N processes side by side. A run that diverges is a
-result, not a failure: its record says where (``diverged``, ``diverged_at``) and the campaign
-goes on.
+workdir, and writes each record (:func:`irnn_jax.report.collect`) as soon as its run ends, so that a
+campaign spread over sessions and machines picks up where it stopped. ``--shard K/N`` takes every
+N-th run from the K-th, to run N processes side by side. The command keeps compiled programs in
+``<runs_dir>/compilation_cache`` (JAX's persistent cache) for the runs that follow. A run that
+diverges is a result, not a failure: its record says where (``diverged``, ``diverged_at``) and the
+campaign goes on.
 """
 
 from __future__ import annotations
@@ -20,10 +21,14 @@ import shlex
 import time
 from collections.abc import Callable, Sequence
 
+import jax
+
 from irnn_jax import config as config_lib
 from irnn_jax import report, train
 from irnn_jax import workdir as workdir_lib
 from irnn_jax.errors import ConfigError
+
+COMPILATION_CACHE = "compilation_cache"  # under the runs directory
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +83,18 @@ def shard(runs: Sequence[Run], spec: str) -> list[Run]:
     if not (index.isdigit() and count.isdigit() and int(index) < int(count)):
         raise ConfigError(f"--shard must look like K/N with 0 <= K < N, got {spec!r}")
     return list(runs[int(index) :: int(count)])
+
+
+def use_compilation_cache(directory: pathlib.Path) -> None:
+    """Keep every compiled program in ``directory``, across runs and processes, unless a JAX
+    compilation cache is configured already: a campaign's runs share their shapes, so all but the
+    first skip compiling (for Tomita runs, whose every string length compiles anew, most of a
+    run's time)."""
+    if jax.config.jax_compilation_cache_dir:
+        return
+    jax.config.update("jax_compilation_cache_dir", str(directory))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 def pending(runs: Sequence[Run], results_dir: pathlib.Path) -> list[Run]:

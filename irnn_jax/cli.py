@@ -210,6 +210,7 @@ def _campaign(args: argparse.Namespace) -> int:
         minutes = len(todo) * loaded.cost_s / 60
         print(f"{len(todo)} of {len(runs)} runs pending, about {minutes:.0f} min on one core")
         return 0
+    campaign.use_compilation_cache(runs_dir / campaign.COMPILATION_CACHE)
     campaign.run(loaded, runs, runs_dir, results)
     return 0
 

@@ -80,3 +80,14 @@ def test_the_command_lists_the_pending_runs_and_their_cost(tmp_path, two_runs, c
     assert cli.main([*argv, "--list"]) == 0
     out = capsys.readouterr().out
     assert out.count("irnn-jax train --config") == 2 and "2 of 2 runs pending, about 0 min" in out
+
+
+def test_the_command_keeps_the_compiled_programs_for_the_runs_that_follow(tmp_path, two_runs):
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "irnn_jax.cli", "campaign", str(two_runs)]
+    argv += ["--runs-dir", str(tmp_path / "runs"), "--results", str(tmp_path / "results")]
+    subprocess.run(argv, check=True, capture_output=True)
+    assert sorted(path.name for path in (tmp_path / "results").iterdir()) == ["first.json", "second.json"]
+    assert any((tmp_path / "runs" / campaign.COMPILATION_CACHE).iterdir())
