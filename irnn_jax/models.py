@@ -125,14 +125,15 @@ class RecurrentLayer(LayerSpec):
         }
         if self.reverse:
             xs = reverse_time(xs, lengths)
+        need_states = return_state or not self.final_only
         if kind == "rnn":
-            hs, final_state = self._simple(
-                params, xs, initial_state, lengths, return_state or not self.final_only
-            )
-        else:
+            hs, final_state = self._simple(params, xs, initial_state, lengths, need_states)
+        elif need_states:
             hs, final_state = getattr(recurrence, kind)(
                 params, xs, initial_state, unroll=self.unroll, return_state=True
             )
+        else:  # the final state alone: its backward pass reads no cotangent of every state
+            final_state = getattr(recurrence, f"{kind}_final")(params, xs, initial_state, unroll=self.unroll)
         if self.final_only:
             outputs = final_state[0] if kind == "lstm" else final_state
         else:

@@ -313,12 +313,15 @@ def lstm(
     *,
     unroll: int = 1,
     return_state: bool = False,
+    implementation: Literal["fused", "autodiff"] = "fused",
 ) -> jax.Array | tuple[jax.Array, tuple[jax.Array, jax.Array]]:
     r"""Run an LSTM over batch-major ``xs`` ``[B, T, D]``; return ``hs`` ``[B, T, H]``.
 
     With ``z_t = x_t W_{ih} + b + h_{t-1} W_{hh}`` split into (i, f, g, o):
     ``c_t = \sigma(f) c_{t-1} + \sigma(i) \tanh(g)``, ``h_t = \sigma(o) \tanh(c_t)``. The input
-    projection ``xs @ w_ih + b`` is one matmul before the loop.
+    projection ``xs @ w_ih + b`` is one matmul before the loop. The fused backward pass is one
+    reverse scan over the stored pre-activations ``z_t`` and cell states, whose only matmul is
+    ``dz_t W_{hh}^\top``; the weight gradients are single matmuls after it.
 
     Args:
       params: see :func:`init_lstm`.
@@ -326,23 +329,23 @@ def lstm(
       h0: initial ``(h, c)``, each ``[B, H]``; zeros when ``None``.
       unroll: scan unroll factor.
       return_state: also return the final ``(h, c)`` (to carry across truncated BPTT windows).
+      implementation: ``'fused'`` (custom VJP) or ``'autodiff'`` (the plain scan, differentiated
+        by JAX: the reference the fused path is tested against).
     """
-    hidden_size = _check_params(params, 4)
-    xs = _check_xs(xs, "xs", "(batch, time, features)")
-    _check_input_size(xs, params["w_ih"])
-    checks.positive_int(unroll, "unroll")
-    dtype = jnp.result_type(xs, params["w_ih"])
-    state0 = _initial_state(h0, 2, xs.shape[0], hidden_size, dtype)
-    w_hh = params["w_hh"]
+    return _gated("lstm", params, xs, h0, unroll, implementation, final_only=False, return_state=return_state)
 
-    def step(state, projected_x):
-        h, c = state
-        i, f, g, o = jnp.split(projected_x + h @ w_hh, 4, axis=-1)
-        c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
-        h = jax.nn.sigmoid(o) * jnp.tanh(c)
-        return (h, c), h
 
-    return _scan_projected(step, params, xs, state0, unroll, return_state)
+def lstm_final(
+    params: Params,
+    xs: jax.Array,
+    h0: tuple[jax.Array, jax.Array] | None = None,
+    *,
+    unroll: int = 1,
+    implementation: Literal["fused", "autodiff"] = "fused",
+) -> tuple[jax.Array, jax.Array]:
+    """The final ``(h, c)`` of :func:`lstm` (``[B, H]`` each), with a cheaper backward pass: no
+    ``[T, B, H]`` cotangent of the states is read. What a last-state readout needs."""
+    return _gated("lstm", params, xs, h0, unroll, implementation, final_only=True, return_state=False)
 
 
 def gru(
@@ -352,12 +355,15 @@ def gru(
     *,
     unroll: int = 1,
     return_state: bool = False,
+    implementation: Literal["fused", "autodiff"] = "fused",
 ) -> jax.Array | tuple[jax.Array, jax.Array]:
     r"""Run a GRU over batch-major ``xs`` ``[B, T, D]``; return ``hs`` ``[B, T, H]``.
 
     With ``x_t W_{ih} + b`` split into (a_r, a_z, a_n) and ``h_{t-1} W_{hh}`` into (u_r, u_z, u_n):
     ``r = \sigma(a_r + u_r)``, ``z = \sigma(a_z + u_z)``, ``n = \tanh(a_n + r (u_n + b_{hn}))``,
-    ``h_t = (1 - z) n + z h_{t-1}`` (PyTorch's and Flax's GRU).
+    ``h_t = (1 - z) n + z h_{t-1}`` (PyTorch's and Flax's GRU). The fused backward pass is one
+    reverse scan over the stored recurrent products ``u_t``, whose only matmul is the gradient of
+    ``u_t`` times ``W_{hh}^\top``; the weight gradients are single matmuls after it.
 
     Args:
       params: see :func:`init_gru`.
@@ -365,25 +371,200 @@ def gru(
       h0: initial state ``[B, H]``; zeros when ``None``.
       unroll: scan unroll factor.
       return_state: also return the final state.
+      implementation: ``'fused'`` (custom VJP) or ``'autodiff'`` (the plain scan).
     """
-    hidden_size = _check_params(params, 3, extra=("b_hn",))
+    state0 = None if h0 is None else (h0,)
+    result = _gated(
+        "gru", params, xs, state0, unroll, implementation, final_only=False, return_state=return_state
+    )
+    return (result[0], result[1][0]) if return_state else result
+
+
+def gru_final(
+    params: Params,
+    xs: jax.Array,
+    h0: jax.Array | None = None,
+    *,
+    unroll: int = 1,
+    implementation: Literal["fused", "autodiff"] = "fused",
+) -> jax.Array:
+    """The final state of :func:`gru` (``[B, H]``), with a cheaper backward pass (as
+    :func:`lstm_final`)."""
+    state0 = None if h0 is None else (h0,)
+    return _gated("gru", params, xs, state0, unroll, implementation, final_only=True, return_state=False)[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class _GatedLoop:
+    """The static choices of one LSTM or GRU run (the fused functions' non-differentiable argument)."""
+
+    kind: str
+    unroll: int
+    final_only: bool
+
+
+def _gated(kind, params, xs, state0, unroll, implementation, *, final_only, return_state):
+    """Check arguments and run an LSTM or GRU: ``hs`` (``[B, T, H]``), ``(hs, final state)`` with
+    ``return_state``, or with ``final_only`` the final state; states are tuples, ``(h, c)`` or
+    ``(h,)``."""
+    extra = ("b_hn",) if kind == "gru" else ()
+    hidden_size = _check_params(params, GATES[kind], extra=extra)
     xs = _check_xs(xs, "xs", "(batch, time, features)")
     _check_input_size(xs, params["w_ih"])
-    checks.positive_int(unroll, "unroll")
+    loop = _GatedLoop(kind, checks.positive_int(unroll, "unroll"), final_only)
+    checks.one_of(implementation, IMPLEMENTATIONS, "implementation")
     dtype = jnp.result_type(xs, params["w_ih"])
-    (state0,) = _initial_state(None if h0 is None else (h0,), 1, xs.shape[0], hidden_size, dtype)
-    w_hh, b_hn = params["w_hh"], params["b_hn"]
+    parts = 2 if kind == "lstm" else 1
+    state0 = _initial_state(state0, parts, xs.shape[0], hidden_size, dtype)
+    b_hn = params["b_hn"] if kind == "gru" else jnp.zeros((0,), dtype)
+    arrays = (params["w_ih"], params["w_hh"], params["b"], b_hn, jnp.swapaxes(xs, 0, 1), state0)
+    if implementation == "autodiff":
+        final, hs, _ = _gated_forward(loop, *arrays)
+    elif final_only:
+        return _gated_fused_final(loop, *arrays)
+    else:
+        hs, final = _gated_fused(loop, *arrays)
+    if final_only:
+        return final
+    hs = jnp.swapaxes(hs, 0, 1)
+    return (hs, final) if return_state else hs
 
-    def step(h, projected_x):
-        a_r, a_z, a_n = jnp.split(projected_x, 3, axis=-1)
-        u_r, u_z, u_n = jnp.split(h @ w_hh, 3, axis=-1)
-        r = jax.nn.sigmoid(a_r + u_r)
-        z = jax.nn.sigmoid(a_z + u_z)
-        n = jnp.tanh(a_n + r * (u_n + b_hn))
-        h = (1 - z) * n + z * h
-        return h, h
 
-    return _scan_projected(step, params, xs, state0, unroll, return_state)
+def _gated_step(kind, w_hh, b_hn, state, px):
+    """One LSTM or GRU step from the hoisted input projection ``px``: ``(new state, u)`` with
+    ``u = h @ w_hh`` (for an LSTM ``px + u``, the pre-activations), what the backward pass needs."""
+    if kind == "lstm":
+        h, c = state
+        z = px + h @ w_hh
+        i, f, g, o = jnp.split(z, 4, axis=-1)
+        c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+        return (jax.nn.sigmoid(o) * jnp.tanh(c), c), z
+    (h,) = state
+    u = h @ w_hh
+    a_r, a_z, a_n = jnp.split(px, 3, axis=-1)
+    u_r, u_z, u_n = jnp.split(u, 3, axis=-1)
+    r = jax.nn.sigmoid(a_r + u_r)
+    z = jax.nn.sigmoid(a_z + u_z)
+    n = jnp.tanh(a_n + r * (u_n + b_hn))
+    return ((1 - z) * n + z * h,), u
+
+
+def _gated_forward(loop, w_ih, w_hh, b, b_hn, xs, state0):
+    """Time-major forward scan: ``(final state, states, (us, c_prevs))``. ``states`` holds
+    ``h_t`` at step t, or ``h_{t-1}`` with ``loop.final_only`` (what the final-state backward
+    pairs with step t's gradient); ``us`` the per-step products of :func:`_gated_step` and, for
+    an LSTM, ``c_prevs`` the cell state each step started from."""
+    projected = xs @ w_ih + b
+
+    def step(state, px):
+        new_state, u = _gated_step(loop.kind, w_hh, b_hn, state, px)
+        emitted = state[0] if loop.final_only else new_state[0]
+        return new_state, (emitted, u, state[1] if loop.kind == "lstm" else None)
+
+    final, (states, us, c_prevs) = lax.scan(step, state0, projected, unroll=loop.unroll)
+    return final, states, (projected, us, c_prevs)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _gated_fused(loop, w_ih, w_hh, b, b_hn, xs, state0):
+    final, hs, _ = _gated_forward(loop, w_ih, w_hh, b, b_hn, xs, state0)
+    return hs, final
+
+
+def _gated_fused_fwd(loop, w_ih, w_hh, b, b_hn, xs, state0):
+    final, hs, stored = _gated_forward(loop, w_ih, w_hh, b, b_hn, xs, state0)
+    return (hs, final), (w_ih, w_hh, b, b_hn, xs, state0, hs, stored)
+
+
+def _gated_fused_bwd(loop, residuals, cotangents):
+    w_ih, w_hh, b, b_hn, xs, state0, hs, stored = residuals
+    dhs, d_final = cotangents
+    h_prevs = jnp.concatenate([state0[0][None], hs[:-1]])
+    return _gated_backward(loop, (w_ih, w_hh, b, b_hn, xs, state0), h_prevs, stored, dhs, d_final)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _gated_fused_final(loop, w_ih, w_hh, b, b_hn, xs, state0):
+    return _gated_forward(loop, w_ih, w_hh, b, b_hn, xs, state0)[0]
+
+
+def _gated_fused_final_fwd(loop, w_ih, w_hh, b, b_hn, xs, state0):
+    final, h_prevs, stored = _gated_forward(loop, w_ih, w_hh, b, b_hn, xs, state0)
+    return final, (w_ih, w_hh, b, b_hn, xs, state0, h_prevs, stored)
+
+
+def _gated_fused_final_bwd(loop, residuals, d_final):
+    *primals, h_prevs, stored = residuals
+    return _gated_backward(loop, tuple(primals), h_prevs, stored, None, d_final)
+
+
+def _gated_backward(loop, primals, h_prevs, stored, dhs, d_final):
+    """The gradients of ``primals = (w_ih, w_hh, b, b_hn, xs, state0)`` of an LSTM or GRU run:
+    one reverse scan carrying ``dL/dh`` (and ``dL/dc``), then the weight gradients as single
+    matmuls over all steps (``h_prevs``: the state each step started from)."""
+    w_ih, w_hh, b, b_hn, xs, state0 = primals
+    projected, us, c_prevs = stored
+    step = _lstm_backward_step if loop.kind == "lstm" else _gru_backward_step
+
+    def scan_step(carry, scanned):
+        dh_out, *rest = scanned
+        dh = carry[0] if dh_out is None else carry[0] + dh_out
+        return step(w_hh, b_hn, dh, carry[1:], *rest)
+
+    scanned = (dhs, us, c_prevs) if loop.kind == "lstm" else (dhs, projected, us, h_prevs)
+    d_state0, (d_projected, d_recurrent) = lax.scan(
+        scan_step, d_final, scanned, reverse=True, unroll=loop.unroll
+    )
+    rows = xs.shape[0] * xs.shape[1]
+    d_projected_rows = d_projected.reshape(rows, -1)
+    d_recurrent_rows = d_recurrent.reshape(rows, -1)
+    dw_ih = xs.reshape(rows, -1).T @ d_projected_rows
+    dw_hh = h_prevs.reshape(rows, -1).T @ d_recurrent_rows
+    db = d_projected_rows.sum(axis=0)
+    hidden = w_hh.shape[0]
+    db_hn = d_recurrent_rows[:, 2 * hidden :].sum(axis=0) if loop.kind == "gru" else jnp.zeros_like(b_hn)
+    dxs = _transpose_matmul(d_projected, w_ih)
+    grads = (dw_ih, dw_hh, db, db_hn, dxs)
+    return (*_cast_like(grads, (w_ih, w_hh, b, b_hn, xs)), _cast_like(d_state0, state0))
+
+
+def _lstm_backward_step(w_hh, b_hn, dh, carried, z, c_prev):
+    """One reverse LSTM step: from ``dL/dh_t`` (``dh``) and ``dL/dc_t`` through later steps
+    (``carried``), the pre-activation gradient ``dz_t`` and ``dL/dh_{t-1}``, ``dL/dc_{t-1}``."""
+    del b_hn
+    (dc_later,) = carried
+    i, f, g, o = jnp.split(z, 4, axis=-1)
+    i, f, g, o = jax.nn.sigmoid(i), jax.nn.sigmoid(f), jnp.tanh(g), jax.nn.sigmoid(o)
+    c = f * c_prev + i * g
+    tanh_c = jnp.tanh(c)
+    dc = dc_later + dh * o * (1 - tanh_c * tanh_c)
+    dz = jnp.concatenate(
+        [dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g * g), dh * tanh_c * o * (1 - o)],
+        axis=-1,
+    )
+    return (_transpose_matmul(dz, w_hh), dc * f), (dz, dz)
+
+
+def _gru_backward_step(w_hh, b_hn, dh, carried, px, u, h_prev):
+    """One reverse GRU step: from ``dL/dh_t`` (``dh``), the gradients of the input projection
+    (``[a_r, a_z, a_n]``) and of the recurrent product (``[u_r, u_z, u_n]``), and ``dL/dh_{t-1}``."""
+    del carried
+    a_r, a_z, a_n = jnp.split(px, 3, axis=-1)
+    u_r, u_z, u_n = jnp.split(u, 3, axis=-1)
+    r = jax.nn.sigmoid(a_r + u_r)
+    z = jax.nn.sigmoid(a_z + u_z)
+    hn = u_n + b_hn
+    n = jnp.tanh(a_n + r * hn)
+    da_n = dh * (1 - z) * (1 - n * n)
+    da_r = da_n * hn * r * (1 - r)
+    da_z = dh * (h_prev - n) * z * (1 - z)
+    d_projected = jnp.concatenate([da_r, da_z, da_n], axis=-1)
+    d_recurrent = jnp.concatenate([da_r, da_z, da_n * r], axis=-1)
+    return (_transpose_matmul(d_recurrent, w_hh) + dh * z,), (d_projected, d_recurrent)
+
+
+_gated_fused.defvjp(_gated_fused_fwd, _gated_fused_bwd)
+_gated_fused_final.defvjp(_gated_fused_final_fwd, _gated_fused_final_bwd)
 
 
 def _initial_state(state, parts, batch_size, hidden_size, dtype):
@@ -399,14 +580,6 @@ def _initial_state(state, parts, batch_size, hidden_size, dtype):
                 f"h0 must have shape (batch, hidden) = {(batch_size, hidden_size)}, got {jnp.shape(part)}"
             )
     return tuple(jnp.asarray(part, dtype) for part in state)
-
-
-def _scan_projected(step, params, xs, state0, unroll, return_state):
-    """Scan ``step`` over the time-major hoisted projection ``xs @ w_ih + b``; batch-major out."""
-    projected = jnp.swapaxes(xs, 0, 1) @ params["w_ih"] + params["b"]
-    final_state, hs = lax.scan(step, state0, projected, unroll=unroll)
-    hs = jnp.swapaxes(hs, 0, 1)
-    return (hs, final_state) if return_state else hs
 
 
 def _check_xs(xs: jax.Array, name: str, layout: str) -> jax.Array:

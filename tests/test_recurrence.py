@@ -189,6 +189,61 @@ def test_fused_gradients_equal_autodiff_of_the_plain_scan(
         )
 
 
+@settings(max_examples=12, deadline=None)
+@given(
+    cell=st.sampled_from(["lstm", "gru"]),
+    batch_size=st.integers(1, 4),
+    seq_len=st.integers(1, 30),
+    input_size=st.integers(1, 4),
+    hidden_size=st.integers(1, 9),
+    final_only=st.booleans(),
+    unroll=st.sampled_from([1, 4]),
+)
+def test_fused_gated_cells_equal_autodiff_of_the_plain_scan(
+    cell, batch_size, seq_len, input_size, hidden_size, final_only, unroll
+):
+    params = getattr(recurrence, f"init_{cell}")(jax.random.PRNGKey(seq_len), input_size, hidden_size)
+    params = jax.tree.map(
+        lambda leaf: leaf + jax.random.normal(jax.random.PRNGKey(3), leaf.shape) / 2, params
+    )
+    xs, h0 = make_inputs(hidden_size, batch_size, seq_len, input_size, hidden_size)
+    state0 = (h0, jnp.cos(h0)) if cell == "lstm" else h0
+    weights = jax.random.normal(jax.random.PRNGKey(1), (batch_size, seq_len, hidden_size))
+
+    def loss(params, xs, state0, implementation):  # every output of the run gets a cotangent
+        if final_only:
+            final = getattr(recurrence, f"{cell}_final")(
+                params, xs, state0, unroll=unroll, implementation=implementation
+            )
+            hs = jnp.zeros_like(weights)
+        else:
+            run = getattr(recurrence, cell)
+            hs, final = run(
+                params, xs, state0, unroll=unroll, return_state=True, implementation=implementation
+            )
+        return jnp.sum(hs * weights) + sum(
+            jnp.sum(jnp.sin(part) * k) for k, part in enumerate(jax.tree.leaves(final), 2)
+        )
+
+    fused = jax.grad(loss, argnums=(0, 1, 2))(params, xs, state0, "fused")
+    reference = jax.grad(loss, argnums=(0, 1, 2))(params, xs, state0, "autodiff")
+    for got, want in zip(jax.tree.leaves(fused), jax.tree.leaves(reference), strict=True):
+        assert got.shape == want.shape and got.dtype == want.dtype
+        assert_float32_close(got, want, seq_len=seq_len, width=input_size + hidden_size, growth=1.0)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_the_final_state_of_a_gated_cell_is_the_last_step_of_its_run(cell):
+    params = getattr(recurrence, f"init_{cell}")(jax.random.PRNGKey(0), 3, 6)
+    xs, h0 = make_inputs(2, 4, 17, 3, 6)
+    state0 = (h0, -h0) if cell == "lstm" else h0
+    hs, final = getattr(recurrence, cell)(params, xs, state0, return_state=True)
+    final_only = getattr(recurrence, f"{cell}_final")(params, xs, state0)
+    np.testing.assert_allclose(jax.tree.leaves(final_only)[0], hs[:, -1], rtol=1e-6)
+    for got, want in zip(jax.tree.leaves(final_only), jax.tree.leaves(final), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
 @pytest.mark.parametrize("implementation", ["fused", "autodiff"])
 @pytest.mark.parametrize("input_size", [1, 3])
