@@ -2,6 +2,7 @@
 
     python -m benchmarks.train_step                 # B in {16, 128}, T in {196, 784, 1568}
     python -m benchmarks.train_step --batch 16 --seq-len 784 --steps 30
+    python -m benchmarks.train_step --cells lstm gru --batch 16 128 --seq-len 196 784
 
 The task is the sequential-MNIST shape: input size 1, H=100 ReLU units, a 10-way softmax on
 the last state, one SGD update per step. Timed (median and min-max over ``--steps`` steps after
@@ -17,7 +18,10 @@ round-robin, one call each per round, so that the machine's slow spells hit all 
   the backward chain (T dependent ``g @ w_hh.T`` with the ReLU mask, stored) and the
   weight-gradient GEMM ``[H, T*B] @ [T*B, H]``, each timed alone;
 - forward only: ours against plain ``lax.scan``;
-- LSTM (``--lstm``): ours against ``flax.linen.RNN(LSTMCell)`` and PyTorch ``nn.LSTM``.
+- LSTM and GRU (``--cells lstm gru``): ours (fused and plain-scan autodiff, last-state variant)
+  against ``flax.linen.RNN`` of ``LSTMCell``, ``OptimizedLSTMCell`` and ``GRUCell``, PyTorch
+  ``nn.LSTM``/``nn.GRU`` and the gated floor (the two dependent chains with the gate
+  nonlinearities and the weight-gradient GEMM, each alone).
 
 PyTorch and Keras 3 are timed when installed (``pip install -e '.[bench]'``); the ones missing
 are named. Results go to ``benchmarks/results/train_step-<timestamp>.json``, with the machine,
@@ -102,8 +106,10 @@ def jax_train_step(loss_fn: Callable) -> Callable:
 
 def ours_loss(implementation: str, unroll: int, cell: str = "rnn") -> Callable:
     def loss(params, xs, labels):
-        if cell == "lstm":
-            last = recurrence.lstm(params["rnn"], xs, unroll=unroll)[:, -1]
+        if cell == "lstm":  # the last-state variants the models run
+            last = recurrence.lstm_final(params["rnn"], xs, unroll=unroll, implementation=implementation)[0]
+        elif cell == "gru":
+            last = recurrence.gru_final(params["rnn"], xs, unroll=unroll, implementation=implementation)
         elif implementation == "fused":  # the recurrence RNNModel(readout='last') runs
             last = recurrence.rnn_final(params["rnn"], xs, unroll=unroll)
         else:
@@ -177,10 +183,10 @@ def torch_step(batch: int, seq_len: int, cell: str) -> Callable | None:
         return None
     import torch
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(len(os.sched_getaffinity(0)))  # the cores this process may use
     torch.manual_seed(0)
-    if cell == "lstm":
-        module = torch.nn.LSTM(1, HIDDEN, batch_first=True)
+    if cell in ("lstm", "gru"):
+        module = getattr(torch.nn, cell.upper())(1, HIDDEN, batch_first=True)
     else:
         module = torch.nn.RNN(1, HIDDEN, nonlinearity="relu", batch_first=True)
         with torch.no_grad():
@@ -256,22 +262,79 @@ def rnn_cases(batch: int, seq_len: int, unrolls: list[int]) -> dict[str, Callabl
     return cases
 
 
-def lstm_cases(batch: int, seq_len: int, unrolls: list[int]) -> dict[str, Callable]:
-    del unrolls  # LSTMs are timed at unroll 1
+def gated_floor_steps(cell: str, batch: int, seq_len: int) -> dict[str, Callable]:
+    """The pieces no LSTM or GRU can avoid, each compiled alone: the forward chain (T dependent
+    ``h @ w_hh`` with the cell's gate nonlinearities, states stored), the backward chain (T
+    dependent ``dz @ w_hh.T`` with an elementwise gate derivative, stored) and the weight-gradient
+    GEMM ``[H, T*B] @ [T*B, G*H]``."""
+    gates = 4 if cell == "lstm" else 3
+    key = jax.random.PRNGKey(0)
+    w_hh = jax.random.normal(key, (HIDDEN, gates * HIDDEN)) / HIDDEN
+    inputs = jax.random.uniform(key, (seq_len, batch, gates * HIDDEN))
+    states = jax.random.uniform(key, (seq_len, batch, HIDDEN))
+
+    @jax.jit
+    def forward_chain(w_hh, inputs):
+        def step(carry, px):
+            h, c = carry
+            if cell == "lstm":
+                i, f, g, o = jnp.split(px + h @ w_hh, 4, axis=-1)
+                c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+                h = jax.nn.sigmoid(o) * jnp.tanh(c)
+            else:
+                a_r, a_z, a_n = jnp.split(px, 3, axis=-1)
+                u_r, u_z, u_n = jnp.split(h @ w_hh, 3, axis=-1)
+                r, z = jax.nn.sigmoid(a_r + u_r), jax.nn.sigmoid(a_z + u_z)
+                h = (1 - z) * jnp.tanh(a_n + r * u_n) + z * h
+            return (h, c), h
+
+        zeros = jnp.zeros((batch, HIDDEN))
+        return lax.scan(step, (zeros, zeros), inputs)[1]
+
+    @jax.jit
+    def backward_chain(w_hh, states):
+        def step(dz, h):
+            dh = dz @ w_hh.T
+            dz = jnp.tile(dh * h * (1 - h), gates)
+            return dz, dz
+
+        return lax.scan(step, jnp.ones((batch, gates * HIDDEN)), states, reverse=True)[1]
+
+    @jax.jit
+    def weight_gradient(states, grads):
+        return states.reshape(-1, HIDDEN).T @ grads.reshape(-1, gates * HIDDEN)
+
+    grads = jnp.tile(states, gates)
+    return {
+        "forward chain": lambda: forward_chain(w_hh, inputs),
+        "backward chain": lambda: backward_chain(w_hh, states),
+        "dW GEMM": lambda: weight_gradient(states, grads),
+    }
+
+
+def gated_cases(cell: str, batch: int, seq_len: int) -> dict[str, Callable]:
+    """An LSTM or GRU train step (last state into the softmax): ours (fused and plain-scan
+    autodiff), Flax's cells under ``nn.RNN``, PyTorch, and the floor."""
     key = jax.random.PRNGKey(0)
     xs = jax.random.uniform(key, (batch, seq_len, 1))
     labels = jax.random.randint(key, (batch,), 0, CLASSES)
     head = {"w_out": jnp.zeros((HIDDEN, CLASSES)), "b_out": jnp.zeros(CLASSES)}
-    params = {"rnn": recurrence.init_lstm(key, 1, HIDDEN), **head}
-    step = jax_train_step(ours_loss("fused", 1, cell="lstm"))
-    cases = {"lstm: ours": lambda: step(params, xs, labels)}
-    loss, module = flax_loss(nn.LSTMCell(HIDDEN), 1)
-    flax_params = {"rnn": module.init(key, xs)["params"], **head}
-    flax_step = jax_train_step(loss)
-    cases["lstm: flax RNN(LSTMCell)"] = lambda: flax_step(flax_params, xs, labels)
-    torch = torch_step(batch, seq_len, "lstm")
+    params = {"rnn": getattr(recurrence, f"init_{cell}")(key, 1, HIDDEN), **head}
+    cases: dict[str, Callable] = {}
+    for implementation in ("fused", "autodiff"):
+        step = jax_train_step(ours_loss(implementation, 1, cell=cell))
+        cases[f"{cell}: ours {implementation}"] = lambda step=step: step(params, xs, labels)
+    peers = {"lstm": (nn.LSTMCell, nn.OptimizedLSTMCell), "gru": (nn.GRUCell,)}[cell]
+    for peer in peers:
+        loss, module = flax_loss(peer(HIDDEN), 1)
+        flax_params = {"rnn": module.init(key, xs)["params"], **head}
+        step = jax_train_step(loss)
+        cases[f"{cell}: flax RNN({peer.__name__})"] = lambda step=step, p=flax_params: step(p, xs, labels)
+    torch = torch_step(batch, seq_len, cell)
     if torch is not None:
-        cases["lstm: pytorch nn.LSTM"] = torch
+        cases[f"{cell}: pytorch nn.{cell.upper()}"] = torch
+    for name, step in gated_floor_steps(cell, batch, seq_len).items():
+        cases[f"{cell}: floor: {name}"] = step
     return cases
 
 
@@ -282,7 +345,11 @@ def main() -> None:
     parser.add_argument("--unroll", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument(
-        "--lstm", action="store_true", help="also time LSTMs (at the first batch size, T=784)"
+        "--cells",
+        nargs="+",
+        choices=("rnn", "lstm", "gru"),
+        default=["rnn"],
+        help="which recurrences to time at every shape (default rnn)",
     )
     parser.add_argument(
         "--table",
@@ -302,11 +369,8 @@ def main() -> None:
         print("not timed: " + ", ".join(not_timed))
 
     results = []
-    shapes = [(batch, seq_len, rnn_cases) for batch in args.batch for seq_len in args.seq_len]
-    if args.lstm:
-        shapes.append((args.batch[0], 784, lstm_cases))
-    for batch, seq_len, make_cases in shapes:
-        cases = make_cases(batch, seq_len, args.unroll)
+    for batch, seq_len, cell in [(b, t, c) for c in args.cells for b in args.batch for t in args.seq_len]:
+        cases = rnn_cases(batch, seq_len, args.unroll) if cell == "rnn" else gated_cases(cell, batch, seq_len)
         for name, timing in timed(cases, args.steps).items():
             results.append({"case": name, "batch": batch, "seq_len": seq_len, **timing})
             print(_row(results[-1]), flush=True)
@@ -416,13 +480,28 @@ def summarize(results: list[dict]) -> list[str]:
             lines.append(
                 f"B={batch}: T={longer[0]} / T={seq_len} = {doubled / at['ours fused, unroll 1']:.2f}x"
             )
-    if any(name.startswith("lstm") for name in (r["case"] for r in results)):
-        at = {r["case"]: r["median_ms"] for r in results if r["case"].startswith("lstm")}
-        ours = at["lstm: ours"]
-        line = f"LSTM: flax / ours {at['lstm: flax RNN(LSTMCell)'] / ours:.2f}x"
-        if "lstm: pytorch nn.LSTM" in at:
-            line += f"; pytorch / ours {at['lstm: pytorch nn.LSTM'] / ours:.2f}x"
-        lines.append(line)
+    for cell in ("lstm", "gru"):
+        for batch, seq_len in shapes:
+            at = {
+                r["case"].removeprefix(f"{cell}: "): r["median_ms"]
+                for r in results
+                if (r["batch"], r["seq_len"]) == (batch, seq_len) and r["case"].startswith(f"{cell}: ")
+            }
+            if "ours fused" not in at:
+                continue
+            ours = at["ours fused"]
+            flax = {name: ms for name, ms in at.items() if name.startswith("flax")}
+            best_flax = min(flax, key=flax.get)
+            floor = sum(ms for name, ms in at.items() if name.startswith("floor"))
+            line = (
+                f"{cell.upper()} B={batch} T={seq_len}: ours {ours:.2f} ms; best flax ({best_flax}) / ours "
+                f"{flax[best_flax] / ours:.2f}x; ours / floor {ours / floor:.2f}x (floor {floor:.2f} ms); "
+                f"autodiff / fused {at['ours autodiff'] / ours:.2f}x"
+            )
+            torch_case = f"pytorch nn.{cell.upper()}"
+            if torch_case in at:
+                line += f"; pytorch / ours {at[torch_case] / ours:.2f}x"
+            lines.append(line)
     return lines
 
 

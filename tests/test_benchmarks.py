@@ -2,14 +2,16 @@ from benchmarks import train_step
 
 
 def test_the_benchmark_times_every_case_and_summarises_ratios_at_a_tiny_shape():
-    cases = {**train_step.rnn_cases(2, 6, [1, 2]), **train_step.lstm_cases(2, 6, [1])}
+    cases = {**train_step.rnn_cases(2, 6, [1, 2])}
+    cases |= train_step.gated_cases("lstm", 2, 6) | train_step.gated_cases("gru", 2, 6)
     timings = train_step.timed(cases, steps=2)
     assert set(timings) == set(cases)
     assert all(0 < t["min_ms"] <= t["median_ms"] <= t["max_ms"] for t in timings.values())
     results = [{"case": name, "batch": 2, "seq_len": 6, **timing} for name, timing in timings.items()]
     summary = train_step.summarize(results)
     assert summary[0].startswith("B=2 T=6: ours default") and "flax best / ours default" in summary[0]
-    assert summary[-1].startswith("LSTM: flax / ours")
+    assert summary[-2].startswith("LSTM B=2 T=6: ours") and "best flax (flax RNN(" in summary[-2]
+    assert summary[-1].startswith("GRU B=2 T=6: ours") and "ours / floor" in summary[-1]
     table = train_step.markdown(results)
     assert table.startswith("| T = 6 | B=2 |") and f"| {next(iter(cases))} | " in table
     assert table.count("\n") == len(cases) + 1  # a header, a rule and a row per case
