@@ -76,7 +76,8 @@ def section(
 
 
 def _cell(values: Sequence[float], bold: bool) -> str:
-    """``mean ± std`` of accuracies in percent (std over seeds; none for one value)."""
+    """``mean ± std`` of accuracies in percent (std over seeds; none for one value), in bold for
+    the best of its row."""
     mean = 100 * statistics.fmean(values)
     text = f"{mean:.1f}" + (f" ± {100 * statistics.stdev(values):.1f}" if len(values) > 1 else "")
     return f"**{text}**" if bold else text
@@ -122,8 +123,9 @@ def tomita_tables(records: Sequence[Record]) -> list[str]:
                 ]
                 for name in inits
             }
-            best = max((statistics.fmean(v) for v in values.values() if v), default=None)
-            cells = [_cell(v, statistics.fmean(v) == best) if v else "-" for v in values.values()]
+            shown = {name: round(100 * statistics.fmean(v), 1) for name, v in values.items() if v}
+            best = max(shown.values(), default=None)  # ties as displayed are all best
+            cells = [_cell(v, shown[name] == best) if v else "-" for name, v in values.items()]
             lines.append(f"| {grammar} | " + " | ".join(cells) + " |")
         lines.append("")
     return lines
