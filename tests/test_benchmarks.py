@@ -38,3 +38,15 @@ def test_the_cpu_limits_benchmark_times_its_chains_and_they_agree_at_a_tiny_shap
     timings = train_step.timed(cases, steps=2)
     faults = cpu_limits.page_faults_per_call(cases["chain, every state stored"], calls=2)
     assert faults >= 0 and cpu_limits.summarize(2, 5, timings, faults).startswith("B=2 T=5: chain ")
+
+
+def test_time_to_solve_stops_each_contender_at_the_first_evaluation_below_the_threshold():
+    from benchmarks import time_to_solve
+
+    results = time_to_solve.run("irnn", seq_len=5, threshold=10.0, max_steps=4, eval_every=2)
+    assert {"ours (loop)", "flax", "ours (fit)"} <= set(results)
+    for name in ("ours (loop)", "flax"):
+        assert results[name]["steps"] == 2 and results[name]["seconds"] > 0 and results[name]["mse"] < 10
+    assert results["ours (fit)"]["steps"] == 2 and results["ours (fit)"]["seconds"] > 0
+    unsolved = time_to_solve.run("irnn", seq_len=5, threshold=0.0, max_steps=4, eval_every=2)
+    assert unsolved["ours (loop)"]["seconds"] is None and "ours (fit)" not in unsolved
