@@ -487,16 +487,17 @@ def summarize(results: list[dict]) -> list[str]:
                 for r in results
                 if (r["batch"], r["seq_len"]) == (batch, seq_len) and r["case"].startswith(f"{cell}: ")
             }
-            if "ours fused" not in at:
+            if "ours autodiff" not in at:
                 continue
-            ours = at["ours fused"]
+            ours = at["ours autodiff"]  # the default
             flax = {name: ms for name, ms in at.items() if name.startswith("flax")}
             best_flax = min(flax, key=flax.get)
             floor = sum(ms for name, ms in at.items() if name.startswith("floor"))
             line = (
-                f"{cell.upper()} B={batch} T={seq_len}: ours {ours:.2f} ms; best flax ({best_flax}) / ours "
+                f"{cell.upper()} B={batch} T={seq_len}: ours (default, autodiff) {ours:.2f} ms; "
+                f"best flax ({best_flax}) / ours "
                 f"{flax[best_flax] / ours:.2f}x; ours / floor {ours / floor:.2f}x (floor {floor:.2f} ms); "
-                f"autodiff / fused {at['ours autodiff'] / ours:.2f}x"
+                f"fused / default {at['ours fused'] / ours:.2f}x"
             )
             torch_case = f"pytorch nn.{cell.upper()}"
             if torch_case in at:

@@ -313,15 +313,18 @@ def lstm(
     *,
     unroll: int = 1,
     return_state: bool = False,
-    implementation: Literal["fused", "autodiff"] = "fused",
+    implementation: Literal["fused", "autodiff"] = "autodiff",
 ) -> jax.Array | tuple[jax.Array, tuple[jax.Array, jax.Array]]:
     r"""Run an LSTM over batch-major ``xs`` ``[B, T, D]``; return ``hs`` ``[B, T, H]``.
 
     With ``z_t = x_t W_{ih} + b + h_{t-1} W_{hh}`` split into (i, f, g, o):
     ``c_t = \sigma(f) c_{t-1} + \sigma(i) \tanh(g)``, ``h_t = \sigma(o) \tanh(c_t)``. The input
-    projection ``xs @ w_ih + b`` is one matmul before the loop. The fused backward pass is one
-    reverse scan over the stored pre-activations ``z_t`` and cell states, whose only matmul is
-    ``dz_t W_{hh}^\top``; the weight gradients are single matmuls after it.
+    projection ``xs @ w_ih + b`` is one matmul before the loop, or for a scalar input a product
+    in each step (:func:`hoists_input_projection`). The fused backward pass is one reverse scan
+    over the stored pre-activations ``z_t`` and cell states, whose only matmul is
+    ``dz_t W_{hh}^\top``, with the weight gradients as single matmuls after it; it is not the
+    default because it did not beat JAX's autodiff of the plain scan on our CPU
+    (``benchmarks/train_step.py --cells lstm gru``).
 
     Args:
       params: see :func:`init_lstm`.
@@ -329,8 +332,8 @@ def lstm(
       h0: initial ``(h, c)``, each ``[B, H]``; zeros when ``None``.
       unroll: scan unroll factor.
       return_state: also return the final ``(h, c)`` (to carry across truncated BPTT windows).
-      implementation: ``'fused'`` (custom VJP) or ``'autodiff'`` (the plain scan, differentiated
-        by JAX: the reference the fused path is tested against).
+      implementation: ``'autodiff'`` (the plain scan, differentiated by JAX) or ``'fused'``
+        (the custom VJP, tested equal to it).
     """
     return _gated("lstm", params, xs, h0, unroll, implementation, final_only=False, return_state=return_state)
 
@@ -341,10 +344,10 @@ def lstm_final(
     h0: tuple[jax.Array, jax.Array] | None = None,
     *,
     unroll: int = 1,
-    implementation: Literal["fused", "autodiff"] = "fused",
+    implementation: Literal["fused", "autodiff"] = "autodiff",
 ) -> tuple[jax.Array, jax.Array]:
-    """The final ``(h, c)`` of :func:`lstm` (``[B, H]`` each), with a cheaper backward pass: no
-    ``[T, B, H]`` cotangent of the states is read. What a last-state readout needs."""
+    """The final ``(h, c)`` of :func:`lstm` (``[B, H]`` each): what a last-state readout needs.
+    Its fused backward pass reads no ``[T, B, H]`` cotangent of the states."""
     return _gated("lstm", params, xs, h0, unroll, implementation, final_only=True, return_state=False)
 
 
@@ -355,15 +358,16 @@ def gru(
     *,
     unroll: int = 1,
     return_state: bool = False,
-    implementation: Literal["fused", "autodiff"] = "fused",
+    implementation: Literal["fused", "autodiff"] = "autodiff",
 ) -> jax.Array | tuple[jax.Array, jax.Array]:
     r"""Run a GRU over batch-major ``xs`` ``[B, T, D]``; return ``hs`` ``[B, T, H]``.
 
     With ``x_t W_{ih} + b`` split into (a_r, a_z, a_n) and ``h_{t-1} W_{hh}`` into (u_r, u_z, u_n):
     ``r = \sigma(a_r + u_r)``, ``z = \sigma(a_z + u_z)``, ``n = \tanh(a_n + r (u_n + b_{hn}))``,
-    ``h_t = (1 - z) n + z h_{t-1}`` (PyTorch's and Flax's GRU). The fused backward pass is one
-    reverse scan over the stored recurrent products ``u_t``, whose only matmul is the gradient of
-    ``u_t`` times ``W_{hh}^\top``; the weight gradients are single matmuls after it.
+    ``h_t = (1 - z) n + z h_{t-1}`` (PyTorch's and Flax's GRU). The input projection is placed
+    as for :func:`lstm`. The fused backward pass is one reverse scan over the stored recurrent
+    products ``u_t``, whose only matmul is the gradient of ``u_t`` times ``W_{hh}^\top``, with
+    the weight gradients as single matmuls after it (not the default, as for :func:`lstm`).
 
     Args:
       params: see :func:`init_gru`.
@@ -371,7 +375,7 @@ def gru(
       h0: initial state ``[B, H]``; zeros when ``None``.
       unroll: scan unroll factor.
       return_state: also return the final state.
-      implementation: ``'fused'`` (custom VJP) or ``'autodiff'`` (the plain scan).
+      implementation: ``'autodiff'`` (the plain scan) or ``'fused'`` (the custom VJP).
     """
     state0 = None if h0 is None else (h0,)
     result = _gated(
@@ -386,10 +390,9 @@ def gru_final(
     h0: jax.Array | None = None,
     *,
     unroll: int = 1,
-    implementation: Literal["fused", "autodiff"] = "fused",
+    implementation: Literal["fused", "autodiff"] = "autodiff",
 ) -> jax.Array:
-    """The final state of :func:`gru` (``[B, H]``), with a cheaper backward pass (as
-    :func:`lstm_final`)."""
+    """The final state of :func:`gru` (``[B, H]``), as :func:`lstm_final`."""
     state0 = None if h0 is None else (h0,)
     return _gated("gru", params, xs, state0, unroll, implementation, final_only=True, return_state=False)[0]
 
@@ -401,6 +404,7 @@ class _GatedLoop:
     kind: str
     unroll: int
     final_only: bool
+    hoist_input: bool
 
 
 def _gated(kind, params, xs, state0, unroll, implementation, *, final_only, return_state):
@@ -411,7 +415,9 @@ def _gated(kind, params, xs, state0, unroll, implementation, *, final_only, retu
     hidden_size = _check_params(params, GATES[kind], extra=extra)
     xs = _check_xs(xs, "xs", "(batch, time, features)")
     _check_input_size(xs, params["w_ih"])
-    loop = _GatedLoop(kind, checks.positive_int(unroll, "unroll"), final_only)
+    batch_size, seq_len, input_size = xs.shape
+    hoist = hoists_input_projection(input_size, batch_size, seq_len, hidden_size)
+    loop = _GatedLoop(kind, checks.positive_int(unroll, "unroll"), final_only, hoist)
     checks.one_of(implementation, IMPLEMENTATIONS, "implementation")
     dtype = jnp.result_type(xs, params["w_ih"])
     parts = 2 if kind == "lstm" else 1
@@ -452,17 +458,20 @@ def _gated_step(kind, w_hh, b_hn, state, px):
 def _gated_forward(loop, w_ih, w_hh, b, b_hn, xs, state0):
     """Time-major forward scan: ``(final state, states, (us, c_prevs))``. ``states`` holds
     ``h_t`` at step t, or ``h_{t-1}`` with ``loop.final_only`` (what the final-state backward
-    pairs with step t's gradient); ``us`` the per-step products of :func:`_gated_step` and, for
-    an LSTM, ``c_prevs`` the cell state each step started from."""
-    projected = xs @ w_ih + b
+    pairs with step t's gradient); ``us`` the per-step products of :func:`_gated_step`; for a GRU
+    the scanned inputs (the projection, if hoisted, else ``xs``) and for an LSTM ``c_prevs``, the
+    cell state each step started from. The input projection is hoisted before the loop or done in
+    each step as :func:`hoists_input_projection` says."""
+    inputs = xs @ w_ih + b if loop.hoist_input else xs
 
-    def step(state, px):
+    def step(state, scanned):
+        px = scanned if loop.hoist_input else scanned @ w_ih + b
         new_state, u = _gated_step(loop.kind, w_hh, b_hn, state, px)
         emitted = state[0] if loop.final_only else new_state[0]
         return new_state, (emitted, u, state[1] if loop.kind == "lstm" else None)
 
-    final, (states, us, c_prevs) = lax.scan(step, state0, projected, unroll=loop.unroll)
-    return final, states, (projected, us, c_prevs)
+    final, (states, us, c_prevs) = lax.scan(step, state0, inputs, unroll=loop.unroll)
+    return final, states, (inputs if loop.kind == "gru" else None, us, c_prevs)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
@@ -503,15 +512,18 @@ def _gated_backward(loop, primals, h_prevs, stored, dhs, d_final):
     one reverse scan carrying ``dL/dh`` (and ``dL/dc``), then the weight gradients as single
     matmuls over all steps (``h_prevs``: the state each step started from)."""
     w_ih, w_hh, b, b_hn, xs, state0 = primals
-    projected, us, c_prevs = stored
-    step = _lstm_backward_step if loop.kind == "lstm" else _gru_backward_step
+    inputs, us, c_prevs = stored
 
     def scan_step(carry, scanned):
         dh_out, *rest = scanned
         dh = carry[0] if dh_out is None else carry[0] + dh_out
-        return step(w_hh, b_hn, dh, carry[1:], *rest)
+        if loop.kind == "lstm":
+            return _lstm_backward_step(w_hh, dh, carry[1:], *rest)
+        step_inputs, u, h_prev = rest
+        px = step_inputs if loop.hoist_input else step_inputs @ w_ih + b
+        return _gru_backward_step(w_hh, b_hn, dh, px, u, h_prev)
 
-    scanned = (dhs, us, c_prevs) if loop.kind == "lstm" else (dhs, projected, us, h_prevs)
+    scanned = (dhs, us, c_prevs) if loop.kind == "lstm" else (dhs, inputs, us, h_prevs)
     d_state0, (d_projected, d_recurrent) = lax.scan(
         scan_step, d_final, scanned, reverse=True, unroll=loop.unroll
     )
@@ -528,10 +540,9 @@ def _gated_backward(loop, primals, h_prevs, stored, dhs, d_final):
     return (*_cast_like(grads, (w_ih, w_hh, b, b_hn, xs)), _cast_like(d_state0, state0))
 
 
-def _lstm_backward_step(w_hh, b_hn, dh, carried, z, c_prev):
+def _lstm_backward_step(w_hh, dh, carried, z, c_prev):
     """One reverse LSTM step: from ``dL/dh_t`` (``dh``) and ``dL/dc_t`` through later steps
     (``carried``), the pre-activation gradient ``dz_t`` and ``dL/dh_{t-1}``, ``dL/dc_{t-1}``."""
-    del b_hn
     (dc_later,) = carried
     i, f, g, o = jnp.split(z, 4, axis=-1)
     i, f, g, o = jax.nn.sigmoid(i), jax.nn.sigmoid(f), jnp.tanh(g), jax.nn.sigmoid(o)
@@ -545,10 +556,9 @@ def _lstm_backward_step(w_hh, b_hn, dh, carried, z, c_prev):
     return (_transpose_matmul(dz, w_hh), dc * f), (dz, dz)
 
 
-def _gru_backward_step(w_hh, b_hn, dh, carried, px, u, h_prev):
+def _gru_backward_step(w_hh, b_hn, dh, px, u, h_prev):
     """One reverse GRU step: from ``dL/dh_t`` (``dh``), the gradients of the input projection
     (``[a_r, a_z, a_n]``) and of the recurrent product (``[u_r, u_z, u_n]``), and ``dL/dh_{t-1}``."""
-    del carried
     a_r, a_z, a_n = jnp.split(px, 3, axis=-1)
     u_r, u_z, u_n = jnp.split(u, 3, axis=-1)
     r = jax.nn.sigmoid(a_r + u_r)

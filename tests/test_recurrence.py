@@ -229,7 +229,9 @@ def test_fused_gated_cells_equal_autodiff_of_the_plain_scan(
     reference = jax.grad(loss, argnums=(0, 1, 2))(params, xs, state0, "autodiff")
     for got, want in zip(jax.tree.leaves(fused), jax.tree.leaves(reference), strict=True):
         assert got.shape == want.shape and got.dtype == want.dtype
-        assert_float32_close(got, want, seq_len=seq_len, width=input_size + hidden_size, growth=1.0)
+        # each step's gates add a chain of about 16 rounded elementwise operations to the sums
+        width = input_size + hidden_size + 16
+        assert_float32_close(got, want, seq_len=seq_len, width=width, growth=1.0)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
