@@ -7,8 +7,8 @@ workdir, and writes each record (:func:`irnn_jax.report.collect`) as soon as its
 campaign spread over sessions and machines picks up where it stopped. ``--shard K/N`` takes every
 N-th run from the K-th, to run N processes side by side. The command keeps compiled programs in
 ``<runs_dir>/compilation_cache`` (JAX's persistent cache) for the runs that follow. A run that
-diverges is a result, not a failure: its record says where (``diverged``, ``diverged_at``) and the
-campaign goes on.
+diverges is a result, not a failure: its record says where (``diverged``, ``diverged_at``) and holds the
+held-out curve up to there, and the campaign goes on.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 import jax
 
 from irnn_jax import config as config_lib
-from irnn_jax import report, train
+from irnn_jax import report, tasks, train
 from irnn_jax import workdir as workdir_lib
 from irnn_jax.errors import ConfigError
 
@@ -135,6 +135,7 @@ def run(
                 "config": workdir_lib.as_dict(config),
                 "diverged": str(error),
                 "diverged_at": error.step,
+                "curve": report.read_curve(workdir, tasks.from_config(config.task).metric),
             }
         record["campaign"] = campaign.path.stem
         target = results_dir / f"{item.name}.json"

@@ -167,7 +167,10 @@ def plot_curves(records: Sequence[Record], path: pathlib.Path) -> None:
         ]
         if points:
             steps, values = zip(*points, strict=True)
-            axis.plot(steps, values, marker="o", markersize=3, label=COMPARED[init_name(record)])
+            name = COMPARED[init_name(record)]
+            if "diverged_at" in record:
+                name += f" (diverged at step {record['diverged_at']:,})"
+            axis.plot(steps, values, marker="o", markersize=3, label=name)
     axis.set_xlabel("training steps")
     axis.set_ylabel("test accuracy")
     axis.set_title("Sequential pixel MNIST: recurrent initialisers at one budget")

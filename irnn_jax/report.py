@@ -61,14 +61,7 @@ def collect(workdir: str | pathlib.Path, command: str | None = None) -> dict[str
     if not summary_path.is_file():
         raise WorkdirError(f"{workdir} has no summary.json: not a finished run")
     summary = json.loads(summary_path.read_text())
-    metric = summary["metric"]
-    curve = []
-    metrics_path = workdir / "metrics.jsonl"
-    if metrics_path.is_file():
-        for line in metrics_path.read_text().splitlines():
-            record = json.loads(line)
-            if record["split"] in ("valid", "test") and metric in record:
-                curve.append({"step": record["step"], "split": record["split"], metric: record[metric]})
+    curve = read_curve(workdir, summary["metric"])
     diagnostics_path = workdir / "diagnostics.jsonl"
     if diagnostics_path.is_file():
         summary["diagnostics"] = [json.loads(line) for line in diagnostics_path.read_text().splitlines()]
@@ -76,6 +69,18 @@ def collect(workdir: str | pathlib.Path, command: str | None = None) -> dict[str
     if not command:
         raise WorkdirError(f"{workdir}: summary.json records no command; pass the command that made the run")
     return {**summary, "command": command, "curve": curve}
+
+
+def read_curve(workdir: pathlib.Path, metric: str) -> list[dict[str, Any]]:
+    """The held-out ``metric`` of a run's ``metrics.jsonl``, ``{step, split, metric}`` per line."""
+    curve = []
+    metrics_path = workdir / "metrics.jsonl"
+    if metrics_path.is_file():
+        for line in metrics_path.read_text().splitlines():
+            record = json.loads(line)
+            if record["split"] in ("valid", "test") and metric in record:
+                curve.append({"step": record["step"], "split": record["split"], metric: record[metric]})
+    return curve
 
 
 def label(record: Mapping[str, Any]) -> str:
