@@ -189,7 +189,7 @@ def test_fused_gradients_equal_autodiff_of_the_plain_scan(
         )
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=6, deadline=None)  # each example compiles four programs
 @given(
     cell=st.sampled_from(["lstm", "gru"]),
     batch_size=st.integers(1, 4),
