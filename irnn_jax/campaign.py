@@ -8,7 +8,7 @@ campaign spread over sessions and machines picks up where it stopped. ``--shard 
 N-th run from the K-th, to run N processes side by side. The command keeps compiled programs in
 ``<runs_dir>/compilation_cache`` (JAX's persistent cache) for the runs that follow. A run that
 diverges is a result, not a failure: its record says where (``diverged``, ``diverged_at``) and holds the
-held-out curve up to there, and the campaign goes on.
+held-out curve and diagnostics up to there, and the campaign goes on.
 """
 
 from __future__ import annotations
@@ -136,6 +136,7 @@ def run(
                 "diverged": str(error),
                 "diverged_at": error.step,
                 "curve": report.read_curve(workdir, tasks.from_config(config.task).metric),
+                "diagnostics": report.read_diagnostics(workdir),
             }
         record["campaign"] = campaign.path.stem
         target = results_dir / f"{item.name}.json"

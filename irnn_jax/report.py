@@ -62,9 +62,9 @@ def collect(workdir: str | pathlib.Path, command: str | None = None) -> dict[str
         raise WorkdirError(f"{workdir} has no summary.json: not a finished run")
     summary = json.loads(summary_path.read_text())
     curve = read_curve(workdir, summary["metric"])
-    diagnostics_path = workdir / "diagnostics.jsonl"
-    if diagnostics_path.is_file():
-        summary["diagnostics"] = [json.loads(line) for line in diagnostics_path.read_text().splitlines()]
+    diagnostics = read_diagnostics(workdir)
+    if diagnostics:
+        summary["diagnostics"] = diagnostics
     command = summary.get("command") or command
     if not command:
         raise WorkdirError(f"{workdir}: summary.json records no command; pass the command that made the run")
@@ -81,6 +81,12 @@ def read_curve(workdir: pathlib.Path, metric: str) -> list[dict[str, Any]]:
             if record["split"] in ("valid", "test") and metric in record:
                 curve.append({"step": record["step"], "split": record["split"], metric: record[metric]})
     return curve
+
+
+def read_diagnostics(workdir: pathlib.Path) -> list[dict[str, Any]]:
+    """The snapshots of a run's ``diagnostics.jsonl`` (none if it logged none)."""
+    path = workdir / "diagnostics.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
 
 
 def label(record: Mapping[str, Any]) -> str:

@@ -59,6 +59,7 @@ def test_a_diverged_run_is_recorded_as_such_and_the_campaign_goes_on(tmp_path):
     boom = json.loads((tmp_path / "results" / "boom.json").read_text())
     assert boom["diverged_at"] >= 1 and "non-finite training" in boom["diverged"]
     assert [point["step"] for point in boom["curve"]] == [0, 0]  # valid and test before training
+    assert boom["diagnostics"] == []  # the run logged none
     assert (tmp_path / "results" / "fine.json").is_file()
 
 
