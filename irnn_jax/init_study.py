@@ -146,7 +146,10 @@ def mnist_table(records: Sequence[Record]) -> list[str]:
     ]
     for record in sorted(records, key=lambda record: list(COMPARED).index(init_name(record))):
         if "diverged" in record:
-            lines.append(f"| {COMPARED[init_name(record)]} | diverged at {record['diverged_at']} | | | | |")
+            lines.append(
+                f"| {COMPARED[init_name(record)]} | diverged at step {record['diverged_at']:,} | | | | "
+                f"`{record['command']}` |"
+            )
             continue
         lines.append(
             f"| {COMPARED[init_name(record)]} | {record['steps']:,} | {record['wall_s']:.0f} s | "
