@@ -68,8 +68,10 @@ def test_no_campaign_records_give_no_section(tmp_path):
 
 def test_the_mnist_runs_get_a_table_and_a_curve_figure(tmp_path):
     runs = [record(0, "identity", 0, 0.7, 0.65), record(0, "orthogonal", 0, 0.5, 0.45, diagnostics=False)]
+    runs.append({**record(0, "glorot_normal", 0, 0.0, 0.0), "diverged": "non-finite", "diverged_at": 1234})
     write(tmp_path, init_study.MNIST, runs)
     text, figures = init_study.section(tmp_path, tmp_path / "figures", tmp_path)
     assert "| IRNN (I) | 3,000 | 30 s | 70.00% | 65.00% |" in text and "| orthogonal |" in text
+    assert "| Xavier | diverged at step 1,234 | | | | `irnn-jax train ... 0 glorot_normal 0` |" in text
     names = [path.name for path in figures]
     assert names == ["init_mnist_curves.png", "init_spectra.png", "init_gradients.png"]
