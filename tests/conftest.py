@@ -6,9 +6,11 @@ the ``@reproduce_failure`` blob. ``dev`` draws fresh examples each run (``pytest
 Neither writes an example database into the checkout.
 """
 
+import atexit
 import hashlib
 import os
 import pathlib
+import shutil
 import tempfile
 import zipfile
 
@@ -61,6 +63,14 @@ def pytest_collection_modifyitems(items):
 # The cross-checks assume exact float32 matmuls; accelerators may otherwise use TF32 or bf16 passes.
 jax.config.update("jax_default_matmul_precision", "highest")
 os.environ.setdefault("JAX_DEFAULT_MATMUL_PRECISION", "highest")  # for the tests' child processes
+
+# One compilation cache for the session, fresh and removed at exit: the many tests that train the
+# same small programs compile each once.
+_COMPILATION_CACHE = tempfile.mkdtemp(prefix="irnn_jax_compilation_cache_")
+atexit.register(shutil.rmtree, _COMPILATION_CACHE, ignore_errors=True)
+jax.config.update("jax_compilation_cache_dir", _COMPILATION_CACHE)
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 @pytest.fixture
