@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.util
+import itertools
 import json
 import math
 import pathlib
@@ -87,7 +88,8 @@ def ours(config: object, eval_every: int) -> Step:
     built = experiment.build(config)
     init_key, _ = jax.random.split(jax.random.PRNGKey(config.seed))
     batches, held_out = _stream(built)
-    first = next(_stream(built)[0])
+    first = next(batches)
+    batches = itertools.chain([first], batches)
     state = [built.init_state(init_key, first[0])]
     train_step = jax.jit(built.train_step(), donate_argnums=0)
     eval_step = jax.jit(built.eval_step())

@@ -440,70 +440,58 @@ def _row(result: dict) -> str:
 
 
 def summarize(results: list[dict]) -> list[str]:
-    """Ratios per (B, T): the best ours against Flax's best, PyTorch and the floor."""
+    """Ratios per cell and (B, T): ours (the default path) against the best Flax case, PyTorch,
+    Keras, the floor and our other paths; for the ReLU RNN also the cost of doubling T."""
     lines = []
-    shapes = sorted({(r["batch"], r["seq_len"]) for r in results})
-    for batch, seq_len in shapes:
-        at = {r["case"]: r["median_ms"] for r in results if (r["batch"], r["seq_len"]) == (batch, seq_len)}
-        ours = {name: ms for name, ms in at.items() if name.startswith("ours fused")}
-        if not ours:
-            continue
-        default = at["ours fused, unroll 1"]
-        best_name = min(ours, key=ours.get)
-        flax_best = min(ms for name, ms in at.items() if name.startswith("flax"))
-        floor = sum(ms for name, ms in at.items() if name.startswith("floor"))
-        line = (
-            f"B={batch} T={seq_len}: ours default {default:.2f} ms "
-            f"(best: {best_name}, {ours[best_name]:.2f} ms); "
-            f"flax best / ours default {flax_best / default:.2f}x; floor {floor:.2f} ms, "
-            f"ours default / floor {default / floor:.2f}x, flax best / floor {flax_best / floor:.2f}x"
-        )
-        fit_case = "ours: fit's train step (RNNModel)"
-        if fit_case in at:
-            line += f"; fit's step / ours default {at[fit_case] / default:.2f}x"
-        for peer, case in (("pytorch", "pytorch nn.RNN"), ("keras", "keras SimpleRNN (jax)")):
-            if case in at:
-                line += f"; {peer} / ours default {at[case] / default:.2f}x"
-        line += (
-            f"; forward ours / plain scan {at['forward only: ours'] / at['forward only: plain scan']:.2f}x"
-        )
-        lines.append(line)
-    for batch, seq_len in shapes:
-        at = {r["case"]: r["median_ms"] for r in results if (r["batch"], r["seq_len"]) == (batch, seq_len)}
-        longer = [s for b, s in shapes if b == batch and s == 2 * seq_len]
-        if longer and "ours fused, unroll 1" in at:
-            doubled = next(
-                r["median_ms"]
-                for r in results
-                if (r["batch"], r["seq_len"], r["case"]) == (batch, longer[0], "ours fused, unroll 1")
-            )
-            lines.append(
-                f"B={batch}: T={longer[0]} / T={seq_len} = {doubled / at['ours fused, unroll 1']:.2f}x"
-            )
-    for cell in ("lstm", "gru"):
-        for batch, seq_len in shapes:
-            at = {
-                r["case"].removeprefix(f"{cell}: "): r["median_ms"]
-                for r in results
-                if (r["batch"], r["seq_len"]) == (batch, seq_len) and r["case"].startswith(f"{cell}: ")
-            }
-            if "ours autodiff" not in at:
-                continue
-            ours = at["ours autodiff"]  # the default
-            flax = {name: ms for name, ms in at.items() if name.startswith("flax")}
-            best_flax = min(flax, key=flax.get)
-            floor = sum(ms for name, ms in at.items() if name.startswith("floor"))
-            line = (
-                f"{cell.upper()} B={batch} T={seq_len}: ours (default, autodiff) {ours:.2f} ms; "
-                f"best flax ({best_flax}) / ours "
-                f"{flax[best_flax] / ours:.2f}x; ours / floor {ours / floor:.2f}x (floor {floor:.2f} ms); "
-                f"fused / default {at['ours fused'] / ours:.2f}x"
-            )
-            torch_case = f"pytorch nn.{cell.upper()}"
-            if torch_case in at:
-                line += f"; pytorch / ours {at[torch_case] / ours:.2f}x"
-            lines.append(line)
+    for cell, default in (("rnn", "ours fused, unroll 1"), ("lstm", "ours fused"), ("gru", "ours fused")):
+        at_shape = _by_shape(results, cell)
+        for (batch, seq_len), at in at_shape.items():
+            if default in at:
+                lines.append(f"{cell.upper()} B={batch} T={seq_len}: " + _ratios(at, default))
+        for (batch, seq_len), at in at_shape.items():
+            longer = at_shape.get((batch, 2 * seq_len), {})
+            if default in at and default in longer:
+                doubling = longer[default] / at[default]
+                lines.append(f"{cell.upper()} B={batch}: T={2 * seq_len} / T={seq_len} = {doubling:.2f}x")
     return lines
+
+
+def _by_shape(results: list[dict], cell: str) -> dict[tuple[int, int], dict[str, float]]:
+    """``{(B, T): {case: median ms}}`` of one cell's cases, their ``'lstm: '`` prefix removed (the
+    ReLU RNN's cases have none)."""
+    prefixes = tuple(f"{other}: " for other in ("lstm", "gru"))
+    shapes: dict[tuple[int, int], dict[str, float]] = {}
+    for result in sorted(results, key=lambda r: (r["batch"], r["seq_len"])):
+        case = result["case"]
+        mine = not case.startswith(prefixes) if cell == "rnn" else case.startswith(f"{cell}: ")
+        if not mine:
+            continue
+        shapes.setdefault((result["batch"], result["seq_len"]), {})[case.removeprefix(f"{cell}: ")] = result[
+            "median_ms"
+        ]
+    return shapes
+
+
+def _ratios(at: dict[str, float], default: str) -> str:
+    """One shape's summary: the default's time, Flax's best / ours, ours / floor, then every
+    other case of ours and of the peers over ours."""
+    ours = at[default]
+    flax = {name: ms for name, ms in at.items() if name.startswith("flax")}
+    best_flax = min(flax, key=flax.get)
+    floor = sum(ms for name, ms in at.items() if name.startswith("floor"))
+    parts = [
+        f"ours ({default}) {ours:.2f} ms",
+        f"best flax ({best_flax}) / ours {flax[best_flax] / ours:.2f}x",
+        f"ours / floor {ours / floor:.2f}x (floor {floor:.2f} ms)",
+    ]
+    for name, ms in at.items():
+        if name != default and not name.startswith(("flax", "floor", "forward only")):
+            parts.append(f"{name} / ours {ms / ours:.2f}x")
+    if "forward only: ours" in at:
+        parts.append(
+            f"forward ours / plain scan {at['forward only: ours'] / at['forward only: plain scan']:.2f}x"
+        )
+    return "; ".join(parts)
 
 
 if __name__ == "__main__":

@@ -20,8 +20,10 @@ scan with ``jax.grad`` and is the reference the fused path is tested against. :f
 returns only ``h_T`` and has its own, cheaper, fused backward (what a last-state readout needs).
 
 :func:`lstm` and :func:`gru` use the same convention with gate blocks side by side along the
-last axis (PyTorch's gate order), their input projection hoisted before the scan and JAX's
-autodiff for the backward pass.
+last axis (PyTorch's gate order). Their default is also a fused custom VJP: the forward scan
+stores one slab per step (the activated gates and what else the step's derivative reads), the
+backward is one reverse scan whose only matmul is the recurrent one, and the weight gradients
+are single matmuls after it.
 """
 
 from __future__ import annotations
@@ -313,18 +315,17 @@ def lstm(
     *,
     unroll: int = 1,
     return_state: bool = False,
-    implementation: Literal["fused", "autodiff"] = "autodiff",
+    implementation: Literal["fused", "autodiff"] = "fused",
 ) -> jax.Array | tuple[jax.Array, tuple[jax.Array, jax.Array]]:
     r"""Run an LSTM over batch-major ``xs`` ``[B, T, D]``; return ``hs`` ``[B, T, H]``.
 
     With ``z_t = x_t W_{ih} + b + h_{t-1} W_{hh}`` split into (i, f, g, o):
     ``c_t = \sigma(f) c_{t-1} + \sigma(i) \tanh(g)``, ``h_t = \sigma(o) \tanh(c_t)``. The input
     projection ``xs @ w_ih + b`` is one matmul before the loop, or for a scalar input a product
-    in each step (:func:`hoists_input_projection`). The fused backward pass is one reverse scan
-    over the stored pre-activations ``z_t`` and cell states, whose only matmul is
-    ``dz_t W_{hh}^\top``, with the weight gradients as single matmuls after it; it is not the
-    default because it did not beat JAX's autodiff of the plain scan on our CPU
-    (``benchmarks/train_step.py --cells lstm gru``).
+    in each step (:func:`hoists_input_projection`). The fused backward pass (the default) is one
+    reverse scan over the stored activated gates and cell states, whose only matmul is
+    ``dz_t W_{hh}^\top``, with the weight gradients as single matmuls after it; it measured
+    faster than JAX's autodiff of the plain scan (``benchmarks/train_step.py --cells lstm gru``).
 
     Args:
       params: see :func:`init_lstm`.
@@ -344,7 +345,7 @@ def lstm_final(
     h0: tuple[jax.Array, jax.Array] | None = None,
     *,
     unroll: int = 1,
-    implementation: Literal["fused", "autodiff"] = "autodiff",
+    implementation: Literal["fused", "autodiff"] = "fused",
 ) -> tuple[jax.Array, jax.Array]:
     """The final ``(h, c)`` of :func:`lstm` (``[B, H]`` each): what a last-state readout needs.
     Its fused backward pass reads no ``[T, B, H]`` cotangent of the states."""
@@ -358,16 +359,16 @@ def gru(
     *,
     unroll: int = 1,
     return_state: bool = False,
-    implementation: Literal["fused", "autodiff"] = "autodiff",
+    implementation: Literal["fused", "autodiff"] = "fused",
 ) -> jax.Array | tuple[jax.Array, jax.Array]:
     r"""Run a GRU over batch-major ``xs`` ``[B, T, D]``; return ``hs`` ``[B, T, H]``.
 
     With ``x_t W_{ih} + b`` split into (a_r, a_z, a_n) and ``h_{t-1} W_{hh}`` into (u_r, u_z, u_n):
     ``r = \sigma(a_r + u_r)``, ``z = \sigma(a_z + u_z)``, ``n = \tanh(a_n + r (u_n + b_{hn}))``,
     ``h_t = (1 - z) n + z h_{t-1}`` (PyTorch's and Flax's GRU). The input projection is placed
-    as for :func:`lstm`. The fused backward pass is one reverse scan over the stored recurrent
-    products ``u_t``, whose only matmul is the gradient of ``u_t`` times ``W_{hh}^\top``, with
-    the weight gradients as single matmuls after it (not the default, as for :func:`lstm`).
+    as for :func:`lstm`. The fused backward pass (the default) is one reverse scan over the
+    stored gates, whose only matmul is the gradient of ``u_t`` times ``W_{hh}^\top``, with the
+    weight gradients as single matmuls after it.
 
     Args:
       params: see :func:`init_gru`.
@@ -390,7 +391,7 @@ def gru_final(
     h0: jax.Array | None = None,
     *,
     unroll: int = 1,
-    implementation: Literal["fused", "autodiff"] = "autodiff",
+    implementation: Literal["fused", "autodiff"] = "fused",
 ) -> jax.Array:
     """The final state of :func:`gru` (``[B, H]``), as :func:`lstm_final`."""
     state0 = None if h0 is None else (h0,)
@@ -425,7 +426,7 @@ def _gated(kind, params, xs, state0, unroll, implementation, *, final_only, retu
     b_hn = params["b_hn"] if kind == "gru" else jnp.zeros((0,), dtype)
     arrays = (params["w_ih"], params["w_hh"], params["b"], b_hn, jnp.swapaxes(xs, 0, 1), state0)
     if implementation == "autodiff":
-        final, hs, _ = _gated_forward(loop, *arrays)
+        final, hs, _ = _gated_forward(loop, *arrays, store=False)
     elif final_only:
         return _gated_fused_final(loop, *arrays)
     else:
@@ -436,141 +437,151 @@ def _gated(kind, params, xs, state0, unroll, implementation, *, final_only, retu
     return (hs, final) if return_state else hs
 
 
+def _project(x, w_ih, b):
+    """The input projection ``x @ w_ih + b``, a broadcast product for a scalar input."""
+    return x * w_ih[0] + b if w_ih.shape[0] == 1 else x @ w_ih + b
+
+
 def _gated_step(kind, w_hh, b_hn, state, px):
-    """One LSTM or GRU step from the hoisted input projection ``px``: ``(new state, u)`` with
-    ``u = h @ w_hh`` (for an LSTM ``px + u``, the pre-activations), what the backward pass needs."""
+    """One LSTM or GRU step from the input projection ``px``: ``(new state, stored)``, where
+    ``stored`` (``[B, 6H]`` for an LSTM, ``[B, 5H]`` for a GRU) is everything the step's backward
+    pass reads, one array so that the scan writes one slab per step: for an LSTM the activated
+    gates ``(i, f, g, o)``, ``c_{t-1}`` and ``tanh(c_t)``; for a GRU ``(r, z, n)``,
+    ``u_n + b_{hn}`` and ``h_{t-1}``."""
     if kind == "lstm":
         h, c = state
         z = px + h @ w_hh
-        i, f, g, o = jnp.split(z, 4, axis=-1)
-        c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
-        return (jax.nn.sigmoid(o) * jnp.tanh(c), c), z
+        hidden = h.shape[-1]
+        sig = jax.nn.sigmoid(z)
+        i, f, o = sig[:, :hidden], sig[:, hidden : 2 * hidden], sig[:, 3 * hidden :]
+        g = jnp.tanh(z[:, 2 * hidden : 3 * hidden])
+        c_next = f * c + i * g
+        tanh_c = jnp.tanh(c_next)
+        return (o * tanh_c, c_next), jnp.concatenate([i, f, g, o, c, tanh_c], axis=-1)
     (h,) = state
-    u = h @ w_hh
     a_r, a_z, a_n = jnp.split(px, 3, axis=-1)
-    u_r, u_z, u_n = jnp.split(u, 3, axis=-1)
+    u_r, u_z, u_n = jnp.split(h @ w_hh, 3, axis=-1)
     r = jax.nn.sigmoid(a_r + u_r)
     z = jax.nn.sigmoid(a_z + u_z)
-    n = jnp.tanh(a_n + r * (u_n + b_hn))
-    return ((1 - z) * n + z * h,), u
+    hn = u_n + b_hn
+    n = jnp.tanh(a_n + r * hn)
+    return ((1 - z) * n + z * h,), jnp.concatenate([r, z, n, hn, h], axis=-1)
 
 
-def _gated_forward(loop, w_ih, w_hh, b, b_hn, xs, state0):
-    """Time-major forward scan: ``(final state, states, (us, c_prevs))``. ``states`` holds
-    ``h_t`` at step t, or ``h_{t-1}`` with ``loop.final_only`` (what the final-state backward
-    pairs with step t's gradient); ``us`` the per-step products of :func:`_gated_step`; for a GRU
-    the scanned inputs (the projection, if hoisted, else ``xs``) and for an LSTM ``c_prevs``, the
-    cell state each step started from. The input projection is hoisted before the loop or done in
-    each step as :func:`hoists_input_projection` says."""
-    inputs = xs @ w_ih + b if loop.hoist_input else xs
+def _gated_forward(loop, w_ih, w_hh, b, b_hn, xs, state0, *, store):
+    """Time-major forward scan: ``(final state, hs or None, stored or None)``, ``hs`` the states
+    (unless ``loop.final_only``) and with ``store`` the per-step arrays of :func:`_gated_step`.
+    The input projection is hoisted before the loop or done in each step as
+    :func:`hoists_input_projection` says."""
+    inputs = _project(xs, w_ih, b) if loop.hoist_input else xs
 
     def step(state, scanned):
-        px = scanned if loop.hoist_input else scanned @ w_ih + b
-        new_state, u = _gated_step(loop.kind, w_hh, b_hn, state, px)
-        emitted = state[0] if loop.final_only else new_state[0]
-        return new_state, (emitted, u, state[1] if loop.kind == "lstm" else None)
+        px = scanned if loop.hoist_input else _project(scanned, w_ih, b)
+        new_state, stored = _gated_step(loop.kind, w_hh, b_hn, state, px)
+        return new_state, (None if loop.final_only else new_state[0], stored if store else None)
 
-    final, (states, us, c_prevs) = lax.scan(step, state0, inputs, unroll=loop.unroll)
-    return final, states, (inputs if loop.kind == "gru" else None, us, c_prevs)
+    final, (hs, stored) = lax.scan(step, state0, inputs, unroll=loop.unroll)
+    return final, hs, stored
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
 def _gated_fused(loop, w_ih, w_hh, b, b_hn, xs, state0):
-    final, hs, _ = _gated_forward(loop, w_ih, w_hh, b, b_hn, xs, state0)
+    final, hs, _ = _gated_forward(loop, w_ih, w_hh, b, b_hn, xs, state0, store=False)
     return hs, final
 
 
 def _gated_fused_fwd(loop, w_ih, w_hh, b, b_hn, xs, state0):
-    final, hs, stored = _gated_forward(loop, w_ih, w_hh, b, b_hn, xs, state0)
-    return (hs, final), (w_ih, w_hh, b, b_hn, xs, state0, hs, stored)
+    final, hs, stored = _gated_forward(loop, w_ih, w_hh, b, b_hn, xs, state0, store=True)
+    return (hs, final), (w_ih, w_hh, b, b_hn, xs, state0, stored)
 
 
 def _gated_fused_bwd(loop, residuals, cotangents):
-    w_ih, w_hh, b, b_hn, xs, state0, hs, stored = residuals
+    *primals, stored = residuals
     dhs, d_final = cotangents
-    h_prevs = jnp.concatenate([state0[0][None], hs[:-1]])
-    return _gated_backward(loop, (w_ih, w_hh, b, b_hn, xs, state0), h_prevs, stored, dhs, d_final)
+    return _gated_backward(loop, tuple(primals), stored, dhs, d_final)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
 def _gated_fused_final(loop, w_ih, w_hh, b, b_hn, xs, state0):
-    return _gated_forward(loop, w_ih, w_hh, b, b_hn, xs, state0)[0]
+    return _gated_forward(loop, w_ih, w_hh, b, b_hn, xs, state0, store=False)[0]
 
 
 def _gated_fused_final_fwd(loop, w_ih, w_hh, b, b_hn, xs, state0):
-    final, h_prevs, stored = _gated_forward(loop, w_ih, w_hh, b, b_hn, xs, state0)
-    return final, (w_ih, w_hh, b, b_hn, xs, state0, h_prevs, stored)
+    final, _, stored = _gated_forward(loop, w_ih, w_hh, b, b_hn, xs, state0, store=True)
+    return final, (w_ih, w_hh, b, b_hn, xs, state0, stored)
 
 
 def _gated_fused_final_bwd(loop, residuals, d_final):
-    *primals, h_prevs, stored = residuals
-    return _gated_backward(loop, tuple(primals), h_prevs, stored, None, d_final)
+    *primals, stored = residuals
+    return _gated_backward(loop, tuple(primals), stored, None, d_final)
 
 
-def _gated_backward(loop, primals, h_prevs, stored, dhs, d_final):
+def _gated_backward(loop, primals, stored, dhs, d_final):
     """The gradients of ``primals = (w_ih, w_hh, b, b_hn, xs, state0)`` of an LSTM or GRU run:
-    one reverse scan carrying ``dL/dh`` (and ``dL/dc``), then the weight gradients as single
-    matmuls over all steps (``h_prevs``: the state each step started from)."""
+    one reverse scan over the ``stored`` arrays carrying ``dL/dh`` (and ``dL/dc``), then the
+    weight gradients as single matmuls over all steps."""
     w_ih, w_hh, b, b_hn, xs, state0 = primals
-    inputs, us, c_prevs = stored
+    hidden = w_hh.shape[0]
+    backward_step = _lstm_backward_step if loop.kind == "lstm" else _gru_backward_step
 
     def scan_step(carry, scanned):
-        dh_out, *rest = scanned
+        dh_out, step_stored = scanned
         dh = carry[0] if dh_out is None else carry[0] + dh_out
-        if loop.kind == "lstm":
-            return _lstm_backward_step(w_hh, dh, carry[1:], *rest)
-        step_inputs, u, h_prev = rest
-        px = step_inputs if loop.hoist_input else step_inputs @ w_ih + b
-        return _gru_backward_step(w_hh, b_hn, dh, px, u, h_prev)
+        (direct, *rest), (d_projected, d_recurrent) = backward_step(dh, carry[1:], step_stored)
+        dh_prev = _transpose_matmul(d_recurrent, w_hh)
+        return (dh_prev if direct is None else dh_prev + direct, *rest), (d_projected, d_recurrent)
 
-    scanned = (dhs, us, c_prevs) if loop.kind == "lstm" else (dhs, inputs, us, h_prevs)
     d_state0, (d_projected, d_recurrent) = lax.scan(
-        scan_step, d_final, scanned, reverse=True, unroll=loop.unroll
+        scan_step, d_final, (dhs, stored), reverse=True, unroll=loop.unroll
     )
+    if d_projected is None:  # an LSTM: one pre-activation gradient for both products
+        d_projected = d_recurrent
+    if loop.kind == "lstm":  # h_{t-1} = o_{t-1} tanh c_{t-1}, read off the previous step's slab
+        h_all = stored[..., 3 * hidden : 4 * hidden] * stored[..., 5 * hidden :]
+        h_prevs = jnp.concatenate([state0[0][None], h_all[:-1]])
+    else:
+        h_prevs = stored[..., 4 * hidden :]
     rows = xs.shape[0] * xs.shape[1]
     d_projected_rows = d_projected.reshape(rows, -1)
     d_recurrent_rows = d_recurrent.reshape(rows, -1)
     dw_ih = xs.reshape(rows, -1).T @ d_projected_rows
     dw_hh = h_prevs.reshape(rows, -1).T @ d_recurrent_rows
     db = d_projected_rows.sum(axis=0)
-    hidden = w_hh.shape[0]
     db_hn = d_recurrent_rows[:, 2 * hidden :].sum(axis=0) if loop.kind == "gru" else jnp.zeros_like(b_hn)
     dxs = _transpose_matmul(d_projected, w_ih)
     grads = (dw_ih, dw_hh, db, db_hn, dxs)
     return (*_cast_like(grads, (w_ih, w_hh, b, b_hn, xs)), _cast_like(d_state0, state0))
 
 
-def _lstm_backward_step(w_hh, dh, carried, z, c_prev):
-    """One reverse LSTM step: from ``dL/dh_t`` (``dh``) and ``dL/dc_t`` through later steps
-    (``carried``), the pre-activation gradient ``dz_t`` and ``dL/dh_{t-1}``, ``dL/dc_{t-1}``."""
+def _lstm_backward_step(dh, carried, stored):
+    """One reverse LSTM step from ``dL/dh_t`` (``dh``), ``dL/dc_t`` through later steps
+    (``carried``) and the step's stored slab: ``((None, dL/dc_{t-1}), (None, dz_t))``, ``dz_t``
+    the pre-activation gradient, which is the gradient of both the input projection and the
+    recurrent product (an LSTM sums them before its gates); ``h_{t-1}`` reaches the loss only
+    through ``dz_t W_{hh}^T``."""
     (dc_later,) = carried
-    i, f, g, o = jnp.split(z, 4, axis=-1)
-    i, f, g, o = jax.nn.sigmoid(i), jax.nn.sigmoid(f), jnp.tanh(g), jax.nn.sigmoid(o)
-    c = f * c_prev + i * g
-    tanh_c = jnp.tanh(c)
+    i, f, g, o, c_prev, tanh_c = jnp.split(stored, 6, axis=-1)
     dc = dc_later + dh * o * (1 - tanh_c * tanh_c)
     dz = jnp.concatenate(
         [dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g * g), dh * tanh_c * o * (1 - o)],
         axis=-1,
     )
-    return (_transpose_matmul(dz, w_hh), dc * f), (dz, dz)
+    return (None, dc * f), (None, dz)
 
 
-def _gru_backward_step(w_hh, b_hn, dh, px, u, h_prev):
-    """One reverse GRU step: from ``dL/dh_t`` (``dh``), the gradients of the input projection
-    (``[a_r, a_z, a_n]``) and of the recurrent product (``[u_r, u_z, u_n]``), and ``dL/dh_{t-1}``."""
-    a_r, a_z, a_n = jnp.split(px, 3, axis=-1)
-    u_r, u_z, u_n = jnp.split(u, 3, axis=-1)
-    r = jax.nn.sigmoid(a_r + u_r)
-    z = jax.nn.sigmoid(a_z + u_z)
-    hn = u_n + b_hn
-    n = jnp.tanh(a_n + r * hn)
+def _gru_backward_step(dh, carried, stored):
+    """One reverse GRU step from ``dL/dh_t`` (``dh``) and the step's stored slab: ``((the part of
+    dL/dh_{t-1} through z h_{t-1},), (gradient of the projection [a_r, a_z, a_n], gradient of
+    the recurrent product [u_r, u_z, u_n]))``; the rest of ``dL/dh_{t-1}`` is the latter times
+    ``W_{hh}^T``."""
+    del carried
+    r, z, n, hn, h_prev = jnp.split(stored, 5, axis=-1)
     da_n = dh * (1 - z) * (1 - n * n)
     da_r = da_n * hn * r * (1 - r)
     da_z = dh * (h_prev - n) * z * (1 - z)
     d_projected = jnp.concatenate([da_r, da_z, da_n], axis=-1)
     d_recurrent = jnp.concatenate([da_r, da_z, da_n * r], axis=-1)
-    return (_transpose_matmul(d_recurrent, w_hh) + dh * z,), (d_projected, d_recurrent)
+    return (dh * z,), (d_projected, d_recurrent)
 
 
 _gated_fused.defvjp(_gated_fused_fwd, _gated_fused_bwd)

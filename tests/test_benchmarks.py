@@ -9,12 +9,16 @@ def test_the_benchmark_times_every_case_and_summarises_ratios_at_a_tiny_shape():
     assert all(0 < t["min_ms"] <= t["median_ms"] <= t["max_ms"] for t in timings.values())
     results = [{"case": name, "batch": 2, "seq_len": 6, **timing} for name, timing in timings.items()]
     summary = train_step.summarize(results)
-    assert summary[0].startswith("B=2 T=6: ours default") and "flax best / ours default" in summary[0]
+    assert len(summary) == 3
     assert (
-        summary[-2].startswith("LSTM B=2 T=6: ours (default, autodiff)")
-        and "best flax (flax RNN(" in summary[-2]
+        summary[0].startswith("RNN B=2 T=6: ours (ours fused, unroll 1)")
+        and "pytorch nn.RNN / ours" in summary[0]
     )
-    assert summary[-1].startswith("GRU B=2 T=6: ours") and "ours / floor" in summary[-1]
+    assert summary[1].startswith("LSTM B=2 T=6: ours (ours fused)") and "ours autodiff / ours" in summary[1]
+    assert (
+        summary[2].startswith("GRU B=2 T=6: ours (ours fused)")
+        and "best flax (flax RNN(GRUCell))" in summary[2]
+    )
     table = train_step.markdown(results)
     assert table.startswith("| T = 6 | B=2 |") and f"| {next(iter(cases))} | " in table
     assert table.count("\n") == len(cases) + 1  # a header, a rule and a row per case
