@@ -3,10 +3,13 @@
 A campaign file is a Python file defining ``RUNS``, a list of :class:`Run`, and ``COST_S``, the
 measured seconds of one run on one CPU core (its docstring says how it was measured). ``irnn-jax
 campaign FILE`` trains every run that has no record yet, resuming an interrupted one from its
-workdir, and writes each record (:func:`irnn_jax.report.collect`) as soon as its run ends, so that a
-campaign spread over sessions and machines picks up where it stopped. ``--shard K/N`` takes every
-N-th run from the K-th, to run N processes side by side. The command keeps compiled programs in
-``<runs_dir>/compilation_cache`` (JAX's persistent cache) for the runs that follow. A run that
+workdir, and writes each record (:func:`irnn_jax.report.collect`) as soon as its run ends, then
+removes that run's workdir: the record keeps its curve, diagnostics and command. So the runs
+directory (by default the campaign file's path with ``.runs`` for ``.py``) holds only interrupted
+runs, small enough to commit, and a campaign spread over sessions and fresh machines picks up
+where it stopped. ``--shard K/N`` takes every N-th run from the K-th, to run N processes side by
+side. The command keeps compiled programs in JAX's persistent cache (:data:`COMPILATION_CACHE`)
+for the runs that follow. A run that
 diverges is a result, not a failure: its record says where (``diverged``, ``diverged_at``) and holds the
 held-out curve and diagnostics up to there, and the campaign goes on.
 """
@@ -18,6 +21,7 @@ import importlib.util
 import json
 import pathlib
 import shlex
+import shutil
 import time
 from collections.abc import Callable, Sequence
 
@@ -28,7 +32,7 @@ from irnn_jax import report, tasks, train
 from irnn_jax import workdir as workdir_lib
 from irnn_jax.errors import ConfigError
 
-COMPILATION_CACHE = "compilation_cache"  # under the runs directory
+COMPILATION_CACHE = pathlib.Path("~/.cache/irnn_jax/compilation_cache")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,7 +114,8 @@ def run(
     log: Callable[[str], None] = print,
 ) -> list[pathlib.Path]:
     """Train each of ``runs`` that has no record in ``results_dir`` (resuming its workdir under
-    ``runs_dir`` if one was started), write its record, and return the records written."""
+    ``runs_dir`` if one was started), write its record, remove its workdir, and return the
+    records written."""
     todo = pending(runs, results_dir)
     log(
         f"campaign {campaign.path.name}: {len(todo)} of {len(runs)} runs to go, "
@@ -142,6 +147,7 @@ def run(
         target = results_dir / f"{item.name}.json"
         target.write_text(json.dumps(record, indent=1) + "\n")
         written.append(target)
+        shutil.rmtree(workdir)
         log(
             f"[{number}/{len(todo)}] {item.name}: {time.perf_counter() - started:.0f} s, recorded in {target}"
         )

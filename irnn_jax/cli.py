@@ -86,7 +86,10 @@ def _parser() -> argparse.ArgumentParser:
         "campaign", help="train every run of a campaign file that has no results record yet"
     )
     campaign.add_argument("file", help="campaign file (defines RUNS and COST_S)")
-    campaign.add_argument("--runs-dir", help="parent of the runs' workdirs (default runs/<campaign>)")
+    campaign.add_argument(
+        "--runs-dir",
+        help="parent of the workdirs, which hold only interrupted runs (default: FILE with .runs for .py)",
+    )
     campaign.add_argument(
         "--results", help="directory of the runs' records (default experiments/results/<campaign>)"
     )
@@ -200,7 +203,7 @@ def _campaign(args: argparse.Namespace) -> int:
 
     loaded = campaign.load(args.file)
     name = loaded.path.stem
-    runs_dir = pathlib.Path(args.runs_dir or pathlib.Path("runs") / name)
+    runs_dir = pathlib.Path(args.runs_dir or loaded.path.with_suffix(".runs"))
     results = pathlib.Path(args.results or pathlib.Path("experiments/results") / name)
     runs = campaign.shard(loaded.runs, args.shard)
     if args.list:
@@ -210,7 +213,7 @@ def _campaign(args: argparse.Namespace) -> int:
         minutes = len(todo) * loaded.cost_s / 60
         print(f"{len(todo)} of {len(runs)} runs pending, about {minutes:.0f} min on one core")
         return 0
-    campaign.use_compilation_cache(runs_dir / campaign.COMPILATION_CACHE)
+    campaign.use_compilation_cache(campaign.COMPILATION_CACHE.expanduser())
     campaign.run(loaded, runs, runs_dir, results)
     return 0
 

@@ -39,6 +39,7 @@ def test_a_campaign_records_each_run_with_the_command_that_remakes_it(tmp_path, 
     assert record["campaign"] == "study" and record["config"]["seed"] == 1
     assert record["command"].startswith("irnn-jax train --config") and "--config.seed=1" in record["command"]
     assert record["steps"] == 4 and record["curve"]
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())  # recorded: pruned
 
 
 def test_a_campaign_skips_runs_that_have_a_record(tmp_path, two_runs):
@@ -84,12 +85,20 @@ def test_the_command_lists_the_pending_runs_and_their_cost(tmp_path, two_runs, c
     assert out.count("irnn-jax train --config") == 2 and "2 of 2 runs pending, about 0 min" in out
 
 
+def test_the_runs_of_a_campaign_live_beside_its_file_by_default(tmp_path, two_runs, capsys):
+    assert cli.main(["campaign", str(two_runs), "--results", str(tmp_path / "r"), "--list"]) == 0
+    assert f"--workdir {tmp_path / 'study.runs' / 'first'}" in capsys.readouterr().out
+
+
 def test_the_command_keeps_the_compiled_programs_for_the_runs_that_follow(tmp_path, two_runs):
+    import os
     import subprocess
     import sys
 
     argv = [sys.executable, "-m", "irnn_jax.cli", "campaign", str(two_runs)]
     argv += ["--runs-dir", str(tmp_path / "runs"), "--results", str(tmp_path / "results")]
-    subprocess.run(argv, check=True, capture_output=True)
+    home = tmp_path / "home"
+    env = {name: value for name, value in os.environ.items() if name != "JAX_COMPILATION_CACHE_DIR"}
+    subprocess.run(argv, check=True, capture_output=True, env={**env, "HOME": str(home)})
     assert sorted(path.name for path in (tmp_path / "results").iterdir()) == ["first.json", "second.json"]
-    assert any((tmp_path / "runs" / campaign.COMPILATION_CACHE).iterdir())
+    assert any((home / campaign.COMPILATION_CACHE.relative_to("~")).iterdir())
