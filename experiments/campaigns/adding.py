@@ -1,0 +1,63 @@
+"""The adding-problem comparison of Le, Jaitly & Hinton (2015), figure 2, at an equal budget.
+
+Four models (IRNN; ReLU RNN with the random-walk initialiser; tanh RNN with an orthogonal
+recurrent matrix; LSTM with forget-gate bias 1) at T = 150, 200, 300 and 400: 100 units, batch 16
+as in the paper, N(0, 0.001^2) input and readout weights, 10,000 validation and 10,000 test
+sequences (experiments/configs/adding.py). Our protocol differs from the paper's in the optimiser:
+Adam with its learning rate cosine-decayed to zero over the budget and clipping by global norm at
+1, where the paper ran plain SGD with clipping for 10^6 to 10^7 steps, out of reach of 2 CPU cores.
+
+Plan, and how it was chosen:
+
+- Pilot (not a campaign run): the IRNN at T=300 with Adam at a constant learning rate, clip 1,
+  batch 16 stayed at the baseline MSE for 52,000 steps at lr 1e-3 and fell below 0.01 by step
+  10,000 at lr 3e-4 (0.0035 at step 12,000), at about 97 steps/s on one core.
+- Budget: ``STEPS[T]`` steps for every model at length T, a few times what the IRNN needed at
+  T=300, growing with T.
+- Learning rate: each (T, model) is run at the three of ``LEARNING_RATES`` and the one with the
+  lowest final validation MSE is its result (the test MSE is read only for the table).
+- Seeds: the chosen learning rate of the IRNN and the LSTM at each T is repeated with seeds 1 and
+  2 (``SEED_RUNS``, added once the learning-rate runs of that T have records).
+
+Run:  irnn-jax campaign experiments/campaigns/adding.py [--shard K/2]
+COST_S: an estimate from the pilot's step rate and the LSTM's step time, to be replaced by the
+median ``wall_s`` of the records.
+"""
+
+from irnn_jax.campaign import Run
+
+LENGTHS = (150, 200, 300, 400)
+CELLS = ("irnn", "rnn_relu", "rnn_tanh", "lstm")
+LEARNING_RATES = (1e-4, 3e-4, 1e-3)
+STEPS = {150: 15_000, 200: 20_000, 300: 25_000, 400: 30_000}
+COST_S = 600
+
+
+def protocol(seq_len: int, lr: float, seed: int = 0) -> tuple[str, ...]:
+    """The overrides of one run: Adam, cosine decay over the budget, clip 1, ten evaluations."""
+    steps = STEPS[seq_len]
+    return (
+        "optim.name=adam",
+        f"optim.lr={lr}",
+        "optim.clip=1.0",
+        f"optim.decay_steps={steps}",
+        f"train.steps={steps}",
+        f"train.eval_every={steps // 10}",
+        f"train.checkpoint_every={steps // 10}",
+        "train.keep_checkpoints=1",
+        f"seed={seed}",
+    )
+
+
+def run(seq_len: int, cell: str, lr: float, seed: int = 0) -> Run:
+    """The run of ``cell`` at length ``seq_len`` and learning rate ``lr``."""
+    suffix = f"_seed{seed}" if seed else ""
+    return Run(
+        name=f"T{seq_len}_{cell}_lr{lr:g}{suffix}",
+        config=f"experiments/configs/adding.py:T={seq_len},cell={cell}",
+        overrides=protocol(seq_len, lr, seed),
+    )
+
+
+SEED_RUNS: list[Run] = []
+RUNS = [run(T, cell, lr) for T in LENGTHS for lr in LEARNING_RATES for cell in CELLS] + SEED_RUNS
