@@ -15,7 +15,7 @@ $(INSTALLED): setup.cfg pyproject.toml constraints.txt
 
 demo: $(INSTALLED)
 	rm -rf runs/demo  # a fresh run each time (a workdir with checkpoints only continues with --resume)
-	$(VENV)/bin/irnn-jax train --config experiments/configs/adding.py:demo --workdir runs/demo
+	$(VENV)/bin/irnn-jax train --config adding:demo --workdir runs/demo
 
 test: $(INSTALLED)
 	$(VENV)/bin/ruff check .

@@ -4,7 +4,7 @@
     python -m benchmarks.time_to_solve --cells irnn --max-steps 8000
 
 Every contender trains on the same batch stream (the adding task's training batches of seed 0)
-with the demo protocol (``experiments/configs/adding.py:demo``: batch 32, Adam 2e-3 with cosine
+with the demo protocol (``adding:demo``: batch 32, Adam 2e-3 with cosine
 decay over 8,000 steps, clipping by global norm at 1) and is evaluated every ``--eval-every``
 steps on the same 2,000 held-out sequences; the clock runs from the first step (compilation
 included) to the evaluation that first shows MSE below the threshold:
@@ -30,7 +30,6 @@ import importlib.util
 import itertools
 import json
 import math
-import pathlib
 import statistics
 import tempfile
 import time
@@ -46,14 +45,13 @@ from benchmarks.train_step import RESULTS, machine_info
 from irnn_jax import config as config_lib
 from irnn_jax import experiment, initializers, optim, steps, train
 
-CONFIG = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "configs" / "adding.py"
 EVAL_SIZE = 2_000
 Step = Callable[[], float | None]  # one training step; returns the test MSE when it evaluated
 
 
 def demo_config(cell: str, seq_len: int) -> object:
     """The demo protocol for ``cell`` at sequence length ``seq_len``."""
-    return config_lib.load(f"{CONFIG}:demo,T={seq_len},cell={cell}")
+    return config_lib.load(f"adding:demo,T={seq_len},cell={cell}")
 
 
 def solve(step: Step, threshold: float, max_steps: int) -> dict[str, float | int | None]:

@@ -1,6 +1,6 @@
 """The ``irnn-jax`` command line.
 
-``irnn-jax train --config experiments/configs/adding.py:T=150 --workdir runs/adding
+``irnn-jax train --config adding:T=150 --workdir runs/adding
 [--resume] [--config.optim.lr=1e-3 ...]``, ``irnn-jax sweep --config ... --workdir ...
 --grid optim.lr=1e-4,1e-3 --grid optim.clip=1,10 --seeds 3``, ``irnn-jax campaign FILE
 [--shard K/N] [--list]`` (:mod:`irnn_jax.campaign`), ``irnn-jax report`` and
@@ -41,9 +41,7 @@ def _parser() -> argparse.ArgumentParser:
         help="train one run from a config file",
         description="Train one run; override config fields with --config.FIELD=VALUE.",
     )
-    train.add_argument(
-        "--config", required=True, help="config file and variant, e.g. experiments/configs/adding.py:T=150"
-    )
+    train.add_argument("--config", required=True, help="config file and variant, e.g. adding:T=150")
     train.add_argument(
         "--workdir", required=True, help="directory for metrics.jsonl, checkpoints/ and summary.json"
     )

@@ -34,12 +34,38 @@ def parse_arg(arg: str | None, allowed: Iterable[str]) -> dict[str, object]:
     return parsed
 
 
-def load(spec: str) -> ml_collections.ConfigDict:
-    """Load ``path.py[:arg]`` by calling the file's ``get_config(arg)``."""
-    path_text, _, arg = spec.partition(":")
+PACKAGED = pathlib.Path(__file__).resolve().parent / "configs"
+# Where the packaged configs lived before they moved into the package; the commands in older
+# results records name them there, and still load.
+_FORMER_HOME = pathlib.Path("experiments/configs")
+
+
+def packaged_names() -> list[str]:
+    """The names of the configs installed with the package (``adding``, ``mnist``, ...)."""
+    return sorted(path.stem for path in PACKAGED.glob("*.py") if not path.stem.startswith("_"))
+
+
+def resolve(path_text: str) -> pathlib.Path:
+    """The config file that ``path_text`` names: a packaged config by name (``'adding'``), else a
+    path to a ``.py`` file."""
+    if path_text in packaged_names():
+        return PACKAGED / f"{path_text}.py"
     path = pathlib.Path(path_text)
+    if not path.is_file() and path.parent == _FORMER_HOME and path.stem in packaged_names():
+        return PACKAGED / path.name
     if path.suffix != ".py" or not path.is_file():
-        raise ConfigError(f"config file {path_text!r} does not exist or is not a .py file")
+        raise ConfigError(
+            f"config {path_text!r} is neither a packaged config ({', '.join(packaged_names())}) "
+            "nor an existing .py file"
+        )
+    return path
+
+
+def load(spec: str) -> ml_collections.ConfigDict:
+    """Load ``name[:arg]`` (a packaged config) or ``path.py[:arg]`` by calling the file's
+    ``get_config(arg)``."""
+    path_text, _, arg = spec.partition(":")
+    path = resolve(path_text)
     module_spec = importlib.util.spec_from_file_location(f"_irnn_jax_config_{path.stem}", path)
     module = importlib.util.module_from_spec(module_spec)
     try:

@@ -41,6 +41,7 @@ SLOW_MODULES = (
     "test_diagnostics",
     "test_idx",
     "test_models",
+    "test_package",
     "test_readme",
     "test_recurrence",
     "test_report",

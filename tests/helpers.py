@@ -2,12 +2,11 @@
 
 import contextlib
 import os
-import pathlib
 import subprocess
 
 from irnn_jax import config as config_lib
 
-ADDING_CONFIG = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "configs" / "adding.py"
+ADDING_CONFIG = config_lib.PACKAGED / "adding.py"
 
 
 def adding_config(seq_len=8, steps=20, lr=1e-2, name="adam", log_every=10, eval_every=20):

@@ -31,10 +31,22 @@ def test_the_adding_config_holds_the_paper_protocol_by_default():
     assert (config.optim.name, config.optim.clip_mode, config.train.batch_size) == ("sgd", "global_norm", 16)
 
 
-@pytest.mark.parametrize("spec", ["missing.py", str(ADDING_CONFIG.parent), "setup.cfg"])
-def test_load_refuses_a_path_that_is_not_a_config_file(spec):
-    with pytest.raises(ValueError, match=r"does not exist or is not a \.py file"):
+@pytest.mark.parametrize("spec", ["missing.py", str(ADDING_CONFIG.parent), "setup.cfg", "addding"])
+def test_load_refuses_a_name_or_path_that_is_not_a_config(spec):
+    with pytest.raises(ValueError, match=r"neither a packaged config \(adding, mnist, ptb, speech, tomita\)"):
         config_lib.load(spec)
+
+
+def test_a_packaged_config_loads_by_name_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert config_lib.load("adding:T=150").to_dict() == config_lib.load(f"{ADDING_CONFIG}:T=150").to_dict()
+    assert config_lib.load("mnist:permuted").task.permuted
+
+
+def test_the_config_paths_of_older_records_still_load(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no experiments/configs/ here: the packaged file stands in
+    old = config_lib.load("experiments/configs/adding.py:demo")
+    assert old.to_dict() == config_lib.load("adding:demo").to_dict()
 
 
 def make_config():

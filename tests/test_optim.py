@@ -120,3 +120,16 @@ def test_cosine_decay_scales_updates_from_one_to_zero_over_decay_steps():
         [1.0, 0.5 * (1 + np.cos(np.pi / 4)), 0.5, 0.5 * (1 + np.cos(3 * np.pi / 4)), 0.0, 0.0],
         atol=1e-6,
     )
+
+
+def test_a_name_and_a_learning_rate_are_enough_the_rest_takes_the_documented_defaults():
+    assert optim.DEFAULTS == {"clip_mode": "none", "clip": 1.0, "momentum": 0.0, "decay_steps": 0}
+    short = updates_for({"name": "sgd", "lr": 0.5})
+    np.testing.assert_allclose(short["b"], updates_for(config(clip_mode="none"))["b"])  # no clipping
+
+
+@pytest.mark.parametrize("missing", ["name", "lr"])
+def test_an_optim_section_without_a_name_or_learning_rate_says_which_is_missing(missing):
+    section = {key: value for key, value in config().items() if key != missing}
+    with pytest.raises(ValueError, match=f"the optim section needs {missing}"):
+        optim.make_optimizer(section)

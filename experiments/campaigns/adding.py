@@ -3,7 +3,7 @@
 Four models (IRNN; ReLU RNN with the random-walk initialiser; tanh RNN with an orthogonal
 recurrent matrix; LSTM with forget-gate bias 1) at T = 150, 200, 300 and 400: 100 units, batch 16
 as in the paper, N(0, 0.001^2) input and readout weights, 10,000 validation and 10,000 test
-sequences (experiments/configs/adding.py). Our protocol differs from the paper's in the optimiser:
+sequences (adding). Our protocol differs from the paper's in the optimiser:
 Adam with its learning rate cosine-decayed to zero over the budget and clipping by global norm at
 1, where the paper ran plain SGD with clipping for 10^6 to 10^7 steps, out of reach of 2 CPU cores.
 
@@ -54,7 +54,7 @@ def run(seq_len: int, cell: str, lr: float, seed: int = 0) -> Run:
     suffix = f"_seed{seed}" if seed else ""
     return Run(
         name=f"T{seq_len}_{cell}_lr{lr:g}{suffix}",
-        config=f"experiments/configs/adding.py:T={seq_len},cell={cell}",
+        config=f"adding:T={seq_len},cell={cell}",
         overrides=protocol(seq_len, lr, seed),
     )
 

@@ -1,7 +1,7 @@
 """The initialiser comparison of Dou & Principe (2023) on sequential pixel MNIST.
 
 The eight recurrent initialisers of ``eigen_tomita.py``, one seed, one equal budget: the MNIST
-``quick`` protocol (experiments/configs/mnist.py: 100 ReLU units, N(0, 0.001^2) input and readout
+``quick`` protocol (mnist: 100 ReLU units, N(0, 0.001^2) input and readout
 weights, standardised pixels, Adam lr 1e-4 with clipping at 1, batch 32) run for 20,000 steps with
 held-out accuracy every 2,000. Only the recurrent initialiser changes, each with its default
 arguments, and its diagnostics (spectrum of w_hh, ||dL/dh_t|| on its first batch) are logged at
@@ -21,7 +21,7 @@ COST_S = 896
 RUNS = [
     Run(
         name=f"mnist_{init}",
-        config=f"experiments/configs/mnist.py:quick,init={init}",
+        config=f"mnist:quick,init={init}",
         overrides=(
             "train.steps=20000",
             "train.eval_every=2000",

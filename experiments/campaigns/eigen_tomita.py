@@ -1,7 +1,7 @@
 """The initialiser comparison of Dou & Principe (2023) on the Tomita grammars.
 
 Grammars 1-7 x eight recurrent initialisers x seeds 0-2, every run on the Tomita ``quick`` protocol
-(experiments/configs/tomita.py: 32 ReLU units, Glorot input and readout weights, Adam lr 1e-3 with
+(tomita: 32 ReLU units, Glorot input and readout weights, Adam lr 1e-3 with
 clipping at 1, batch 32, 3,000 steps; training and validation strings of length 1-16, test strings
 17-32). Only the recurrent initialiser changes, each with its default arguments. Each run logs its
 diagnostics (the spectrum of w_hh, ||dL/dh_t|| on its first batch) at initialisation and at the end.
@@ -22,7 +22,7 @@ COST_S = 9.5
 RUNS = [
     Run(
         name=f"tomita{grammar}_{init}_seed{seed}",
-        config=f"experiments/configs/tomita.py:grammar={grammar},quick,init={init}",
+        config=f"tomita:grammar={grammar},quick,init={init}",
         overrides=(f"seed={seed}", "train.diagnostics_every=3000"),
     )
     for seed in SEEDS

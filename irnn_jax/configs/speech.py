@@ -1,4 +1,4 @@
-# COMMAND: irnn-jax train --config experiments/configs/speech.py:quick --workdir runs/speech_quick
+# COMMAND: irnn-jax train --config speech:quick --workdir runs/speech_quick
 # Frame classification of speech, the set-up of Le, Jaitly & Hinton 2015 (section 4.4), which
 # used TIMIT: every frame is labelled and the network predicts a label at every frame; metric:
 # frame error rate. TIMIT cannot be fetched here, so the data are the Free Spoken Digit Dataset's

@@ -1,4 +1,4 @@
-# COMMAND: irnn-jax train --config experiments/configs/ptb.py:quick --workdir runs/ptb_quick
+# COMMAND: irnn-jax train --config ptb:quick --workdir runs/ptb_quick
 # Language modelling on the Penn Treebank (Mikolov's 10k-word version), word or character level,
 # truncated BPTT with the state carried across windows. Le, Jaitly & Hinton 2015 (section 4.3)
 # used "a large language modeling problem", not PTB, with an IRNN of 1024 units and a 512-unit

@@ -1,4 +1,4 @@
-# COMMAND: irnn-jax train --config experiments/configs/tomita.py:grammar=4,quick --workdir runs/tomita4
+# COMMAND: irnn-jax train --config tomita:grammar=4,quick --workdir runs/tomita4
 # The seven Tomita grammars (Tomita 1982) as binary classification of strings: the main benchmark
 # of the initialiser comparison of Dou & Principe (2023), not a task of the IRNN paper. Our
 # protocol, stated because we could not read the eigen paper's offline: strings of length 1-16

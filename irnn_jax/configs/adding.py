@@ -1,4 +1,4 @@
-# COMMAND: irnn-jax train --config experiments/configs/adding.py:T=150 --workdir runs/adding_T150
+# COMMAND: irnn-jax train --config adding:T=150 --workdir runs/adding_T150
 # Paper protocol (Le, Jaitly & Hinton 2015, section 4.1): 100 ReLU units, w_hh = I, zero bias,
 # N(0, 0.001^2) input and readout weights, batch 16, plain SGD with gradient clipping by global
 # norm. The paper grid-searched lr in 1e-9..1e-1 and clip in {1, 10, 100, 1000} and does not

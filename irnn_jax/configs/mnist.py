@@ -1,4 +1,4 @@
-# COMMAND: irnn-jax train --config experiments/configs/mnist.py:quick --workdir runs/mnist_quick
+# COMMAND: irnn-jax train --config mnist:quick --workdir runs/mnist_quick
 # Pixel-by-pixel MNIST (Le, Jaitly & Hinton 2015, section 4.2): 784 steps of one pixel, an IRNN
 # of 100 ReLU units (w_hh = I, zero bias, N(0, 0.001^2) input and readout weights) and a softmax
 # on the last state; batch 16, plain SGD with clipping. The paper reports 97% test accuracy
