@@ -125,7 +125,7 @@ def _train(args: argparse.Namespace, overrides: list[str]) -> int:
 
     config = _load_config(args, overrides)
     try:
-        summary = train.fit(config, args.workdir, resume=args.resume, command=args.command_line)
+        summary = train.fit(config, args.workdir, resume=args.resume, command=args.command_line).summary
     except train.TrainingDivergedError as error:
         print(f"irnn-jax: training stopped: {error}", file=sys.stderr)
         return EXIT_FAILED

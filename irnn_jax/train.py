@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import jax
+import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 import tqdm
@@ -37,6 +38,8 @@ from irnn_jax.steps import (
 
 __all__ = [
     "Batch",
+    "Fitted",
+    "Loaded",
     "Metrics",
     "TrainState",
     "TrainingDivergedError",
@@ -44,9 +47,26 @@ __all__ = [
     "describe",
     "evaluate",
     "fit",
+    "load",
     "make_eval_step",
     "make_train_step",
 ]
+
+
+class Fitted(NamedTuple):
+    """What :func:`fit` returns: the run's summary (as in ``summary.json``) and its trained state."""
+
+    summary: dict[str, Any]
+    state: TrainState
+
+
+class Loaded(NamedTuple):
+    """A run read back from its workdir by :func:`load`: the built run (config, task, model,
+    optimiser), the state of its latest checkpoint and that checkpoint's step."""
+
+    run: experiment.Experiment
+    state: TrainState
+    step: int
 
 
 def fit(
@@ -56,7 +76,7 @@ def fit(
     resume: bool = False,
     command: str | None = None,
     log: Callable[[str], None] = print,
-) -> dict[str, Any]:
+) -> Fitted:
     """Train the model a config describes; write metrics, checkpoints and ``summary.json`` to ``workdir``.
 
     Every ``train.log_every`` steps one ``train`` line (window means of the step metrics and
@@ -83,8 +103,9 @@ def fit(
     (a resumed run counts the rollbacks logged before it).
 
     Returns:
-      The summary: final held-out metrics, the task's baseline, steps, wall time, and
-      ``command``, the command line that made the run if given.
+      :class:`Fitted`: the summary (final held-out metrics, the task's baseline, steps, wall
+      time, and ``command``, the command line that made the run if given) and the trained
+      state (``state.params`` for ``run.model.apply``; :func:`load` reads it back later).
 
     Raises:
       ConfigError: a bad config, or one too large for the device's memory.
@@ -95,6 +116,30 @@ def fit(
     workdir = workdir_lib.prepare(workdir)
     with workdir_lib.lock(workdir, log):
         return _fit(run, workdir, resume, command, log)
+
+
+def load(workdir: str | pathlib.Path, log: Callable[[str], None] = print) -> Loaded:
+    """Read back a finished or interrupted run: its config (``config.json``), rebuilt, and the
+    state of its newest checkpoint that restores.
+
+    Raises:
+      WorkdirError: ``workdir`` records no config or holds no checkpoint.
+    """
+    workdir = pathlib.Path(workdir)
+    path = workdir / workdir_lib.CONFIG_FILE
+    if not path.is_file():
+        raise WorkdirError(f"{workdir} is not a run's workdir: it has no {workdir_lib.CONFIG_FILE}")
+    run = experiment.build(ml_collections.ConfigDict(json.loads(path.read_text())))
+    checkpoints = checkpoint.manager(workdir, run.settings.keep_checkpoints)
+    init_key, data_key = jax.random.split(jax.random.PRNGKey(run.config["seed"]))
+    first_inputs = next(run.task.batches("train", run.settings.batch_size, data_key))[0]
+    restored = None
+    if checkpoint.latest_step(checkpoints) is not None:
+        restored = checkpoint.restore_latest(checkpoints, run.init_state(init_key, first_inputs), log)
+    if restored is None:
+        raise WorkdirError(f"{workdir} holds no checkpoint that restores")
+    step, state = restored
+    return Loaded(run, state, step)
 
 
 class _Start(NamedTuple):
@@ -114,7 +159,7 @@ def _fit(
     resume: bool,
     command: str | None,
     log: Callable[[str], None],
-) -> dict[str, Any]:
+) -> Fitted:
     """:func:`fit` of a built run, in a workdir this process holds."""
     settings, task = run.settings, run.task
     log(describe(run.config))
@@ -186,7 +231,7 @@ def _fit(
         **_results(run, held_out),
     }
     (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
+    return Fitted(summary, state)
 
 
 def _results(run: experiment.Experiment, held_out: Mapping[str, Any]) -> dict[str, Any]:

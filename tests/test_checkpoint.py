@@ -50,7 +50,7 @@ def resumable_config(steps):
 
 def test_a_run_killed_with_sigkill_and_resumed_ends_bit_identical_to_an_uninterrupted_run(tmp_path):
     steps = 3000
-    reference = train.fit(resumable_config(steps), tmp_path / "reference", log=lambda line: None)
+    reference = train.fit(resumable_config(steps), tmp_path / "reference", log=lambda line: None).summary
     overrides = [
         "--config.task.held_out_size=512",
         "--config.optim.name=adam",
@@ -74,7 +74,7 @@ def test_a_run_killed_with_sigkill_and_resumed_ends_bit_identical_to_an_uninterr
     killed_at = checkpoint.latest_step(checkpoint.manager(workdir, keep=10))
     assert 1000 <= killed_at < steps  # killed part-way
     lines = []
-    resumed = train.fit(resumable_config(steps), workdir, resume=True, log=lines.append)
+    resumed = train.fit(resumable_config(steps), workdir, resume=True, log=lines.append).summary
     assert f"resuming from the checkpoint of step {killed_at}" in lines
     assert resumed["resumed_from"] == killed_at
     assert resumed["test"] == reference["test"]
@@ -148,7 +148,7 @@ def test_rollback_restarts_from_the_last_checkpoint_with_a_lower_learning_rate(t
     config.train.rollback_lr_factor = 0.01
     config.train.max_rollbacks = 4
     lines = []
-    summary = train.fit(config, tmp_path, log=lines.append)
+    summary = train.fit(config, tmp_path, log=lines.append).summary
     assert summary["rollbacks"] >= 1
     assert np.isfinite(summary["test"]["mse"])
     rollbacks = [
@@ -170,9 +170,9 @@ def test_a_resumed_run_counts_the_rollbacks_made_before_it(tmp_path):
     config.train.on_divergence = "rollback"
     config.train.rollback_lr_factor = 0.01
     config.train.max_rollbacks = 4
-    first = train.fit(config, tmp_path, log=lambda line: None)
+    first = train.fit(config, tmp_path, log=lambda line: None).summary
     assert first["rollbacks"] >= 1
-    resumed = train.fit(config, tmp_path, resume=True, log=lambda line: None)
+    resumed = train.fit(config, tmp_path, resume=True, log=lambda line: None).summary
     assert resumed["resumed_from"] == config.train.steps and resumed["rollbacks"] == first["rollbacks"]
 
 
@@ -282,8 +282,8 @@ def test_the_last_step_is_checkpointed_even_off_the_checkpoint_interval(tmp_path
 def test_resuming_a_finished_run_repeats_no_held_out_line(tmp_path):
     config = resumable_config(200)
     config.train.eval_every = 100
-    first = train.fit(config, tmp_path, log=lambda line: None)
-    again = train.fit(config, tmp_path, resume=True, log=lambda line: None)
+    first = train.fit(config, tmp_path, log=lambda line: None).summary
+    again = train.fit(config, tmp_path, resume=True, log=lambda line: None).summary
     assert again["test"] == first["test"]
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     for split in ("valid", "test"):
@@ -292,10 +292,10 @@ def test_resuming_a_finished_run_repeats_no_held_out_line(tmp_path):
 
 def test_a_run_resumes_from_its_step_0_checkpoint_when_the_later_one_is_damaged(tmp_path):
     config = resumable_config(200)
-    reference = train.fit(config, tmp_path / "reference", log=lambda line: None)
+    reference = train.fit(config, tmp_path / "reference", log=lambda line: None).summary
     train.fit(config, tmp_path / "damaged", log=lambda line: None)
     damage(tmp_path / "damaged" / "checkpoints" / "200" / "_CHECKPOINT_METADATA", "flip", 5)
     lines = []
-    resumed = train.fit(config, tmp_path / "damaged", resume=True, log=lines.append)
+    resumed = train.fit(config, tmp_path / "damaged", resume=True, log=lines.append).summary
     assert "resuming from the checkpoint of step 0" in lines and resumed["resumed_from"] == 0
     assert resumed["test"] == reference["test"]

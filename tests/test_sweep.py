@@ -29,7 +29,7 @@ def test_each_run_of_a_vmapped_sweep_equals_the_same_config_trained_alone(swept,
     run = swept["runs"][index]
     config = small_config()
     config.optim.lr, config.optim.clip, config.seed = run["optim.lr"], run["optim.clip"], run["seed"]
-    alone = train.fit(config, tmp_path, log=lambda line: None)
+    alone = train.fit(config, tmp_path, log=lambda line: None).summary
     for split in ("valid", "test"):
         np.testing.assert_allclose(run[split]["mse"], alone[split]["mse"], rtol=2e-4)
 
@@ -61,7 +61,7 @@ def test_a_language_model_sweep_reports_bits_per_char(tmp_path):
     summary = sweep.run(config, {"optim.lr": [1e-3, 1e-2]}, 1, tmp_path / "sweep", log=lambda line: None)
     for run in summary["runs"]:  # each run scores what the same config trained alone scores
         config.optim.lr = run["optim.lr"]
-        alone = train.fit(config, tmp_path / f"lr{run['optim.lr']}", log=lambda line: None)
+        alone = train.fit(config, tmp_path / f"lr{run['optim.lr']}", log=lambda line: None).summary
         assert run["test"]["bits_per_char"] == pytest.approx(alone["test"]["bits_per_char"], rel=1e-4)
     assert summary["best"] is not None
 

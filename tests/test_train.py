@@ -1,4 +1,5 @@
 import json
+import shutil
 import subprocess
 import sys
 
@@ -11,6 +12,7 @@ import pytest
 
 from irnn_jax import config as config_lib
 from irnn_jax import models, optim, recurrence, train
+from irnn_jax.errors import WorkdirError
 from irnn_jax.tasks import adding, speech
 
 from .helpers import ADDING_CONFIG, adding_config, held_out_score
@@ -78,7 +80,7 @@ def test_evaluate_without_batches_is_an_error():
 def test_fit_learns_a_short_adding_problem_and_writes_metrics_and_summary(tmp_path):
     config = adding_config(seq_len=10, steps=2000, lr=3e-3, log_every=100, eval_every=1000)
     lines = []
-    summary = train.fit(config, tmp_path, log=lines.append)
+    summary = train.fit(config, tmp_path, log=lines.append).summary
     assert summary["test"]["mse"] < 0.1 * summary["baseline"]
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     train_records = [record for record in records if record["split"] == "train"]
@@ -92,6 +94,28 @@ def test_fit_learns_a_short_adding_problem_and_writes_metrics_and_summary(tmp_pa
     assert "baseline 0.1667" in lines[-1]
 
 
+def test_fit_returns_the_trained_state_and_load_reads_it_back_from_the_workdir(tmp_path):
+    config = adding_config(seq_len=6, steps=30, log_every=10, eval_every=10)
+    fitted = train.fit(config, tmp_path, log=lambda line: None)
+    loaded = train.load(tmp_path, log=lambda line: None)
+    assert loaded.step == int(fitted.state.step) == 30
+    for mine, read in zip(jax.tree.leaves(fitted.state), jax.tree.leaves(loaded.state), strict=True):
+        np.testing.assert_array_equal(mine, read)
+    xs, targets = next(loaded.run.task.batches("test", 512))
+    mse = float(jnp.mean((loaded.run.model.apply({"params": loaded.state.params}, xs) - targets) ** 2))
+    np.testing.assert_allclose(mse, fitted.summary["test"]["mse"], rtol=1e-5)
+
+
+def test_load_reads_an_interrupted_run_at_its_latest_checkpoint_and_refuses_a_folder_with_none(tmp_path):
+    config = adding_config(seq_len=6, steps=30, log_every=10, eval_every=10)
+    config.train.checkpoint_every = 10
+    train.fit(config, tmp_path / "run", log=lambda line: None)
+    shutil.rmtree(tmp_path / "run" / "checkpoints" / "30")  # as if killed between 20 and 30
+    assert train.load(tmp_path / "run", log=lambda line: None).step == 20
+    with pytest.raises(WorkdirError, match=r"has no config\.json"):
+        train.load(tmp_path / "empty")
+
+
 def test_fit_is_reproducible_for_a_seed_across_processes_and_differs_between_seeds(tmp_path):
     config = adding_config(seq_len=6, steps=30, log_every=10, eval_every=30)
     overrides = [f"--config.{name}={value}" for name, value in _flat(config).items()]
@@ -100,10 +124,10 @@ def test_fit_is_reproducible_for_a_seed_across_processes_and_differs_between_see
         [*command, "--workdir", str(tmp_path / "other_process"), *overrides], check=True, timeout=600
     )
     first = json.loads((tmp_path / "other_process" / "summary.json").read_text())
-    second = train.fit(config, tmp_path / "this_process", log=lambda line: None)
+    second = train.fit(config, tmp_path / "this_process", log=lambda line: None).summary
     assert first["test"] == second["test"]
     config.seed = 1
-    assert train.fit(config, tmp_path / "seed1", log=lambda line: None)["test"] != second["test"]
+    assert train.fit(config, tmp_path / "seed1", log=lambda line: None).summary["test"] != second["test"]
 
 
 def _flat(config, prefix=""):
@@ -137,7 +161,7 @@ def test_fit_runs_every_baseline_cell_from_its_config(tmp_path, cell):
     config = adding_config(seq_len=6, steps=10, log_every=5, eval_every=10)
     config.model = config_lib.default_model(cell, hidden_size=8)
     lines = []
-    summary = train.fit(config, tmp_path, log=lines.append)
+    summary = train.fit(config, tmp_path, log=lines.append).summary
     assert f"model {cell}, 1 x 8 units" in lines[0]
     assert np.isfinite(summary["test"]["mse"])
 
@@ -151,7 +175,7 @@ def test_fit_on_permuted_mnist_saves_the_pixel_order_with_the_run(tmp_path):
     config.train.eval_every = 2
     config.train.eval_batch_size = 5000
     lines = []
-    summary = train.fit(config, tmp_path, log=lines.append)
+    summary = train.fit(config, tmp_path, log=lines.append).summary
     saved = np.load(tmp_path / "task_artifacts.npz")["pixel_order"]
     assert sorted(saved) == list(range(784)) and not np.array_equal(saved, np.arange(784))
     correct = held_out_score(
@@ -170,7 +194,7 @@ def test_fit_on_a_tomita_grammar_evaluates_on_longer_strings(tmp_path):
     config.train.steps = 20
     config.train.log_every = 10
     config.train.eval_every = 20
-    summary = train.fit(config, tmp_path, log=lambda line: None)
+    summary = train.fit(config, tmp_path, log=lambda line: None).summary
     assert summary["baseline"] == 0.5
     accuracy = held_out_score(
         tmp_path, config, lambda logits, labels: (((logits[:, 0] > 0) == (labels > 0.5)).sum(), len(labels))
@@ -202,7 +226,7 @@ def test_fit_on_character_level_ptb_reports_bits_per_char_from_a_carried_state(t
     config.train.eval_every = 4
     config.train.eval_batch_size = 500
     lines = []
-    summary = train.fit(config, tmp_path, log=lines.append)
+    summary = train.fit(config, tmp_path, log=lines.append).summary
     assert summary["test"]["bits_per_char"] == pytest.approx(summary["test"]["cross_entropy"] / np.log(2))
 
     def cross_entropy(logits, targets):
@@ -223,7 +247,7 @@ def test_fit_on_speech_frames_counts_real_frames_only(tmp_path):
     config.train.steps = 6
     config.train.log_every = 3
     config.train.eval_every = 6
-    summary = train.fit(config, tmp_path, log=lambda line: None)
+    summary = train.fit(config, tmp_path, log=lambda line: None).summary
 
     def frame_errors(logits, labels):
         real = labels != speech.PAD_LABEL
