@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
         default="auto",
         help="a bar on terminals, a line every 30 s in logs (auto), or as chosen",
     )
+    train.add_argument(
+        "--tensorboard", action="store_true", help="also write TensorBoard event files to WORKDIR/tensorboard"
+    )
     sweep = commands.add_parser(
         "sweep",
         help="train a grid of learning rates and clips x seeds in one compiled program",
@@ -133,7 +136,12 @@ def _train(args: argparse.Namespace, overrides: list[str]) -> int:
     config = _load_config(args, overrides)
     try:
         summary = train.fit(
-            config, args.workdir, resume=args.resume, command=args.command_line, progress=args.progress
+            config,
+            args.workdir,
+            resume=args.resume,
+            command=args.command_line,
+            progress=args.progress,
+            tensorboard=args.tensorboard,
         ).summary
     except train.TrainingDivergedError as error:
         print(f"irnn-jax: training stopped: {error}", file=sys.stderr)

@@ -21,9 +21,11 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from irnn_jax import checkpoint, optim, steps, validation
+from irnn_jax import tensorboard as tensorboard_lib
 
 METRICS_FILE = "metrics.jsonl"
 DIAGNOSTICS_FILE = "diagnostics.jsonl"
+TENSORBOARD_DIR = "tensorboard"
 _FLAGS = ("grad_finite", "param_finite")  # per-parameter flags for the guard, not for the log
 
 
@@ -39,21 +41,39 @@ class RunLog:
     """The ``metrics.jsonl`` and ``diagnostics.jsonl`` of the run in ``workdir``.
 
     A fresh run (``resumed_from=None``) starts both files empty; a resumed one keeps what was
-    logged up to its checkpoint, except that step's held-out lines, which it writes again.
+    logged up to its checkpoint, except that step's held-out lines, which it writes again. With
+    ``tensorboard``, every line's numbers also go to TensorBoard event files in
+    ``<workdir>/tensorboard/`` as scalars tagged ``split/name`` (``train/loss``, ``test/mse``).
     """
 
-    def __init__(self, workdir: pathlib.Path, resumed_from: int | None) -> None:
+    def __init__(self, workdir: pathlib.Path, resumed_from: int | None, tensorboard: bool = False) -> None:
         self.workdir = workdir
         if resumed_from is None:
             for name in (METRICS_FILE, DIAGNOSTICS_FILE):
                 (workdir / name).unlink(missing_ok=True)
         else:
             self.drop_after(resumed_from, held_out_too=True)
+        self._events = tensorboard_lib.EventWriter(workdir / TENSORBOARD_DIR) if tensorboard else None
 
     def write(self, record: dict[str, Any]) -> None:
-        """Append one line to ``metrics.jsonl``."""
+        """Append one line to ``metrics.jsonl`` (and its numbers to the event file)."""
         with (self.workdir / METRICS_FILE).open("a") as file:
             file.write(json.dumps(record) + "\n")
+        if self._events is not None:
+            split = record["split"]
+            numbers = {
+                f"{split}/{name}": value
+                for name, value in record.items()
+                if name not in ("step", "split")
+                and isinstance(value, int | float)
+                and not isinstance(value, bool)
+            }
+            self._events.scalars(record["step"], numbers)
+
+    def close(self) -> None:
+        """Close the event file, if any."""
+        if self._events is not None:
+            self._events.close()
 
     def write_diagnostics(self, step: int, record: dict[str, Any]) -> None:
         """Append the diagnostics of ``step`` to ``diagnostics.jsonl``."""

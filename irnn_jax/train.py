@@ -76,6 +76,7 @@ def fit(
     command: str | None = None,
     log: Callable[[str], None] = print,
     progress: str = "auto",
+    tensorboard: bool = False,
 ) -> Fitted:
     """Train the model a config describes; write metrics, checkpoints and ``summary.json`` to ``workdir``.
 
@@ -88,7 +89,9 @@ def fit(
     function of the seed and the step, so the result is bit-identical to an uninterrupted run.
     With several devices, batches are split over them and the state is replicated
     (:mod:`irnn_jax.sharding`). ``progress`` is a mode of :mod:`irnn_jax.progress` (by default a
-    widget in notebooks, a bar on terminals, a line through ``log`` every 30 s elsewhere).
+    widget in notebooks, a bar on terminals, a line through ``log`` every 30 s elsewhere). With
+    ``tensorboard`` the lines of ``metrics.jsonl`` also go to TensorBoard event files in
+    ``<workdir>/tensorboard/`` (:class:`irnn_jax.run_log.RunLog`).
 
     The run holds ``workdir`` for its whole life (:mod:`irnn_jax.workdir`: a second run there is
     refused) and records its config in ``config.json``; a resume that changes more than
@@ -117,7 +120,7 @@ def fit(
     run = experiment.build(config)
     workdir = workdir_lib.prepare(workdir)
     with workdir_lib.lock(workdir, log):
-        return _fit(run, workdir, resume, command, log, progress)
+        return _fit(run, workdir, resume, command, log, progress, tensorboard)
 
 
 def load(workdir: str | pathlib.Path, log: Callable[[str], None] = print) -> Loaded:
@@ -162,13 +165,14 @@ def _fit(
     command: str | None,
     log: Callable[[str], None],
     progress_mode: str,
+    tensorboard: bool,
 ) -> Fitted:
     """:func:`fit` of a built run, in a workdir this process holds."""
     settings, task = run.settings, run.task
     log(describe(run.config))
     checkpoints = checkpoint.manager(workdir, settings.keep_checkpoints)
     start = _start(run, workdir, checkpoints, resume, log)
-    records = run_log.RunLog(workdir, start.resumed_from)
+    records = run_log.RunLog(workdir, start.resumed_from, tensorboard)
     device_mesh = sharding.mesh()  # data parallel: batches split over devices, state replicated
     state = sharding.replicate(start.state, device_mesh)
     train_step = jax.jit(run.train_step(), donate_argnums=0)
@@ -220,6 +224,7 @@ def _fit(
             )
         window, window_start = [], time.perf_counter()  # steps/s counts training only
     progress.close()
+    records.close()
     summary = {
         "command": command,
         "steps": settings.steps,

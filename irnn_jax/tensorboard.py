@@ -1,0 +1,110 @@
+r"""TensorBoard event files of scalars, written without TensorFlow or any other dependency.
+
+An event file is a sequence of records, each ``uint64 length``, ``uint32 masked_crc32c(length)``,
+``data``, ``uint32 masked_crc32c(data)`` (little-endian), where ``data`` is a serialised
+``tensorflow.Event`` protocol buffer; the first event carries ``file_version = "brain.Event:2"``,
+the others ``wall_time``, ``step`` and a ``Summary`` of ``(tag, simple_value)`` pairs. The few
+protobuf fields this needs are encoded here by hand (field numbers from TensorBoard's
+``event.proto`` and ``summary.proto``). TensorBoard reads the files of ``logdir`` with
+``tensorboard --logdir WORKDIR/tensorboard``.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import socket
+import struct
+import time
+from collections.abc import Mapping
+
+FILE_VERSION = "brain.Event:2"
+
+
+def _crc32c_table() -> list[int]:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)  # the Castagnoli polynomial, reflected
+        table.append(crc)
+    return table
+
+
+_TABLE = _crc32c_table()
+
+
+def crc32c(data: bytes) -> int:
+    """The CRC-32C (Castagnoli) checksum of ``data``."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc = _TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def _masked(crc: int) -> int:
+    """TFRecord's masked CRC: rotated right by 15 bits plus a constant."""
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def record(data: bytes) -> bytes:
+    """One TFRecord holding ``data``."""
+    header = struct.pack("<Q", len(data))
+    return (
+        header + struct.pack("<I", _masked(crc32c(header))) + data + struct.pack("<I", _masked(crc32c(data)))
+    )
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _key(field: int, wire_type: int) -> bytes:
+    return _varint(field << 3 | wire_type)
+
+
+def _bytes_field(field: int, payload: bytes) -> bytes:
+    return _key(field, 2) + _varint(len(payload)) + payload
+
+
+def event(
+    wall_time: float, step: int = 0, scalars: Mapping[str, float] | None = None, file_version: str = ""
+) -> bytes:
+    """A serialised ``Event``: ``wall_time`` (field 1, double), ``step`` (2, int64), and either
+    ``file_version`` (3, string) or a ``Summary`` (5) with one ``Value`` (1) per scalar, each a
+    ``tag`` (1, string) and a ``simple_value`` (2, float)."""
+    data = _key(1, 1) + struct.pack("<d", wall_time) + _key(2, 0) + _varint(step)
+    if file_version:
+        data += _bytes_field(3, file_version.encode())
+    values = b"".join(
+        _bytes_field(1, _bytes_field(1, tag.encode()) + _key(2, 5) + struct.pack("<f", value))
+        for tag, value in (scalars or {}).items()
+    )
+    return data + (_bytes_field(5, values) if values else b"")
+
+
+class EventWriter:
+    """Appends scalar events to a new event file in ``logdir``."""
+
+    def __init__(self, logdir: str | pathlib.Path) -> None:
+        logdir = pathlib.Path(logdir)
+        logdir.mkdir(parents=True, exist_ok=True)
+        name = f"events.out.tfevents.{time.time():.6f}.{socket.gethostname()}.{os.getpid()}.irnn_jax"
+        self.path = logdir / name
+        self._file = self.path.open("ab")
+        self._file.write(record(event(time.time(), file_version=FILE_VERSION)))
+        self._file.flush()
+
+    def scalars(self, step: int, values: Mapping[str, float]) -> None:
+        """Write one event of ``{tag: value}`` at ``step`` and flush it."""
+        self._file.write(record(event(time.time(), step, values)))
+        self._file.flush()
+
+    def close(self) -> None:
+        """Close the file."""
+        self._file.close()

@@ -1,0 +1,37 @@
+import json
+
+import numpy as np
+from tensorboard.backend.event_processing import event_accumulator  # the reader: TensorBoard's own
+
+from irnn_jax import tensorboard, train
+
+from .helpers import adding_config
+
+
+def test_crc32c_gives_the_standard_check_value():
+    assert tensorboard.crc32c(b"123456789") == 0xE3069283
+
+
+def read_scalars(logdir):
+    events = event_accumulator.EventAccumulator(str(logdir))
+    events.Reload()
+    return {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+
+
+def test_tensorboard_reads_back_the_scalars_a_run_logs(tmp_path):
+    config = adding_config(seq_len=6, steps=20, log_every=10, eval_every=10)
+    train.fit(config, tmp_path, log=lambda line: None, tensorboard=True)
+    scalars = read_scalars(tmp_path / "tensorboard")
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    for split, name in (("train", "loss"), ("train", "grad_l2"), ("valid", "mse"), ("test", "mse")):
+        logged = [(line["step"], line[name]) for line in lines if line["split"] == split]
+        read = scalars[f"{split}/{name}"]
+        assert [step for step, _ in read] == [step for step, _ in logged] and len(read) >= 2
+        np.testing.assert_allclose([v for _, v in read], [v for _, v in logged], rtol=1e-6)
+
+
+def test_without_the_flag_a_run_writes_no_event_files(tmp_path):
+    train.fit(
+        adding_config(seq_len=6, steps=10, log_every=10, eval_every=10), tmp_path, log=lambda line: None
+    )
+    assert not (tmp_path / "tensorboard").exists()
