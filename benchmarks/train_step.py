@@ -10,7 +10,8 @@ a compile-and-warm-up call, compile time reported separately; the cases of one s
 round-robin, one call each per round, so that the machine's slow spells hit all alike):
 
 - ours: ``recurrence.rnn`` default (fused custom VJP) at each unroll, and plain-scan autodiff;
-  and the step ``train.fit`` runs (``RNNModel`` with its training metrics);
+  and the step ``train.fit`` runs (``RNNModel`` with its training metrics), also computing in
+  bfloat16 (``model.dtype``; for accelerators: this shows what it costs on the CPU);
 - ``flax.linen.RNN(SimpleCell(relu))`` at each unroll;
 - PyTorch ``nn.RNN(nonlinearity='relu')`` (when torch is installed), same thread count;
 - Keras 3 ``SimpleRNN(activation='relu')`` on the JAX backend, ``train_on_batch``;
@@ -119,14 +120,14 @@ def ours_loss(implementation: str, unroll: int, cell: str = "rnn") -> Callable:
     return loss
 
 
-def fit_step(batch: int, seq_len: int) -> Callable[[], object]:
-    """What ``train.fit`` runs: ``RNNModel`` (an IRNN, last-state readout) under
-    ``train.make_train_step`` with SGD, its metrics (norms, finiteness flags, active ReLUs)
-    included."""
+def fit_step(batch: int, seq_len: int, dtype: str = "float32") -> Callable[[], object]:
+    """What ``train.fit`` runs: ``RNNModel`` (an IRNN, last-state readout, computing in
+    ``dtype``) under ``train.make_train_step`` with SGD, its metrics (norms, finiteness flags,
+    active ReLUs) included."""
     key = jax.random.PRNGKey(0)
     xs = jax.random.uniform(key, (batch, seq_len, 1))
     labels = jax.random.randint(key, (batch,), 0, CLASSES)
-    model = models.RNNModel(hidden_size=HIDDEN, output_size=CLASSES)
+    model = models.RNNModel(hidden_size=HIDDEN, output_size=CLASSES, dtype=dtype)
     tx = optax.sgd(LR)
     state = train.create_train_state(model, tx, key, xs)
     step = jax.jit(train.make_train_step(model.apply, cross_entropy, lambda outputs, labels: {}, tx))
@@ -253,6 +254,7 @@ def rnn_cases(batch: int, seq_len: int, unrolls: list[int]) -> dict[str, Callabl
     if keras is not None:
         cases["keras SimpleRNN (jax)"] = keras
     cases["ours: fit's train step (RNNModel)"] = fit_step(batch, seq_len)
+    cases["ours: fit's train step (RNNModel, bfloat16)"] = fit_step(batch, seq_len, "bfloat16")
     forward = jax.jit(lambda p, x: recurrence.rnn_final(p["rnn"], x))
     cases["forward only: ours"] = lambda: forward(params, xs)
     plain = jax.jit(lambda p, x: recurrence.rnn(p["rnn"], x, implementation="autodiff")[:, -1])

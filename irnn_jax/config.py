@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import pathlib
 from collections.abc import Iterable
+from typing import Any
 
 import ml_collections
 
@@ -38,6 +40,23 @@ PACKAGED = pathlib.Path(__file__).resolve().parent / "configs"
 # Where the packaged configs lived before they moved into the package; the commands in older
 # results records name them there, and still load.
 _FORMER_HOME = pathlib.Path("experiments/configs")
+
+
+# Fields added to configs after runs had been recorded, with the value that does what the runs
+# recorded without them did: :func:`upgrade` fills them in, so older workdirs resume and load.
+ADDED_FIELDS = {"model.dtype": "float32", "model.param_dtype": "float32"}
+
+
+def upgrade(recorded: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a recorded config (plain dicts) with every :data:`ADDED_FIELDS` entry it lacks."""
+    upgraded = json.loads(json.dumps(recorded))
+    for dotted, value in ADDED_FIELDS.items():
+        *parents, leaf = dotted.split(".")
+        section = upgraded
+        for part in parents:
+            section = section.setdefault(part, {})
+        section.setdefault(leaf, value)
+    return upgraded
 
 
 def packaged_names() -> list[str]:
@@ -188,6 +207,8 @@ def default_model(
     model.output_init = {"name": "gaussian", "std": 1e-3}
     model.embed_size = 0  # > 0 for tasks whose inputs are token ids (language modelling)
     model.embed_init = {"name": "gaussian", "std": 0.1}
+    model.dtype = "float32"  # of the computation; "bfloat16" on accelerators
+    model.param_dtype = "float32"
     return model
 
 

@@ -19,6 +19,7 @@ from irnn_jax import checks, initializers, recurrence
 
 CELLS = ("irnn", "rnn_relu", "rnn_tanh", "lstm", "gru")
 READOUTS = ("last", "sequence")
+DTYPES = ("float32", "bfloat16", "float16", "float64")
 _KIND = {"irnn": "rnn", "rnn_relu": "rnn", "rnn_tanh": "rnn", "lstm": "lstm", "gru": "gru"}
 
 
@@ -36,6 +37,9 @@ class LayerSpec(nn.Module):
       bias_init: initialiser of ``b``; default zeros.
       forget_bias: added to an LSTM's forget-gate bias.
       unroll: scan unroll factor.
+      dtype: the dtype of the computation (``'float32'``, or ``'bfloat16'`` for accelerators):
+        inputs and parameters are cast to it inside each layer; the model's outputs are float32.
+      param_dtype: the dtype the parameters are stored (and updated) in.
     """
 
     hidden_size: int
@@ -45,6 +49,8 @@ class LayerSpec(nn.Module):
     bias_init: initializers.Initializer = initializers.zeros()
     forget_bias: float = 1.0
     unroll: int = 1
+    dtype: str = "float32"
+    param_dtype: str = "float32"
 
     def layer_spec(self) -> dict[str, Any]:
         """This module's :class:`LayerSpec` attributes, to build a layer with."""
@@ -81,7 +87,6 @@ class RecurrentLayer(LayerSpec):
         ``lengths``, from each sequence's last real step, so end padding is read after it.
       final_only: return only the state after reading the whole sequence, ``[B, H]`` (cheaper to
         differentiate than slicing the sequence).
-      param_dtype: dtype of the parameters.
 
     A ReLU layer sows the fraction of its active units (collection ``'intermediates'``, read
     with ``apply(..., mutable=['intermediates'])``) for the training log. A ReLU or tanh layer
@@ -92,7 +97,6 @@ class RecurrentLayer(LayerSpec):
 
     reverse: bool = False
     final_only: bool = False
-    param_dtype: jnp.dtype = jnp.float32
 
     @nn.compact
     def __call__(
@@ -121,8 +125,12 @@ class RecurrentLayer(LayerSpec):
             forget_bias=self.forget_bias,
         )
         params = {
-            name: self.param(name, init, shape, self.param_dtype) for name, (shape, init) in specs.items()
+            name: self.param(name, init, shape, self.param_dtype).astype(self.dtype)
+            for name, (shape, init) in specs.items()
         }
+        xs = xs.astype(self.dtype)
+        if initial_state is not None:
+            initial_state = jax.tree.map(lambda state: state.astype(self.dtype), initial_state)
         if self.reverse:
             xs = reverse_time(xs, lengths)
         need_states = return_state or not self.final_only
@@ -294,8 +302,11 @@ class RNNModel(StackSpec):
         sequence (truncated BPTT), as in :class:`RecurrentStack`.
         """
         checks.one_of(self.readout, READOUTS, "readout")
+        precision = {"dtype": self.dtype, "param_dtype": self.param_dtype}
         if self.vocab_size:
-            xs = nn.Embed(self.vocab_size, self.embed_size, embedding_init=self.embed_init, name="embed")(xs)
+            xs = nn.Embed(
+                self.vocab_size, self.embed_size, embedding_init=self.embed_init, name="embed", **precision
+            )(xs)
         # A last-state readout of full sequences needs only the final states: the stack's last
         # layer then runs rnn_final, whose backward pass reads no [T, B, H] cotangent.
         final_only = self.readout == "last" and lengths is None and not return_state
@@ -309,8 +320,11 @@ class RNNModel(StackSpec):
         if self.readout == "last" and not final_only:
             hs = self._last(hs, lengths)
         if self.projection_size:
-            hs = nn.Dense(self.projection_size, kernel_init=self.output_init, name="projection")(hs)
-        outputs = nn.Dense(self.output_size, kernel_init=self.output_init, name="readout")(hs)
+            hs = nn.Dense(self.projection_size, kernel_init=self.output_init, name="projection", **precision)(
+                hs
+            )
+        outputs = nn.Dense(self.output_size, kernel_init=self.output_init, name="readout", **precision)(hs)
+        outputs = outputs.astype(jnp.float32)  # the loss is computed in float32
         return (outputs, final_state) if return_state else outputs
 
     def _last(self, hs: jax.Array, lengths: jax.Array | None) -> jax.Array:
@@ -363,5 +377,7 @@ def from_config(model_config: Mapping[str, Any], output_size: int, vocab_size: i
         unroll=checks.positive_int(model_config["unroll"], "model.unroll"),
         vocab_size=vocab_size,
         embed_size=embed_size,
+        dtype=checks.one_of(model_config["dtype"], DTYPES, "model.dtype"),
+        param_dtype=checks.one_of(model_config["param_dtype"], DTYPES, "model.param_dtype"),
         **inits,
     )

@@ -20,6 +20,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from irnn_jax import checkpoint, diagnostics, errors, experiment, run_log, sharding
+from irnn_jax import config as config_lib
 from irnn_jax import progress as progress_lib
 from irnn_jax import workdir as workdir_lib
 from irnn_jax.errors import WorkdirError
@@ -134,7 +135,7 @@ def load(workdir: str | pathlib.Path, log: Callable[[str], None] = print) -> Loa
     path = workdir / workdir_lib.CONFIG_FILE
     if not path.is_file():
         raise WorkdirError(f"{workdir} is not a run's workdir: it has no {workdir_lib.CONFIG_FILE}")
-    run = experiment.build(ml_collections.ConfigDict(json.loads(path.read_text())))
+    run = experiment.build(ml_collections.ConfigDict(config_lib.upgrade(json.loads(path.read_text()))))
     checkpoints = checkpoint.manager(workdir, run.settings.keep_checkpoints)
     init_key, data_key = jax.random.split(jax.random.PRNGKey(run.config["seed"]))
     first_inputs = next(run.task.batches("train", run.settings.batch_size, data_key))[0]

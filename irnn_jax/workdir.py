@@ -21,6 +21,7 @@ import socket
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from irnn_jax import config as config_lib
 from irnn_jax.errors import WorkdirError
 
 LOCK_FILE = "lock"
@@ -130,7 +131,7 @@ def check_resumable(
         recorded = json.loads(path.read_text())
     except ValueError:
         raise WorkdirError(f"{path} is not valid JSON; restore it or start a new --workdir") from None
-    recorded_fields, new_fields = _flatten(recorded), _flatten(as_dict(config))
+    recorded_fields, new_fields = _flatten(config_lib.upgrade(recorded)), _flatten(as_dict(config))
     changed = [
         f"{name} {recorded_fields.get(name, '(absent)')!r} -> {new_fields.get(name, '(absent)')!r}"
         for name in sorted(set(recorded_fields) | set(new_fields))

@@ -116,6 +116,18 @@ def test_load_reads_an_interrupted_run_at_its_latest_checkpoint_and_refuses_a_fo
         train.load(tmp_path / "empty")
 
 
+def test_a_run_recorded_before_the_dtype_fields_existed_still_loads_and_resumes(tmp_path):
+    config = adding_config(seq_len=6, steps=20, log_every=10, eval_every=10)
+    config.train.checkpoint_every = 10
+    train.fit(config, tmp_path, log=lambda line: None)
+    recorded = json.loads((tmp_path / "config.json").read_text())
+    del recorded["model"]["dtype"], recorded["model"]["param_dtype"]  # as older runs recorded it
+    (tmp_path / "config.json").write_text(json.dumps(recorded))
+    assert train.load(tmp_path, log=lambda line: None).step == 20
+    config.train.steps = 30
+    assert train.fit(config, tmp_path, resume=True, log=lambda line: None).summary["resumed_from"] == 20
+
+
 def test_fit_is_reproducible_for_a_seed_across_processes_and_differs_between_seeds(tmp_path):
     config = adding_config(seq_len=6, steps=30, log_every=10, eval_every=30)
     overrides = [f"--config.{name}={value}" for name, value in _flat(config).items()]
