@@ -3,7 +3,8 @@ recurrent initialisers they are compared with, and the papers' tasks.
 
 ``import irnn_jax`` gives the public modules as attributes, each imported on first use (so that
 the command line starts without loading plotting or checkpointing it does not need):
-``recurrence`` (pure recurrences), ``initializers``, ``models`` (Flax modules), ``optim``,
+``recurrence`` (pure recurrences), ``initializers``, ``models`` (Flax linen modules),
+``nnx_models`` (their Flax NNX counterparts), ``optim``,
 ``tasks``, ``train`` (``fit``, ``load``), ``config``, ``experiment``, ``diagnostics``, ``report``,
 ``sweep`` and ``campaign``.
 """
@@ -18,6 +19,7 @@ PUBLIC_MODULES = (
     "experiment",
     "initializers",
     "models",
+    "nnx_models",
     "optim",
     "recurrence",
     "report",

@@ -20,7 +20,13 @@ from irnn_jax import checks, initializers, recurrence
 CELLS = ("irnn", "rnn_relu", "rnn_tanh", "lstm", "gru")
 READOUTS = ("last", "sequence")
 DTYPES = ("float32", "bfloat16", "float16", "float64")
-_KIND = {"irnn": "rnn", "rnn_relu": "rnn", "rnn_tanh": "rnn", "lstm": "lstm", "gru": "gru"}
+KINDS = {
+    "irnn": "rnn",
+    "rnn_relu": "rnn",
+    "rnn_tanh": "rnn",
+    "lstm": "lstm",
+    "gru": "gru",
+}  # the recurrence of each cell
 
 
 class LayerSpec(nn.Module):
@@ -112,7 +118,7 @@ class RecurrentLayer(LayerSpec):
         needs it); ``initial_state`` is ``h`` (``(h, c)`` for an LSTM), zeros when ``None``; with
         ``return_state`` the state after the last step is returned too (for truncated BPTT).
         """
-        kind = _KIND[checks.one_of(self.cell, CELLS, "cell")]
+        kind = KINDS[checks.one_of(self.cell, CELLS, "cell")]
         if getattr(xs, "ndim", None) != 3:
             raise ValueError(f"xs must be 3-D (batch, time, features), got shape {getattr(xs, 'shape', xs)}")
         specs = recurrence.parameter_specs(
@@ -136,17 +142,9 @@ class RecurrentLayer(LayerSpec):
         need_states = return_state or not self.final_only
         if kind == "rnn":
             hs, final_state = self._simple(params, xs, initial_state, lengths, need_states)
-        elif need_states:
-            hs, final_state = getattr(recurrence, kind)(
-                params, xs, initial_state, unroll=self.unroll, return_state=True
-            )
-        else:  # the final state alone: its backward pass reads no cotangent of every state
-            final_state = getattr(recurrence, f"{kind}_final")(params, xs, initial_state, unroll=self.unroll)
-        if self.final_only:
-            outputs = final_state[0] if kind == "lstm" else final_state
         else:
-            outputs = reverse_time(hs, lengths) if self.reverse else hs
-        return (outputs, final_state) if return_state else outputs
+            hs, final_state = recur(self.cell, params, xs, initial_state, self.unroll, need_states)
+        return layer_outputs(self.cell, hs, final_state, lengths, self.reverse, self.final_only, return_state)
 
     def _simple(
         self,
@@ -184,6 +182,50 @@ class RecurrentLayer(LayerSpec):
 
 
 State = jax.Array | tuple[jax.Array, jax.Array]
+
+
+def recur(
+    cell: str,
+    params: recurrence.Params,
+    xs: jax.Array,
+    initial_state: State | None,
+    unroll: int,
+    need_states: bool,
+) -> tuple[jax.Array | None, State]:
+    """``(states [B, T, H] or None, final state)`` of one layer of ``cell`` on time-ordered ``xs``:
+    the states only when ``need_states``, else the cheaper final-state recurrence, whose backward
+    pass reads no cotangent of every state."""
+    kind = KINDS[cell]
+    if kind == "rnn":
+        options: recurrence.RNNOptions = {
+            "activation": "tanh" if cell == "rnn_tanh" else "relu",
+            "unroll": unroll,
+        }
+        if need_states:
+            hs = recurrence.rnn(params, xs, initial_state, **options)
+            return hs, hs[:, -1]
+        return None, recurrence.rnn_final(params, xs, initial_state, **options)
+    if need_states:
+        return getattr(recurrence, kind)(params, xs, initial_state, unroll=unroll, return_state=True)
+    return None, getattr(recurrence, f"{kind}_final")(params, xs, initial_state, unroll=unroll)
+
+
+def layer_outputs(
+    cell: str,
+    hs: jax.Array | None,
+    final_state: State,
+    lengths: jax.Array | None,
+    reverse: bool,
+    final_only: bool,
+    return_state: bool,
+) -> jax.Array | tuple[jax.Array, State]:
+    """What a layer returns: its final ``h`` with ``final_only``, else its states in input order;
+    with ``return_state`` also the final state."""
+    if final_only:
+        outputs = final_state[0] if KINDS[cell] == "lstm" else final_state
+    else:
+        outputs = reverse_time(hs, lengths) if reverse else hs
+    return (outputs, final_state) if return_state else outputs
 
 
 def reverse_time(xs: jax.Array, lengths: jax.Array | None = None) -> jax.Array:
@@ -318,7 +360,7 @@ class RNNModel(StackSpec):
         if return_state:
             hs, final_state = hs
         if self.readout == "last" and not final_only:
-            hs = self._last(hs, lengths)
+            hs = last_states(hs, lengths, self.hidden_size, self.bidirectional)
         if self.projection_size:
             hs = nn.Dense(self.projection_size, kernel_init=self.output_init, name="projection", **precision)(
                 hs
@@ -327,14 +369,15 @@ class RNNModel(StackSpec):
         outputs = outputs.astype(jnp.float32)  # the loss is computed in float32
         return (outputs, final_state) if return_state else outputs
 
-    def _last(self, hs: jax.Array, lengths: jax.Array | None) -> jax.Array:
-        """The forward states at each sequence's last real step, and the backward states at step 0."""
-        if lengths is None:
-            last = hs[:, -1, : self.hidden_size]
-        else:
-            last = jnp.take_along_axis(hs, (jnp.asarray(lengths) - 1)[:, None, None], axis=1)[:, 0]
-            last = last[:, : self.hidden_size]
-        return jnp.concatenate([last, hs[:, 0, self.hidden_size :]], axis=-1) if self.bidirectional else last
+
+def last_states(hs: jax.Array, lengths: jax.Array | None, hidden_size: int, bidirectional: bool) -> jax.Array:
+    """The forward states at each sequence's last real step, and the backward states at step 0."""
+    if lengths is None:
+        last = hs[:, -1, :hidden_size]
+    else:
+        last = jnp.take_along_axis(hs, (jnp.asarray(lengths) - 1)[:, None, None], axis=1)[:, 0]
+        last = last[:, :hidden_size]
+    return jnp.concatenate([last, hs[:, 0, hidden_size:]], axis=-1) if bidirectional else last
 
 
 CONFIG_FIELDS = tuple(
