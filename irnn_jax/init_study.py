@@ -179,7 +179,7 @@ def plot_curves(records: Sequence[Record], path: pathlib.Path) -> None:
     axis.set_title("Sequential pixel MNIST: recurrent initialisers at one budget")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def _initial(records: Sequence[Record], name: str) -> Mapping[str, Any] | None:
@@ -205,7 +205,7 @@ def plot_spectra(tomita: Sequence[Record], mnist: Sequence[Record], path: pathli
         axis.set_aspect("equal")
         axis.grid(alpha=0.3)
     figure.suptitle("Eigenvalues of w_hh at initialisation")
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def plot_gradients(tomita: Sequence[Record], mnist: Sequence[Record], path: pathlib.Path) -> None:
@@ -236,10 +236,11 @@ def plot_gradients(tomita: Sequence[Record], mnist: Sequence[Record], path: path
         axis.set_title(title)
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
-def _save(figure: Any, path: pathlib.Path) -> None:
+def save_figure(figure: Any, path: pathlib.Path) -> None:
+    """Lay out ``figure``, write it to ``path`` (a PNG) and close it."""
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)

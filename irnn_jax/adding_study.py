@@ -1,0 +1,133 @@
+"""The RESULTS.md section of the adding-problem comparison of Le, Jaitly & Hinton (2015).
+
+It reads the records of the campaign ``adding`` (``experiments/campaigns/adding.py``: four models
+x four lengths x three learning rates, and extra seeds), kept in ``<results>/adding/``, picks for
+each (length, model) the learning rate with the lowest final validation MSE among the seed-0
+runs, and writes a table of test MSE beside the paper's values (read off its figure 2) and a
+figure in the paper's style: one panel per length, test MSE against steps, one curve per model,
+the baseline of always predicting 1.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import pathlib
+import statistics
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from irnn_jax import init_study
+
+CAMPAIGN = "adding"
+MODELS = {"irnn": "IRNN", "lstm": "LSTM", "rnn_tanh": "RNN + tanh", "rnn_relu": "RNN + ReLU"}
+# Approximate test MSE read off the paper's figure 2 (the baseline, always predicting 1, is 1/6).
+PAPER = {
+    150: {"irnn": "~0.01", "lstm": "~0.01", "rnn_tanh": "~0.02", "rnn_relu": "baseline"},
+    200: {"irnn": "~0.01", "lstm": "0.01-0.02", "rnn_tanh": "baseline", "rnn_relu": "baseline"},
+    300: {"irnn": "0.02-0.03", "lstm": "~0.07-0.1", "rnn_tanh": "baseline", "rnn_relu": "baseline"},
+    400: {"irnn": "~0.13", "lstm": "~0.16", "rnn_tanh": "baseline", "rnn_relu": "baseline"},
+}
+Record = Mapping[str, Any]
+
+
+def key(record: Record) -> tuple[int, str]:
+    """The (sequence length, model) a record belongs to."""
+    return record["config"]["task"]["seq_len"], record["config"]["model"]["cell"]
+
+
+def final_mse(record: Record, split: str) -> float:
+    """The run's final ``split`` MSE (infinite for a run that diverged)."""
+    return record[split]["mse"] if "diverged" not in record else float("inf")
+
+
+def chosen(records: Sequence[Record]) -> dict[tuple[int, str], list[Record]]:
+    """Per (length, model): the seed-0 run of the learning rate with the lowest final validation
+    MSE, followed by the other seeds' runs of that learning rate."""
+    by_key: dict[tuple[int, str], list[Record]] = collections.defaultdict(list)
+    for record in records:
+        by_key[key(record)].append(record)
+    picked = {}
+    for cell_key, group in sorted(by_key.items()):
+        first_seed = [record for record in group if record["config"]["seed"] == 0]
+        best = min(first_seed, key=lambda record: final_mse(record, "valid"))
+        lr = best["config"]["optim"]["lr"]
+        seeds = [r for r in group if r["config"]["optim"]["lr"] == lr and r["config"]["seed"] != 0]
+        picked[cell_key] = [best, *sorted(seeds, key=lambda record: record["config"]["seed"])]
+    return picked
+
+
+def _test_cell(runs: Sequence[Record]) -> str:
+    values = [final_mse(record, "test") for record in runs]
+    if any(value == float("inf") for value in values):
+        return f"diverged at step {runs[0].get('diverged_at', '?')}"
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f} ({len(values)} seeds)"
+
+
+def table(picked: Mapping[tuple[int, str], Sequence[Record]]) -> list[str]:
+    """The markdown table: one row per (length, model), ours beside the paper's."""
+    lines = [
+        "| T | model | test MSE (ours) | paper | lr (by validation) | steps | wall s | command |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for (seq_len, cell), runs in sorted(
+        picked.items(), key=lambda item: (item[0][0], list(MODELS).index(item[0][1]))
+    ):
+        best = runs[0]
+        steps = best.get("steps", best.get("diverged_at", ""))
+        paper, lr = PAPER.get(seq_len, {}).get(cell, ""), best["config"]["optim"]["lr"]
+        lines.append(
+            f"| {seq_len} | {MODELS[cell]} | {_test_cell(runs)} | {paper} | {lr:g} | {steps} "
+            f"| {best.get('wall_s', '')} | `{best['command']}` |"
+        )
+    return lines
+
+
+def plot(picked: Mapping[tuple[int, str], Sequence[Record]], path: pathlib.Path) -> None:
+    """One panel per length: the chosen run's test MSE against steps for each model."""
+    lengths = sorted({seq_len for seq_len, _ in picked})
+    figure, axes = plt.subplots(1, len(lengths), figsize=(4 * len(lengths), 3.2), squeeze=False)
+    for axis, seq_len in zip(axes[0], lengths, strict=True):
+        for cell, name in MODELS.items():
+            if (seq_len, cell) not in picked:
+                continue
+            curve = [point for point in picked[seq_len, cell][0]["curve"] if point["split"] == "test"]
+            axis.plot([p["step"] for p in curve], [p["mse"] for p in curve], label=name)
+        axis.axhline(1 / 6, color="gray", linestyle=":", label="always predict 1")
+        axis.set(title=f"Adding problem, T = {seq_len}", xlabel="step", ylabel="test MSE", ylim=(0, 0.5))
+    axes[0][0].legend(fontsize="small")
+    init_study.save_figure(figure, path)
+
+
+def section(
+    results_dir: pathlib.Path, figures_dir: pathlib.Path, output_dir: pathlib.Path
+) -> tuple[str, list[pathlib.Path]]:
+    """The markdown of the section and its figure (empty if the campaign has not run)."""
+    records = init_study.load(results_dir, CAMPAIGN)
+    if not records:
+        return "", []
+    picked = chosen(records)
+    path = figures_dir / "adding_comparison.png"
+    plot(picked, path)
+    lines = [
+        "## Adding problem: IRNN against LSTM and RNNs (Le, Jaitly & Hinton 2015, figure 2)",
+        "",
+        "Our protocol: `experiments/campaigns/adding.py` (Adam with cosine decay and clipping at 1,",
+        "batch 16, one step budget per length shared by the four models, the learning rate of each",
+        "model picked from three by final validation MSE). The paper trained with SGD for far more",
+        "steps; its values are read off its figure 2 (approximate).",
+        f"{len(records)} runs recorded so far.",
+        "",
+        *table(picked),
+        "",
+        f"![adding comparison]({os.path.relpath(path, output_dir)})",
+        "",
+    ]
+    return "\n".join(lines), [path]

@@ -1,0 +1,50 @@
+import json
+
+from irnn_jax import adding_study
+
+
+def record(seq_len, cell, lr, valid, test, seed=0, diverged_at=None):
+    config = {"task": {"seq_len": seq_len}, "model": {"cell": cell}, "optim": {"lr": lr}, "seed": seed}
+    result = {
+        "config": config,
+        "command": f"irnn-jax train T={seq_len} {cell} lr={lr} seed={seed}",
+        "curve": [{"step": 0, "split": "test", "mse": 1.0}, {"step": 100, "split": "test", "mse": test}],
+        "steps": 100,
+        "wall_s": 12.5,
+    }
+    if diverged_at is None:
+        result |= {"valid": {"mse": valid}, "test": {"mse": test}}
+    else:
+        result |= {"diverged": "non-finite training", "diverged_at": diverged_at}
+    return result
+
+
+RECORDS = [
+    record(150, "irnn", 1e-3, valid=0.02, test=0.021),
+    record(150, "irnn", 3e-4, valid=0.01, test=0.012),  # the lower validation MSE: chosen
+    record(150, "irnn", 3e-4, valid=0.03, test=0.014, seed=1),
+    record(150, "irnn", 1e-3, valid=0.5, test=0.5, seed=1),  # another learning rate's seed: left out
+    record(150, "rnn_relu", 1e-3, valid=None, test=None, diverged_at=7),
+    record(300, "lstm", 1e-4, valid=0.1, test=0.09),
+]
+
+
+def test_each_model_gets_the_learning_rate_of_its_lowest_validation_mse_and_its_seeds():
+    picked = adding_study.chosen(RECORDS)
+    assert [run["config"]["seed"] for run in picked[150, "irnn"]] == [0, 1]
+    assert {run["config"]["optim"]["lr"] for run in picked[150, "irnn"]} == {3e-4}
+    rows = adding_study.table(picked)
+    assert rows[2].startswith("| 150 | IRNN | 0.0130 ± 0.0014 (2 seeds) | ~0.01 | 0.0003 | 100 | 12.5 |")
+    assert rows[3].startswith("| 150 | RNN + ReLU | diverged at step 7 | baseline |")
+    assert rows[4].startswith("| 300 | LSTM | 0.0900 | ~0.07-0.1 |")
+
+
+def test_the_section_shows_the_table_and_a_panel_per_length(tmp_path):
+    (tmp_path / "results" / "adding").mkdir(parents=True)
+    for number, item in enumerate(RECORDS):
+        (tmp_path / "results" / "adding" / f"{number}.json").write_text(json.dumps(item))
+    text, figures = adding_study.section(tmp_path / "results", tmp_path / "figures", tmp_path)
+    assert text.startswith("## Adding problem") and "6 runs recorded so far" in text
+    assert "![adding comparison](figures/adding_comparison.png)" in text
+    assert figures == [tmp_path / "figures" / "adding_comparison.png"] and figures[0].stat().st_size > 10_000
+    assert adding_study.section(tmp_path / "none", tmp_path / "figures", tmp_path) == ("", [])
