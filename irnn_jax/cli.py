@@ -90,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--results", default="experiments/results", help="directory of results records")
     report.add_argument("--output", default="experiments/RESULTS.md", help="markdown file to write")
     report.add_argument("--figures", default="experiments/figures", help="directory for the PNG figures")
+    for command in (train, sweep):
+        command.add_argument(
+            "--host-devices",
+            type=int,
+            help="split batches (sweep: runs) over N CPU devices, one per core (docs/performance.md)",
+        )
     campaign = commands.add_parser(
         "campaign", help="train every run of a campaign file that has no results record yet"
     )
@@ -262,6 +268,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _campaign(args)
         if args.command == "report":
             return _report(args)
+        if getattr(args, "host_devices", None) is not None:
+            from irnn_jax import sharding
+
+            sharding.use_host_devices(args.host_devices)
         if args.command == "sweep":
             return _sweep(args, overrides)
         return _train(args, overrides)

@@ -17,6 +17,17 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 AXIS = "devices"
 
 
+def use_host_devices(count: int) -> None:
+    """Expose ``count`` CPU devices (``jax_num_cpu_devices``), so that ``fit`` splits each batch
+    over ``count`` cores; before JAX starts its backends. No effect on accelerators' devices."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"host devices must be a positive int, got {count!r}")
+    try:
+        jax.config.update("jax_num_cpu_devices", count)
+    except RuntimeError as error:  # the backends already started in this process
+        raise ValueError(f"cannot set {count} host devices now: {error}") from None
+
+
 def mesh(devices: list[jax.Device] | None = None) -> Mesh:
     """A one-axis mesh over ``devices`` (default: all of them)."""
     return Mesh(np.array(devices or jax.devices()), (AXIS,))

@@ -64,6 +64,8 @@ def model_config(**changes):
             "output_init": {"name": "glorot_uniform"},
             "embed_size": 0,
             "embed_init": {"name": "gaussian", "std": 0.1},
+            "dtype": "float32",
+            "param_dtype": "float32",
         },
         **changes,
     }

@@ -4,10 +4,11 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
-from irnn_jax import sweep, train
+from irnn_jax import sharding, sweep, train
 
-from .helpers import adding_config
+from .helpers import ADDING_CONFIG, adding_config
 
 SCRIPT = """
 import json, sys, tempfile, jax
@@ -47,3 +48,37 @@ def test_training_and_sweeps_on_four_devices_equal_one_device(tmp_path):
     np.testing.assert_allclose(four["fit"], one_fit["test"]["mse"], rtol=1e-4)
     np.testing.assert_allclose(four["sweep"], [r["test"]["mse"] for r in one_sweep["runs"]], rtol=1e-4)
     np.testing.assert_allclose(four["mapped"], [r["test"]["mse"] for r in one_sweep["runs"]], rtol=1e-4)
+
+
+def test_the_command_line_splits_batches_over_the_host_devices_it_is_given(tmp_path):
+    argv = ["train", "--config", f"{ADDING_CONFIG}:T=6", "--progress", "none"]
+    argv += ["--config.train.steps=20", "--config.train.eval_every=20", "--config.task.held_out_size=64"]
+    argv += ["--config.optim.name=adam", "--config.optim.lr=1e-2"]
+    script = (
+        "import sys, jax; from irnn_jax.cli import main; code = main(sys.argv[1:]); "
+        "print(jax.device_count()); sys.exit(code)"
+    )
+    env = {name: value for name, value in os.environ.items() if name != "XLA_FLAGS"}
+    counts = {}
+    for devices in (1, 2):
+        workdir = tmp_path / f"devices{devices}"
+        done = subprocess.run(
+            [sys.executable, "-c", script, *argv, "--workdir", str(workdir), "--host-devices", str(devices)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=600,
+        )
+        counts[devices] = int(done.stdout.splitlines()[-1])
+        assert json.loads((workdir / "summary.json").read_text())["test"]["mse"] > 0
+    assert counts == {1: 1, 2: 2}
+    one, two = (
+        json.loads((tmp_path / f"devices{d}" / "summary.json").read_text())["test"]["mse"] for d in (1, 2)
+    )
+    np.testing.assert_allclose(two, one, rtol=1e-4)  # the same run, its batches split in two
+
+
+def test_a_host_device_count_below_one_is_refused():
+    with pytest.raises(ValueError, match="host devices must be a positive int, got 0"):
+        sharding.use_host_devices(0)
