@@ -20,10 +20,10 @@ scan with ``jax.grad`` and is the reference the fused path is tested against. :f
 returns only ``h_T`` and has its own, cheaper, fused backward (what a last-state readout needs).
 
 :func:`lstm` and :func:`gru` use the same convention with gate blocks side by side along the
-last axis (PyTorch's gate order). Their default is also a fused custom VJP: the forward scan
-stores one slab per step (the activated gates and what else the step's derivative reads), the
-backward is one reverse scan whose only matmul is the recurrent one, and the weight gradients
-are single matmuls after it.
+last axis (PyTorch's gate order). They too have a fused custom VJP: the forward scan stores one
+slab per step (the activated gates and what else the step's derivative reads), the backward is
+one reverse scan whose only matmul is the recurrent one, and the weight gradients are single
+matmuls after it; it is their default at the batch sizes where it measured faster.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from irnn_jax import checks, initializers
 Params = dict[str, jax.Array]
 ACTIVATIONS = ("relu", "tanh")
 IMPLEMENTATIONS = ("fused", "autodiff")
+GATED_FUSED_MAX_BATCH = 32  # see fuses_gated_backward
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
@@ -269,6 +270,18 @@ def hoists_input_projection(input_size: int, batch_size: int, seq_len: int, hidd
     return input_size > 1
 
 
+def fuses_gated_backward(batch_size: int) -> bool:
+    """Whether an LSTM or GRU of this batch size takes the fused backward pass by default.
+
+    The fused pass stores the activated gates of every step so that its backward does no
+    transcendental; at small batches that saves the time, at large ones the larger residuals
+    cost more memory traffic than they save: ``benchmarks/train_step.py --cells lstm gru``
+    measured the fused pass 1.37x (LSTM) and 1.04x (GRU) faster than autodiff at B=16, T=784,
+    and 0.88x and 0.83x at B=128 (the crossover in between was not measured).
+    """
+    return batch_size <= GATED_FUSED_MAX_BATCH
+
+
 def init_lstm(
     key: jax.Array,
     input_size: int,
@@ -315,17 +328,18 @@ def lstm(
     *,
     unroll: int = 1,
     return_state: bool = False,
-    implementation: Literal["fused", "autodiff"] = "fused",
+    implementation: Literal["auto", "fused", "autodiff"] = "auto",
 ) -> jax.Array | tuple[jax.Array, tuple[jax.Array, jax.Array]]:
     r"""Run an LSTM over batch-major ``xs`` ``[B, T, D]``; return ``hs`` ``[B, T, H]``.
 
     With ``z_t = x_t W_{ih} + b + h_{t-1} W_{hh}`` split into (i, f, g, o):
     ``c_t = \sigma(f) c_{t-1} + \sigma(i) \tanh(g)``, ``h_t = \sigma(o) \tanh(c_t)``. The input
     projection ``xs @ w_ih + b`` is one matmul before the loop, or for a scalar input a product
-    in each step (:func:`hoists_input_projection`). The fused backward pass (the default) is one
-    reverse scan over the stored activated gates and cell states, whose only matmul is
-    ``dz_t W_{hh}^\top``, with the weight gradients as single matmuls after it; it measured
-    faster than JAX's autodiff of the plain scan (``benchmarks/train_step.py --cells lstm gru``).
+    in each step (:func:`hoists_input_projection`). The fused backward pass is one reverse scan
+    over the stored activated gates and cell states, whose only matmul is ``dz_t W_{hh}^\top``,
+    with the weight gradients as single matmuls after it; by default (``'auto'``) it runs at the
+    batch sizes where it measured faster than JAX's autodiff of the plain scan
+    (:func:`fuses_gated_backward`).
 
     Args:
       params: see :func:`init_lstm`.
@@ -333,8 +347,9 @@ def lstm(
       h0: initial ``(h, c)``, each ``[B, H]``; zeros when ``None``.
       unroll: scan unroll factor.
       return_state: also return the final ``(h, c)`` (to carry across truncated BPTT windows).
-      implementation: ``'autodiff'`` (the plain scan, differentiated by JAX) or ``'fused'``
-        (the custom VJP, tested equal to it).
+      implementation: ``'autodiff'`` (the plain scan, differentiated by JAX), ``'fused'``
+        (the custom VJP, tested equal to it) or ``'auto'``, the faster of the two for the
+        batch size.
     """
     return _gated("lstm", params, xs, h0, unroll, implementation, final_only=False, return_state=return_state)
 
@@ -345,7 +360,7 @@ def lstm_final(
     h0: tuple[jax.Array, jax.Array] | None = None,
     *,
     unroll: int = 1,
-    implementation: Literal["fused", "autodiff"] = "fused",
+    implementation: Literal["auto", "fused", "autodiff"] = "auto",
 ) -> tuple[jax.Array, jax.Array]:
     """The final ``(h, c)`` of :func:`lstm` (``[B, H]`` each): what a last-state readout needs.
     Its fused backward pass reads no ``[T, B, H]`` cotangent of the states."""
@@ -359,16 +374,16 @@ def gru(
     *,
     unroll: int = 1,
     return_state: bool = False,
-    implementation: Literal["fused", "autodiff"] = "fused",
+    implementation: Literal["auto", "fused", "autodiff"] = "auto",
 ) -> jax.Array | tuple[jax.Array, jax.Array]:
     r"""Run a GRU over batch-major ``xs`` ``[B, T, D]``; return ``hs`` ``[B, T, H]``.
 
     With ``x_t W_{ih} + b`` split into (a_r, a_z, a_n) and ``h_{t-1} W_{hh}`` into (u_r, u_z, u_n):
     ``r = \sigma(a_r + u_r)``, ``z = \sigma(a_z + u_z)``, ``n = \tanh(a_n + r (u_n + b_{hn}))``,
     ``h_t = (1 - z) n + z h_{t-1}`` (PyTorch's and Flax's GRU). The input projection is placed
-    as for :func:`lstm`. The fused backward pass (the default) is one reverse scan over the
-    stored gates, whose only matmul is the gradient of ``u_t`` times ``W_{hh}^\top``, with the
-    weight gradients as single matmuls after it.
+    as for :func:`lstm`. The fused backward pass is one reverse scan over the stored gates,
+    whose only matmul is the gradient of ``u_t`` times ``W_{hh}^\top``, with the weight
+    gradients as single matmuls after it; ``'auto'`` picks it as for :func:`lstm`.
 
     Args:
       params: see :func:`init_gru`.
@@ -376,7 +391,8 @@ def gru(
       h0: initial state ``[B, H]``; zeros when ``None``.
       unroll: scan unroll factor.
       return_state: also return the final state.
-      implementation: ``'autodiff'`` (the plain scan) or ``'fused'`` (the custom VJP).
+      implementation: ``'autodiff'`` (the plain scan), ``'fused'`` (the custom VJP) or
+        ``'auto'``, the faster of the two for the batch size.
     """
     state0 = None if h0 is None else (h0,)
     result = _gated(
@@ -391,7 +407,7 @@ def gru_final(
     h0: jax.Array | None = None,
     *,
     unroll: int = 1,
-    implementation: Literal["fused", "autodiff"] = "fused",
+    implementation: Literal["auto", "fused", "autodiff"] = "auto",
 ) -> jax.Array:
     """The final state of :func:`gru` (``[B, H]``), as :func:`lstm_final`."""
     state0 = None if h0 is None else (h0,)
@@ -419,7 +435,9 @@ def _gated(kind, params, xs, state0, unroll, implementation, *, final_only, retu
     batch_size, seq_len, input_size = xs.shape
     hoist = hoists_input_projection(input_size, batch_size, seq_len, hidden_size)
     loop = _GatedLoop(kind, checks.positive_int(unroll, "unroll"), final_only, hoist)
-    checks.one_of(implementation, IMPLEMENTATIONS, "implementation")
+    checks.one_of(implementation, (*IMPLEMENTATIONS, "auto"), "implementation")
+    if implementation == "auto":
+        implementation = "fused" if fuses_gated_backward(batch_size) else "autodiff"
     dtype = jnp.result_type(xs, params["w_ih"])
     parts = 2 if kind == "lstm" else 1
     state0 = _initial_state(state0, parts, xs.shape[0], hidden_size, dtype)

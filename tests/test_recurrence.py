@@ -451,3 +451,16 @@ def test_the_active_fraction_counted_in_the_loop_is_the_share_of_positive_states
         strict=True,
     ):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_gated_cells_take_the_fused_backward_at_small_batches_and_autodiff_at_large_ones(cell):
+    params = getattr(recurrence, f"init_{cell}")(jax.random.PRNGKey(0), 1, 4)
+    run = getattr(recurrence, f"{cell}_final")
+
+    def uses_custom_vjp(batch_size):
+        xs = jnp.ones((batch_size, 3, 1))
+        return "custom_vjp" in str(jax.make_jaxpr(lambda p: run(p, xs))(params))
+
+    limit = recurrence.GATED_FUSED_MAX_BATCH
+    assert uses_custom_vjp(limit) and not uses_custom_vjp(limit + 1)
