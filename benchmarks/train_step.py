@@ -27,7 +27,7 @@ round-robin, one call each per round, so that the machine's slow spells hit all 
 PyTorch and Keras 3 are timed when installed (``pip install -e '.[bench]'``); the ones missing
 are named. Results go to ``benchmarks/results/train_step-<timestamp>.json``, with the machine,
 the package versions and the settings in effect, and a summary of ratios to stdout;
-``--table RESULTS.json`` prints a saved run as markdown tables.
+``--table RESULTS.json`` prints a saved run as markdown tables and its summary (recomputed).
 """
 
 from __future__ import annotations
@@ -362,7 +362,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.table:
         saved = json.loads(args.table.read_text())
-        print(markdown(saved["results"]) + "\n\n" + "\n".join(saved["summary"]))
+        print(markdown(saved["results"]) + "\n\n" + "\n".join(summarize(saved["results"])))
         return
     not_timed = [
         f"{peer} (not installed)" for peer in ("torch", "keras") if importlib.util.find_spec(peer) is None
