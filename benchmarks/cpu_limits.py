@@ -21,8 +21,6 @@ go to ``benchmarks/results/cpu_limits-<timestamp>.json`` and a summary to stdout
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import resource
 from collections.abc import Callable
 
@@ -30,7 +28,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from benchmarks.train_step import HIDDEN, RESULTS, machine_info, timed
+from benchmarks.train_step import HIDDEN, timed, write_results
 
 
 def chain(w_hh: jax.Array, inputs: jax.Array, h0: jax.Array, *, store: bool) -> jax.Array:
@@ -102,12 +100,8 @@ def main() -> None:
         results.append({"case": "page faults per call of the storing chain", "batch": batch, "value": faults})
         summary.append(summarize(batch, args.seq_len, timings, faults))
         print(summary[-1], flush=True)
-    RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS / f"cpu_limits-{stamp}.json"
-    record = {"machine": machine_info(), "args": vars(args), "results": results, "summary": summary}
-    out.write_text(json.dumps(record, indent=1))
-    print(f"written to {out}")
+    record = {"args": vars(args), "results": results, "summary": summary}
+    print(f"written to {write_results('cpu_limits', record)}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ Results go to ``benchmarks/results/host_devices-<timestamp>.json``.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import pathlib
 import statistics
@@ -23,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 
-from benchmarks.train_step import RESULTS, machine_info
+from benchmarks.train_step import write_results
 
 CHILD = """
 import sys
@@ -70,12 +69,8 @@ def main() -> None:
                 f"steps/s: {two / one:.2f}x"
             )
             print(summary[-1], flush=True)
-    RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS / f"host_devices-{stamp}.json"
-    report = {"machine": machine_info(), "args": vars(args), "results": results, "summary": summary}
-    out.write_text(json.dumps(report, indent=1))
-    print(f"written to {out}")
+    record = {"args": vars(args), "results": results, "summary": summary}
+    print(f"written to {write_results('host_devices', record)}")
 
 
 if __name__ == "__main__":

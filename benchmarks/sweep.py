@@ -19,29 +19,23 @@ the JSON goes to
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import os
-import pathlib
-import platform
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from benchmarks import train_step
 from irnn_jax import config as config_lib
 from irnn_jax import experiment, optim, sharding, sweep
 
-RESULTS = pathlib.Path(__file__).resolve().parent / "results"
-MNIST_CONFIG = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "configs" / "mnist.py"
 LRS = [10.0**exponent for exponent in range(-9, 0)]
 CLIPS = [1.0, 10.0, 100.0, 1000.0]
 
 
 def setup(batch: int, seq_len: int, steps: int, runs: int):
     """The single-run step, the vmapped step, per-run states and ``steps`` batches."""
-    built = experiment.build(config_lib.load(str(MNIST_CONFIG)))  # the paper's IRNN of 100 units, SGD
+    built = experiment.build(config_lib.load("mnist"))  # the paper's IRNN of 100 units, SGD
     rng = np.random.default_rng(0)
     batches = [
         (
@@ -156,15 +150,8 @@ def main() -> None:
         f"{result['speedup']:.2f}x; lax.map over runs in one program {result['mapped_s']:.2f} s: "
         f"{result['mapped_speedup']:.2f}x"
     )
-    RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    record = {
-        **result,
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "jax": jax.__version__},
-        "devices": [str(device) for device in jax.devices()],
-        "xla_flags": os.environ.get("XLA_FLAGS", ""),
-    }
-    (RESULTS / f"sweep-{stamp}.json").write_text(json.dumps(record, indent=2) + "\n")
+    record = {**result, "devices": [str(device) for device in jax.devices()]}
+    print(f"written to {train_step.write_results('sweep', record)}")
 
 
 if __name__ == "__main__":

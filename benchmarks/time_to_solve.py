@@ -25,10 +25,8 @@ each loop is reported beside its time to solve. Results go to
 from __future__ import annotations
 
 import argparse
-import datetime
 import importlib.util
 import itertools
-import json
 import math
 import statistics
 import tempfile
@@ -41,7 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from benchmarks.train_step import RESULTS, machine_info
+from benchmarks.train_step import write_results
 from irnn_jax import config as config_lib
 from irnn_jax import experiment, initializers, optim, steps, train
 
@@ -235,7 +233,7 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=8_000)
     parser.add_argument("--eval-every", type=int, default=250)
     args = parser.parse_args()
-    report = {"machine": machine_info(), "args": vars(args), "results": {}, "summary": []}
+    report = {"args": vars(args), "results": {}, "summary": []}
     for cell in args.cells:
         results = run(cell, args.seq_len, args.threshold, args.max_steps, args.eval_every)
         report["results"][cell] = results
@@ -261,11 +259,7 @@ def main() -> None:
                     line += f"; {peer} / ours fit {peer_s / results['ours (fit)']['seconds']:.2f}x"
                 report["summary"].append(line)
                 print(line, flush=True)
-    RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS / f"time_to_solve-{stamp}.json"
-    out.write_text(json.dumps(report, indent=1))
-    print(f"written to {out}")
+    print(f"written to {write_results('time_to_solve', report)}")
 
 
 if __name__ == "__main__":

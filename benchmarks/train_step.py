@@ -379,23 +379,17 @@ def main() -> None:
 
     summary = summarize(results)
     print("\n" + "\n".join(summary))
+    record = {"args": vars(args), "not_timed": not_timed, "results": results, "summary": summary}
+    print(f"\nwritten to {write_results('train_step', record)}")
+
+
+def write_results(benchmark: str, record: dict[str, object]) -> pathlib.Path:
+    """Write ``record`` with :func:`machine_info` to ``benchmarks/results/<benchmark>-<UTC time>.json``."""
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS / f"train_step-{stamp}.json"
-    machine = machine_info()
-    out.write_text(
-        json.dumps(
-            {
-                "machine": machine,
-                "args": vars(args),
-                "not_timed": not_timed,
-                "results": results,
-                "summary": summary,
-            },
-            indent=1,
-        )
-    )
-    print(f"\nwritten to {out}")
+    out = RESULTS / f"{benchmark}-{stamp}.json"
+    out.write_text(json.dumps({"machine": machine_info(), **record}, indent=1))
+    return out
 
 
 def machine_info() -> dict[str, object]:
