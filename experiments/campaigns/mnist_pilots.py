@@ -1,0 +1,37 @@
+"""Pilots for the pixel-MNIST reproduction (issue 17): which protocol gets an IRNN furthest, fastest.
+
+The IRNN of the paper (100 ReLU units, w_hh = I, N(0, 0.001^2) input and readout weights) on
+sequential MNIST, 20,000 steps each, held-out accuracy every 2,000, clipping by global norm at 1,
+the learning rate cosine-decayed over the 20,000 steps; one change per pilot from the ``quick``
+protocol (Adam 1e-4, batch 32), whose 300,000-step run reached 93.11%
+(``experiments/results/mnist_seq_adam_long.json``). The pilots are ranked by validation accuracy
+at 20,000 steps and by its slope; the best protocol then runs long (the headline runs) and, at
+an equal budget, for the four models on both orders (the comparison).
+
+Run:  irnn-jax campaign experiments/campaigns/mnist_pilots.py [--shard K/2]
+COST_S: an estimate from the long run's step rate (80,000 steps of batch 32 in 3,381 s on one
+core) plus ten held-out passes; to be replaced by the records' median ``wall_s``.
+"""
+
+from irnn_jax.campaign import Run
+
+STEPS = 20_000
+COMMON = (
+    f"train.steps={STEPS}",
+    "train.eval_every=2000",
+    "train.checkpoint_every=2000",
+    "train.keep_checkpoints=1",
+    f"optim.decay_steps={STEPS}",
+)
+VARIANTS = {
+    "adam_lr1e-4": (),
+    "adam_lr3e-4": ("optim.lr=3e-4",),
+    "rmsprop_lr1e-4": ("optim.name=rmsprop",),
+    "adam_lr1e-4_batch128": ("train.batch_size=128",),
+}
+COST_S = 1_100
+
+RUNS = [
+    Run(name=f"pilot_{name}", config="mnist:quick", overrides=(*COMMON, *changes))
+    for name, changes in VARIANTS.items()
+]
