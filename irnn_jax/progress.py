@@ -81,7 +81,7 @@ class _Bar:
 
 
 class _Lines:
-    """A plain line every ``every_s`` seconds, and one at the end."""
+    """A plain line every ``every_s`` seconds, and one at the last step."""
 
     def __init__(self, total: int, initial: int, log: Callable[[str], None], every_s: float) -> None:
         self._total, self._log, self._every_s = total, log, every_s
@@ -91,12 +91,11 @@ class _Lines:
 
     def update(self, step: int, loss: float) -> None:
         self._step, self._loss = step, loss
-        if time.perf_counter() - self._last_line >= self._every_s:
+        if step >= self._total or time.perf_counter() - self._last_line >= self._every_s:
             self._line()
 
     def close(self) -> None:
-        if self._step > self._start_step:
-            self._line()
+        pass
 
     def _line(self) -> None:
         now = time.perf_counter()

@@ -29,13 +29,17 @@ def test_an_unknown_progress_mode_is_refused_naming_the_modes():
         progress.resolve("fancy")
 
 
-def test_plain_lines_give_the_step_the_share_done_the_rate_and_the_loss():
+def test_plain_lines_give_the_step_the_share_done_the_rate_and_the_loss_and_one_comes_at_the_end():
     lines = []
     shown = progress.start("lines", total=200, initial=100, log=lines.append, every_s=0.0)
     shown.update(150, 0.25)
-    shown.close()
     assert lines[0].startswith("progress 150/200 (75%), ") and "steps/s, loss 0.25, " in lines[0]
-    assert lines[0].endswith(" left") and len(lines) == 2
+    assert lines[0].endswith(" left")
+    slow = progress.start("lines", total=200, initial=100, log=lines.append, every_s=3600.0)
+    slow.update(150, 0.25)
+    slow.update(200, 0.125)
+    slow.close()
+    assert len(lines) == 2 and lines[1].startswith("progress 200/200 (100%), ")
 
 
 def test_fit_reports_progress_through_its_log_outside_a_terminal(tmp_path):
