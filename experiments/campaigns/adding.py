@@ -19,6 +19,13 @@ Plan, and how it was chosen:
 - Seeds: the chosen learning rate of the IRNN and the LSTM at each T is repeated with seeds 1 and
   2 (``SEED_RUNS``, added once the learning-rate runs of that T have records).
 
+Two cores: two shards at once (``--shard 0/2`` and ``--shard 1/2``, one per core) train faster
+in total than one after the other: beside a campaign run, a run kept 0.68-0.89x of its pace
+alone, 1.4-1.8x the throughput of one (benchmarks/results/pace_beside_a_run-20261201T204500Z.json).
+
+Cost: planned at about 8 core-hours (the RNNs about 3, the LSTM, about 4.5x an RNN step, about
+5). Actual so far: the records' ``wall_s`` (RNN runs at T=150-200: 108-201 s each).
+
 Run:  irnn-jax campaign experiments/campaigns/adding.py [--shard K/2]
 COST_S: an estimate from the pilot's step rate and the LSTM's step time, to be replaced by the
 median ``wall_s`` of the records.
