@@ -23,8 +23,10 @@ Two cores: two shards at once (``--shard 0/2`` and ``--shard 1/2``, one per core
 in total than one after the other: beside a campaign run, a run kept 0.68-0.89x of its pace
 alone, 1.4-1.8x the throughput of one (benchmarks/results/pace_beside_a_run-20261201T204500Z.json).
 
-Cost: planned at about 8 core-hours (the RNNs about 3, the LSTM, about 4.5x an RNN step, about
-5). Actual so far: the records' ``wall_s`` (RNN runs at T=150-200: 108-201 s each).
+Cost: planned at about 8 core-hours, an estimate: the RNNs about 3, the LSTM about 5, its step
+costing about 5x an RNN step (92 against 15.9 ms at B=16, T=784 in
+benchmarks/results/train_step-20261201T201122Z.json). Actual so far: the records' ``wall_s``
+(the RNN runs at T=150-200 took 108-201 s each).
 
 Run:  irnn-jax campaign experiments/campaigns/adding.py [--shard K/2]
 COST_S: an estimate from the pilot's step rate and the LSTM's step time, to be replaced by the
