@@ -20,13 +20,8 @@ from irnn_jax import checks, initializers, recurrence
 CELLS = ("irnn", "rnn_relu", "rnn_tanh", "lstm", "gru")
 READOUTS = ("last", "sequence")
 DTYPES = ("float32", "bfloat16", "float16", "float64")
-KINDS = {
-    "irnn": "rnn",
-    "rnn_relu": "rnn",
-    "rnn_tanh": "rnn",
-    "lstm": "lstm",
-    "gru": "gru",
-}  # the recurrence of each cell
+# The recurrence (recurrence.rnn, lstm or gru) each cell runs.
+KINDS = {"irnn": "rnn", "rnn_relu": "rnn", "rnn_tanh": "rnn", "lstm": "lstm", "gru": "gru"}
 
 
 class LayerSpec(nn.Module):
