@@ -51,7 +51,7 @@ def test_report_collects_runs_and_writes_tables_and_figures_from_them(tmp_path, 
     assert record["command"].split()[1:] == argv
     assert [point["step"] for point in record["curve"] if point["split"] == "test"] == [0, 10, 20]
     text = output.read_text()
-    assert "## Adding problem" in text and "Paper: IRNN converges for T = 150, 200, 300" in text
+    assert "## Adding problem" in text and "Paper: compares models at T = 150-400" in text
     assert f"{record['test']['mse']:.5g}" in text and "![adding](figures/adding.png)" in text
     image = matplotlib.image.imread(figures / "adding.png")
     assert image.shape[1] > 2 * image.shape[0]  # two panels side by side: T = 6 and T = 8
