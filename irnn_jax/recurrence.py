@@ -275,9 +275,10 @@ def fuses_gated_backward(batch_size: int) -> bool:
 
     The fused pass stores the activated gates of every step so that its backward does no
     transcendental; at small batches that saves the time, at large ones the larger residuals
-    cost more memory traffic than they save: ``benchmarks/train_step.py --cells lstm gru``
-    measured the fused pass 1.37x (LSTM) and 1.04x (GRU) faster than autodiff at B=16, T=784,
-    and 0.88x and 0.83x at B=128 (the crossover in between was not measured).
+    cost more memory traffic than they save. ``benchmarks/train_step.py --cells lstm gru``
+    (``benchmarks/results/train_step-20261201T201122Z.json``) measured the fused pass 1.37x
+    (LSTM) and 1.04x (GRU) faster than autodiff at B=16, T=784, and 0.88x and 0.83x at B=128
+    (the crossover in between was not measured).
     """
     return batch_size <= GATED_FUSED_MAX_BATCH
 
