@@ -4,12 +4,13 @@ Le, Jaitly & Hinton (2015) trained with SGD and gradient clipping by global norm
 grid-searched the learning rate and the clip. Here: the IRNN at T=150 (``adding:T=150``: 100
 ReLU units, w_hh = I, N(0, 0.001^2) input and readout weights) first on a small grid, 30,000
 steps each; then the grid point with the lowest final validation MSE runs for 1,000,000 steps
-(about 2 hours of one core at the IRNN's T=150 step rate of this machine, to be confirmed by the
-grid's records), for the IRNN and, under the same protocol, the tanh RNN. The long runs join
+(about 2 hours of one core at the IRNN's T=150 step rate here), for the IRNN and, under the
+same protocol, the tanh RNN. The long runs join
 ``RUNS`` once every grid run has a record in ``experiments/results/adding_sgd/``.
 
 Run:  irnn-jax campaign experiments/campaigns/adding_sgd.py
-COST_S: an estimate for a grid run (30,000 steps at about 7 ms); the long runs cost about 2 h.
+COST_S: a grid run's estimate from the adding campaign's T=150 IRNN records (15,000 steps in
+108-144 s each, evaluations included), doubled; a long run, about 33 times that (2-2.5 h).
 """
 
 import json
