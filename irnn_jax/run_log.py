@@ -70,11 +70,6 @@ class RunLog:
             }
             self._events.scalars(record["step"], numbers)
 
-    def close(self) -> None:
-        """Close the event file, if any."""
-        if self._events is not None:
-            self._events.close()
-
     def write_diagnostics(self, step: int, record: dict[str, Any]) -> None:
         """Append the diagnostics of ``step`` to ``diagnostics.jsonl``."""
         with (self.workdir / DIAGNOSTICS_FILE).open("a") as file:

@@ -89,22 +89,20 @@ def event(
 
 
 class EventWriter:
-    """Appends scalar events to a new event file in ``logdir``."""
+    """Appends scalar events to a new event file in ``logdir``, opening it for each write (as
+    ``metrics.jsonl`` is), so nothing is left open when a run stops."""
 
     def __init__(self, logdir: str | pathlib.Path) -> None:
         logdir = pathlib.Path(logdir)
         logdir.mkdir(parents=True, exist_ok=True)
         name = f"events.out.tfevents.{time.time():.6f}.{socket.gethostname()}.{os.getpid()}.irnn_jax"
         self.path = logdir / name
-        self._file = self.path.open("ab")
-        self._file.write(record(event(time.time(), file_version=FILE_VERSION)))
-        self._file.flush()
+        self._append(record(event(time.time(), file_version=FILE_VERSION)))
 
     def scalars(self, step: int, values: Mapping[str, float]) -> None:
-        """Write one event of ``{tag: value}`` at ``step`` and flush it."""
-        self._file.write(record(event(time.time(), step, values)))
-        self._file.flush()
+        """Append one event of ``{tag: value}`` at ``step``."""
+        self._append(record(event(time.time(), step, values)))
 
-    def close(self) -> None:
-        """Close the file."""
-        self._file.close()
+    def _append(self, data: bytes) -> None:
+        with self.path.open("ab") as file:
+            file.write(data)

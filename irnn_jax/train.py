@@ -225,7 +225,6 @@ def _fit(
             )
         window, window_start = [], time.perf_counter()  # steps/s counts training only
     progress.close()
-    records.close()
     summary = {
         "command": command,
         "steps": settings.steps,
