@@ -6,7 +6,7 @@ the command line starts without loading plotting or checkpointing it does not ne
 ``recurrence`` (pure recurrences), ``initializers``, ``models`` (Flax linen modules),
 ``nnx_models`` (their Flax NNX counterparts), ``optim``,
 ``tasks``, ``train`` (``fit``, ``load``), ``config``, ``experiment``, ``diagnostics``, ``report``,
-``sweep`` and ``campaign``.
+``sweep``, ``campaign``, ``progress``, ``tensorboard`` and ``sharding``.
 """
 
 import importlib
@@ -21,10 +21,13 @@ PUBLIC_MODULES = (
     "models",
     "nnx_models",
     "optim",
+    "progress",
     "recurrence",
     "report",
+    "sharding",
     "sweep",
     "tasks",
+    "tensorboard",
     "train",
 )
 

@@ -55,6 +55,8 @@ def chosen(records: Sequence[Record]) -> dict[tuple[int, str], list[Record]]:
     picked = {}
     for cell_key, group in sorted(by_key.items()):
         first_seed = [record for record in group if record["config"]["seed"] == 0]
+        if not first_seed:  # only extra seeds recorded so far: nothing to pick from yet
+            continue
         best = min(first_seed, key=lambda record: final_mse(record, "valid"))
         lr = best["config"]["optim"]["lr"]
         seeds = [r for r in group if r["config"]["optim"]["lr"] == lr and r["config"]["seed"] != 0]
@@ -64,8 +66,10 @@ def chosen(records: Sequence[Record]) -> dict[tuple[int, str], list[Record]]:
 
 def _test_cell(runs: Sequence[Record]) -> str:
     values = [final_mse(record, "test") for record in runs]
-    if any(value == float("inf") for value in values):
-        return f"diverged at step {runs[0].get('diverged_at', '?')}"
+    diverged = [record for record in runs if "diverged" in record]
+    if diverged:
+        record = diverged[0]
+        return f"seed {record['config']['seed']} diverged at step {record.get('diverged_at', '?')}"
     if len(values) == 1:
         return f"{values[0]:.4f}"
     return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f} ({len(values)} seeds)"

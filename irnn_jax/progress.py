@@ -7,12 +7,13 @@
 - ``'none'``: nothing.
 
 ``'auto'`` (the default of :func:`irnn_jax.train.fit`) picks ``'notebook'`` inside a notebook
-kernel, ``'bar'`` when stderr is a terminal and ``'lines'`` otherwise.
+kernel that has ipywidgets, ``'bar'`` when stderr is a terminal and ``'lines'`` otherwise.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import sys
 import threading
 import time
@@ -45,7 +46,7 @@ def resolve(mode: str) -> str:
         raise ValueError(f"progress must be one of {', '.join(MODES)}, got {mode!r}")
     if mode != "auto":
         return mode
-    if in_notebook():
+    if in_notebook() and importlib.util.find_spec("ipywidgets") is not None:
         return "notebook"
     return "bar" if sys.stderr.isatty() else "lines"
 

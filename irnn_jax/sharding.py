@@ -14,6 +14,8 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from irnn_jax.errors import ConfigError
+
 AXIS = "devices"
 
 
@@ -21,11 +23,11 @@ def use_host_devices(count: int) -> None:
     """Expose ``count`` CPU devices (``jax_num_cpu_devices``), so that ``fit`` splits each batch
     over ``count`` cores; before JAX starts its backends. No effect on accelerators' devices."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValueError(f"host devices must be a positive int, got {count!r}")
+        raise ConfigError(f"host devices must be a positive int, got {count!r}")
     try:
         jax.config.update("jax_num_cpu_devices", count)
     except RuntimeError as error:  # the backends already started in this process
-        raise ValueError(f"cannot set {count} host devices now: {error}") from None
+        raise ConfigError(f"cannot set {count} host devices now: {error}") from None
 
 
 def mesh(devices: list[jax.Device] | None = None) -> Mesh:

@@ -11,6 +11,7 @@ protobuf fields this needs are encoded here by hand (field numbers from TensorBo
 
 from __future__ import annotations
 
+import math
 import os
 import pathlib
 import socket
@@ -19,6 +20,7 @@ import time
 from collections.abc import Mapping
 
 FILE_VERSION = "brain.Event:2"
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 def _crc32c_table() -> list[int]:
@@ -72,6 +74,11 @@ def _bytes_field(field: int, payload: bytes) -> bytes:
     return _key(field, 2) + _varint(len(payload)) + payload
 
 
+def _float32(value: float) -> float:
+    """``value``, or an infinity of its sign where float32 cannot hold it (a diverging perplexity)."""
+    return value if abs(value) <= FLOAT32_MAX or math.isnan(value) else math.copysign(math.inf, value)
+
+
 def event(
     wall_time: float, step: int = 0, scalars: Mapping[str, float] | None = None, file_version: str = ""
 ) -> bytes:
@@ -82,7 +89,7 @@ def event(
     if file_version:
         data += _bytes_field(3, file_version.encode())
     values = b"".join(
-        _bytes_field(1, _bytes_field(1, tag.encode()) + _key(2, 5) + struct.pack("<f", value))
+        _bytes_field(1, _bytes_field(1, tag.encode()) + _key(2, 5) + struct.pack("<f", _float32(value)))
         for tag, value in (scalars or {}).items()
     )
     return data + (_bytes_field(5, values) if values else b"")

@@ -126,7 +126,8 @@ def fit(
 
 def load(workdir: str | pathlib.Path, log: Callable[[str], None] = print) -> Loaded:
     """Read back a finished or interrupted run: its config (``config.json``), rebuilt, and the
-    state of its newest checkpoint that restores.
+    state of its newest checkpoint that restores (a damaged newer one is set aside, as a resume
+    would; do not load a workdir while a run is writing to it).
 
     Raises:
       WorkdirError: ``workdir`` records no config or holds no checkpoint.
@@ -136,12 +137,15 @@ def load(workdir: str | pathlib.Path, log: Callable[[str], None] = print) -> Loa
     if not path.is_file():
         raise WorkdirError(f"{workdir} is not a run's workdir: it has no {workdir_lib.CONFIG_FILE}")
     run = experiment.build(ml_collections.ConfigDict(config_lib.upgrade(json.loads(path.read_text()))))
-    checkpoints = checkpoint.manager(workdir, run.settings.keep_checkpoints)
     init_key, data_key = jax.random.split(jax.random.PRNGKey(run.config["seed"]))
     first_inputs = next(run.task.batches("train", run.settings.batch_size, data_key))[0]
     restored = None
-    if checkpoint.latest_step(checkpoints) is not None:
-        restored = checkpoint.restore_latest(checkpoints, run.init_state(init_key, first_inputs), log)
+    checkpoints = checkpoint.manager(workdir, run.settings.keep_checkpoints)
+    try:
+        if checkpoint.latest_step(checkpoints) is not None:
+            restored = checkpoint.restore_latest(checkpoints, run.init_state(init_key, first_inputs), log)
+    finally:
+        checkpoints.close()
     if restored is None:
         raise WorkdirError(f"{workdir} holds no checkpoint that restores")
     step, state = restored
@@ -191,40 +195,42 @@ def _fit(
     batches = _train_batches(run, start.data_key, step, device_mesh)
     window, window_start = [], time.perf_counter()
     progress = progress_lib.start(progress_mode, settings.steps, step, log)
-    while step < settings.steps:
-        state, step_metrics = train_step(state, next(batches))
-        step += 1
-        window.append(step_metrics)
-        save_now = step % settings.checkpoint_every == 0 or step == settings.steps
-        evaluate_now = step % settings.eval_every == 0 or step == settings.steps
-        diagnose_now = settings.diagnostics_every and step % settings.diagnostics_every == 0
-        if not (step % settings.log_every == 0 or save_now or evaluate_now or diagnose_now):
-            continue
-        stacked = run_log.stack(window)
-        seconds = time.perf_counter() - window_start  # after the window's results are ready
-        try:
-            run_log.check_finite(stacked, step - len(window) + 1, param_names)
-        except TrainingDivergedError as error:
-            step, state = run_log.roll_back(error, state, checkpoints, settings, rollbacks, records, log)
-            rollbacks += 1
-            state = sharding.replicate(state, device_mesh)
-            batches = _train_batches(run, start.data_key, step, device_mesh)
-            window, window_start = [], time.perf_counter()
-            continue
-        record = task.complete_metrics(run_log.window_record(stacked, step, seconds))
-        records.write(record)
-        progress.update(step, record["loss"])
-        if save_now:
-            checkpoint.save(checkpoints, step, state)
-        _diagnose(run, state.params, start.first_batch, step, records)
-        if evaluate_now:
-            held_out = _held_out(run, eval_step, state.params, device_mesh, step, records)
-            log(
-                f"step {step:>7d}  {task.metric} valid {held_out['valid'][task.metric]:.5f}"
-                f"  test {held_out['test'][task.metric]:.5f}  (baseline {task.baseline:.4f})"
-            )
-        window, window_start = [], time.perf_counter()  # steps/s counts training only
-    progress.close()
+    try:
+        while step < settings.steps:
+            state, step_metrics = train_step(state, next(batches))
+            step += 1
+            window.append(step_metrics)
+            save_now = step % settings.checkpoint_every == 0 or step == settings.steps
+            evaluate_now = step % settings.eval_every == 0 or step == settings.steps
+            diagnose_now = settings.diagnostics_every and step % settings.diagnostics_every == 0
+            if not (step % settings.log_every == 0 or save_now or evaluate_now or diagnose_now):
+                continue
+            stacked = run_log.stack(window)
+            seconds = time.perf_counter() - window_start  # after the window's results are ready
+            try:
+                run_log.check_finite(stacked, step - len(window) + 1, param_names)
+            except TrainingDivergedError as error:
+                step, state = run_log.roll_back(error, state, checkpoints, settings, rollbacks, records, log)
+                rollbacks += 1
+                state = sharding.replicate(state, device_mesh)
+                batches = _train_batches(run, start.data_key, step, device_mesh)
+                window, window_start = [], time.perf_counter()
+                continue
+            record = task.complete_metrics(run_log.window_record(stacked, step, seconds))
+            records.write(record)
+            progress.update(step, record["loss"])
+            if save_now:
+                checkpoint.save(checkpoints, step, state)
+            _diagnose(run, state.params, start.first_batch, step, records)
+            if evaluate_now:
+                held_out = _held_out(run, eval_step, state.params, device_mesh, step, records)
+                log(
+                    f"step {step:>7d}  {task.metric} valid {held_out['valid'][task.metric]:.5f}"
+                    f"  test {held_out['test'][task.metric]:.5f}  (baseline {task.baseline:.4f})"
+                )
+            window, window_start = [], time.perf_counter()  # steps/s counts training only
+    finally:  # a divergence or an interrupt leaves no bar open
+        progress.close()
     summary = {
         "command": command,
         "steps": settings.steps,

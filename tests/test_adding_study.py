@@ -35,7 +35,7 @@ def test_each_model_gets_the_learning_rate_of_its_lowest_validation_mse_and_its_
     assert {run["config"]["optim"]["lr"] for run in picked[150, "irnn"]} == {3e-4}
     rows = adding_study.table(picked)
     assert rows[2].startswith("| 150 | IRNN | 0.0130 ± 0.0014 (2 seeds) | ~0.01 | 0.0003 | 100 | 12.5 |")
-    assert rows[3].startswith("| 150 | RNN + ReLU | diverged at step 7 | baseline |")
+    assert rows[3].startswith("| 150 | RNN + ReLU | seed 0 diverged at step 7 | baseline |")
     assert rows[4].startswith("| 300 | LSTM | 0.0900 | ~0.07-0.1 |")
 
 
@@ -48,3 +48,14 @@ def test_the_section_shows_the_table_and_a_panel_per_length(tmp_path):
     assert "![adding comparison](figures/adding_comparison.png)" in text
     assert figures == [tmp_path / "figures" / "adding_comparison.png"] and figures[0].stat().st_size > 10_000
     assert adding_study.section(tmp_path / "none", tmp_path / "figures", tmp_path) == ("", [])
+
+
+def test_a_diverged_extra_seed_is_named_and_a_group_without_seed_zero_waits():
+    extra = [
+        record(200, "irnn", 1e-3, valid=0.01, test=0.01),
+        record(200, "irnn", 1e-3, valid=None, test=None, seed=2, diverged_at=40),
+        record(400, "lstm", 1e-3, valid=0.1, test=0.1, seed=1),  # its seed-0 run not recorded yet
+    ]
+    picked = adding_study.chosen(extra)
+    assert (400, "lstm") not in picked
+    assert adding_study.table(picked)[2].startswith("| 200 | IRNN | seed 2 diverged at step 40 |")

@@ -14,12 +14,18 @@ def fake_ipython(monkeypatch, config):
     monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
 
 
-def test_auto_progress_is_a_widget_in_a_notebook_kernel_and_plain_lines_in_a_captured_log(monkeypatch):
-    assert progress.resolve("auto") == "lines"  # pytest captures stderr: not a terminal
-    fake_ipython(monkeypatch, {"IPKernelApp": {}})
-    assert progress.in_notebook() and progress.resolve("auto") == "notebook"
-    fake_ipython(monkeypatch, {})  # a terminal IPython is no kernel
+def test_auto_progress_is_a_widget_in_a_notebook_kernel_and_plain_lines_in_a_log(monkeypatch):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)  # a log file, not a terminal
     assert progress.resolve("auto") == "lines"
+    fake_ipython(monkeypatch, {"IPKernelApp": {}})
+    with_widgets = types.SimpleNamespace(name="ipywidgets")
+    monkeypatch.setattr(progress.importlib.util, "find_spec", lambda name: with_widgets)
+    assert progress.in_notebook() and progress.resolve("auto") == "notebook"
+    monkeypatch.setattr(progress.importlib.util, "find_spec", lambda name: None)
+    assert progress.resolve("auto") == "lines"  # a kernel without ipywidgets gets plain lines
+    fake_ipython(monkeypatch, {})  # a terminal IPython is no kernel
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert progress.resolve("auto") == "bar"
 
 
 def test_an_unknown_progress_mode_is_refused_naming_the_modes():

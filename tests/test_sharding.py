@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from irnn_jax import sharding, sweep, train
+from irnn_jax import cli, sharding, sweep, train
 
 from .helpers import ADDING_CONFIG, adding_config
 
@@ -79,6 +79,9 @@ def test_the_command_line_splits_batches_over_the_host_devices_it_is_given(tmp_p
     np.testing.assert_allclose(two, one, rtol=1e-4)  # the same run, its batches split in two
 
 
-def test_a_host_device_count_below_one_is_refused():
+def test_a_host_device_count_below_one_is_refused_in_one_line(capsys):
     with pytest.raises(ValueError, match="host devices must be a positive int, got 0"):
         sharding.use_host_devices(0)
+    argv = ["train", "--config", f"{ADDING_CONFIG}:T=6", "--workdir", "unused", "--host-devices", "0"]
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err.strip() == "irnn-jax: error: host devices must be a positive int, got 0"

@@ -35,3 +35,10 @@ def test_without_the_flag_a_run_writes_no_event_files(tmp_path):
         adding_config(seq_len=6, steps=10, log_every=10, eval_every=10), tmp_path, log=lambda line: None
     )
     assert not (tmp_path / "tensorboard").exists()
+
+
+def test_a_value_beyond_float32_is_written_as_infinity_not_a_crash(tmp_path):
+    writer = tensorboard.EventWriter(tmp_path)
+    writer.scalars(3, {"train/perplexity": 1e304, "train/loss": 700.0})
+    scalars = read_scalars(tmp_path)
+    assert scalars["train/perplexity"] == [(3, float("inf"))] and scalars["train/loss"] == [(3, 700.0)]
