@@ -71,8 +71,8 @@ def _test_cell(runs: Sequence[Record]) -> str:
         record = diverged[0]
         return f"seed {record['config']['seed']} diverged at step {record.get('diverged_at', '?')}"
     if len(values) == 1:
-        return f"{values[0]:.4f}"
-    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f} ({len(values)} seeds)"
+        return f"{values[0]:.3g}"
+    return f"{statistics.mean(values):.3g} ± {statistics.stdev(values):.3g} ({len(values)} seeds)"
 
 
 def table(picked: Mapping[tuple[int, str], Sequence[Record]]) -> list[str]:

@@ -34,9 +34,9 @@ def test_each_model_gets_the_learning_rate_of_its_lowest_validation_mse_and_its_
     assert [run["config"]["seed"] for run in picked[150, "irnn"]] == [0, 1]
     assert {run["config"]["optim"]["lr"] for run in picked[150, "irnn"]} == {3e-4}
     rows = adding_study.table(picked)
-    assert rows[2].startswith("| 150 | IRNN | 0.0130 ± 0.0014 (2 seeds) | ~0.01 | 0.0003 | 100 | 12.5 |")
+    assert rows[2].startswith("| 150 | IRNN | 0.013 ± 0.00141 (2 seeds) | ~0.01 | 0.0003 | 100 | 12.5 |")
     assert rows[3].startswith("| 150 | RNN + ReLU | seed 0 diverged at step 7 | baseline |")
-    assert rows[4].startswith("| 300 | LSTM | 0.0900 | ~0.07-0.1 |")
+    assert rows[4].startswith("| 300 | LSTM | 0.09 | ~0.07-0.1 |")
 
 
 def test_the_section_shows_the_table_and_a_panel_per_length(tmp_path):
