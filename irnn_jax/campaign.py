@@ -115,7 +115,13 @@ def run(
 ) -> list[pathlib.Path]:
     """Train each of ``runs`` that has no record in ``results_dir`` (resuming its workdir under
     ``runs_dir`` if one was started), write its record, remove its workdir, and return the
-    records written."""
+    records written. A recorded run's workdir left by a campaign stopped between the two steps
+    is removed first."""
+    for item in runs:
+        leftover = runs_dir / item.name
+        if leftover.exists() and (results_dir / f"{item.name}.json").is_file():
+            log(f"{item.name} is recorded already: removing its leftover workdir {leftover}")
+            shutil.rmtree(leftover)
     todo = pending(runs, results_dir)
     log(
         f"campaign {campaign.path.name}: {len(todo)} of {len(runs)} runs to go, "
@@ -144,8 +150,9 @@ def run(
                 "diagnostics": report.read_diagnostics(workdir),
             }
         record["campaign"] = campaign.path.stem
-        target = results_dir / f"{item.name}.json"
-        target.write_text(json.dumps(record, indent=1) + "\n")
+        target, partial = results_dir / f"{item.name}.json", results_dir / f"{item.name}.json.partial"
+        partial.write_text(json.dumps(record, indent=1) + "\n")
+        partial.replace(target)  # a record is whole or absent, even if the campaign is killed here
         written.append(target)
         shutil.rmtree(workdir)
         log(

@@ -51,6 +51,19 @@ def test_a_campaign_skips_runs_that_have_a_record(tmp_path, two_runs):
     assert not (tmp_path / "runs" / "first").exists()
 
 
+def test_a_recorded_runs_leftover_workdir_is_removed_and_the_run_not_trained_again(tmp_path, two_runs):
+    loaded = campaign.load(two_runs)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "first.json").write_text("{}")
+    (tmp_path / "runs" / "first" / "checkpoints").mkdir(parents=True)  # killed before its removal
+    messages = []
+
+    written = campaign.run(loaded, loaded.runs[:1], tmp_path / "runs", tmp_path / "results", messages.append)
+
+    assert written == [] and not (tmp_path / "runs" / "first").exists()
+    assert "first is recorded already: removing its leftover workdir" in messages[0]
+
+
 def test_a_diverged_run_is_recorded_as_such_and_the_campaign_goes_on(tmp_path):
     spec = f"{ADDING_CONFIG}:T=5"
     exploding = (*SMALL, "optim.name=sgd", "optim.lr=1e30", "optim.clip_mode=none")
