@@ -33,10 +33,10 @@ def test_each_model_gets_the_learning_rate_of_its_lowest_validation_mse_and_its_
     picked = adding_study.chosen(RECORDS)
     assert [run["config"]["seed"] for run in picked[150, "irnn"]] == [0, 1]
     assert {run["config"]["optim"]["lr"] for run in picked[150, "irnn"]} == {3e-4}
-    rows = adding_study.table(picked)
-    assert rows[2].startswith("| 150 | IRNN | 0.013 ± 0.00141 (2 seeds) | ~0.01 | 0.0003 | 100 | 12.5 |")
+    rows = adding_study.table(picked, adding_study.learning_rates_tried(RECORDS))
+    assert rows[2].startswith("| 150 | IRNN | 0.013 ± 0.00141 (2 seeds) | ~0.01 | 0.0003 (of 2) | 100 |")
     assert rows[3].startswith("| 150 | RNN + ReLU | seed 0 diverged at step 7 | baseline |")
-    assert rows[4].startswith("| 300 | LSTM | 0.09 | ~0.07-0.1 |")
+    assert rows[4].startswith("| 300 | LSTM | 0.09 | ~0.07-0.1 | 0.0001 (of 1) |")
 
 
 def test_the_section_shows_the_table_and_a_panel_per_length(tmp_path):
@@ -58,4 +58,34 @@ def test_a_diverged_extra_seed_is_named_and_a_group_without_seed_zero_waits():
     ]
     picked = adding_study.chosen(extra)
     assert (400, "lstm") not in picked
-    assert adding_study.table(picked)[2].startswith("| 200 | IRNN | seed 2 diverged at step 40 |")
+    rows = adding_study.table(picked, adding_study.learning_rates_tried(extra))
+    assert rows[2].startswith("| 200 | IRNN | seed 2 diverged at step 40 |")
+
+
+def sgd_record(cell, lr, clip, steps, valid_curve):
+    result = record(150, cell, lr, valid=valid_curve[-1], test=valid_curve[-1] + 0.001)
+    result["config"]["optim"]["clip"] = clip
+    result["steps"] = steps
+    result["curve"] = [{"step": 10 * i, "split": "valid", "mse": mse} for i, mse in enumerate(valid_curve)]
+    return result
+
+
+def test_the_sgd_runs_get_a_table_of_where_each_ended_and_its_own_figure(tmp_path):
+    (tmp_path / "results" / "adding").mkdir(parents=True)
+    (tmp_path / "results" / "adding" / "0.json").write_text(json.dumps(RECORDS[0]))
+    (tmp_path / "results" / "adding_sgd").mkdir()
+    sgd = [
+        sgd_record("rnn_tanh", 0.01, 10, 300, [0.2, 0.17]),
+        sgd_record("irnn", 0.01, 10, 300, [0.2, 0.05, 0.09]),
+    ]
+    for number, item in enumerate(sgd):
+        (tmp_path / "results" / "adding_sgd" / f"{number}.json").write_text(json.dumps(item))
+
+    text, figures = adding_study.section(tmp_path / "results", tmp_path / "figures", tmp_path)
+
+    rows = text.split("### The paper's protocol: plain SGD at T = 150")[1].splitlines()
+    table = [row for row in rows if row.startswith("| ") and "|---" not in row]
+    assert table[1].startswith("| IRNN | 0.01 | 10 | 300 | 0.09 | 0.091 | 0.05 (10) |")
+    assert table[2].startswith("| RNN + tanh | 0.01 | 10 | 300 | 0.17 | 0.171 | 0.17 (10) |")
+    assert [path.name for path in figures] == ["adding_comparison.png", "adding_sgd.png"]
+    assert "![adding, plain SGD](figures/adding_sgd.png)" in text
