@@ -6,7 +6,8 @@ the command line starts without loading plotting or checkpointing it does not ne
 ``recurrence`` (pure recurrences), ``initializers``, ``models`` (Flax linen modules),
 ``nnx_models`` (their Flax NNX counterparts), ``optim``,
 ``tasks``, ``train`` (``fit``, ``load``), ``config``, ``experiment``, ``diagnostics``, ``report``,
-``sweep``, ``campaign``, ``progress``, ``tensorboard`` and ``sharding``.
+``sweep``, ``campaign``, ``progress``, ``tensorboard``, ``sharding`` and ``distributed`` (jobs of
+several processes).
 """
 
 import importlib
@@ -16,6 +17,7 @@ PUBLIC_MODULES = (
     "campaign",
     "config",
     "diagnostics",
+    "distributed",
     "experiment",
     "initializers",
     "models",

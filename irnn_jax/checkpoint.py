@@ -8,6 +8,10 @@ After each save the sha256 of every file of the checkpoint goes to
 ``<workdir>/checkpoint_digests.json``. :func:`restore_latest` restores the newest checkpoint
 whose files still match and that orbax can read; a damaged one is moved (never deleted) to
 ``<workdir>/unrestorable_checkpoints/`` and the next older one is tried.
+
+In a job of several processes (:mod:`irnn_jax.distributed`) every process calls these functions
+alike: orbax saves and restores across them, the main process alone records digests and moves
+a damaged checkpoint, and the workdir is on a file system that all of them see.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 import jax
 import orbax.checkpoint as ocp
 
+from irnn_jax import distributed
 from irnn_jax.errors import WorkdirError
 
 DIGESTS_FILE = "checkpoint_digests.json"
@@ -43,6 +48,8 @@ def save(checkpoints: ocp.CheckpointManager, step: int, state: Any) -> None:
     """Write ``state`` as the checkpoint of ``step``, wait until it is on disk, record its digests."""
     checkpoints.save(step, args=ocp.args.StandardSave(state), force=True)
     checkpoints.wait_until_finished()
+    if not distributed.is_main():  # every process saves its share; the main one records digests
+        return
     digests = {
         str(kept): recorded
         for kept, recorded in _read_digests(checkpoints).items()
@@ -152,7 +159,10 @@ def _set_aside(checkpoints: ocp.CheckpointManager, step: int) -> pathlib.Path:
     target_dir = directory.parent / SET_ASIDE_DIR
     target_dir.mkdir(exist_ok=True)
     target = target_dir / f"{step}-{time.strftime('%Y%m%dT%H%M%S')}"
-    _step_dir(checkpoints, step).rename(target)
+    distributed.barrier(f"checkpoint {step} read")  # every process has judged it before it moves
+    if distributed.is_main():
+        _step_dir(checkpoints, step).rename(target)
+    distributed.barrier(f"checkpoint {step} set aside")
     checkpoints.reload()
     return target
 

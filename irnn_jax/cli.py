@@ -4,7 +4,9 @@
 [--resume] [--config.optim.lr=1e-3 ...]``, ``irnn-jax sweep --config ... --workdir ...
 --grid optim.lr=1e-4,1e-3 --grid optim.clip=1,10 --seeds 3``, ``irnn-jax campaign FILE
 [--shard K/N] [--list]`` (:mod:`irnn_jax.campaign`), ``irnn-jax report`` and
-``irnn-jax data fetch|verify|list [NAME]``. Bad input (a :class:`irnn_jax.errors.UserError`:
+``irnn-jax data fetch|verify|list [NAME]``. ``train`` and ``sweep`` run as one process of a
+multi-process job with ``--coordinator HOST:PORT --num-processes N --process-id I`` or
+``--distributed`` (:mod:`irnn_jax.distributed`). Bad input (a :class:`irnn_jax.errors.UserError`:
 config, data, workdir) prints one ``irnn-jax: error: ...`` line, exit code 2; a diverged run or a
 ``data verify`` that finds a dataset missing or corrupt exits 1. Any other exception is a bug and
 keeps its traceback.
@@ -96,6 +98,19 @@ def _parser() -> argparse.ArgumentParser:
             type=int,
             help="split batches (sweep: runs) over N CPU devices, one per core (docs/performance.md)",
         )
+        job = command.add_argument_group(
+            "multi-process job (jax.distributed; README, 'On a cluster')",
+            "run the same command in every process: each feeds its devices' share of every batch "
+            "(sweep: of the runs) and only process 0 writes logs and results",
+        )
+        job.add_argument("--coordinator", metavar="HOST:PORT", help="address of process 0's coordinator")
+        job.add_argument("--num-processes", type=int, metavar="N", help="processes in the job")
+        job.add_argument("--process-id", type=int, metavar="I", help="this process's index, 0 to N-1")
+        job.add_argument(
+            "--distributed",
+            action="store_true",
+            help="join the job that JAX detects (TPU pod, SLURM, Open MPI, Kubernetes) instead",
+        )
     campaign = commands.add_parser(
         "campaign", help="train every run of a campaign file that has no results record yet"
     )
@@ -137,7 +152,9 @@ def _split_overrides(argv: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def _train(args: argparse.Namespace, overrides: list[str]) -> int:
-    from irnn_jax import train  # heavy import (jax) only for commands that need it
+    import jax  # heavy imports only for the commands that need them
+
+    from irnn_jax import train
 
     config = _load_config(args, overrides)
     try:
@@ -152,6 +169,8 @@ def _train(args: argparse.Namespace, overrides: list[str]) -> int:
     except train.TrainingDivergedError as error:
         print(f"irnn-jax: training stopped: {error}", file=sys.stderr)
         return EXIT_FAILED
+    if jax.process_index() != 0:  # process 0 speaks for a multi-process job
+        return 0
     test = summary["test"][summary["metric"]]
     print(
         f"done: {summary['steps']} steps in {summary['wall_s']:.1f} s; test {summary['metric']} "
@@ -161,6 +180,8 @@ def _train(args: argparse.Namespace, overrides: list[str]) -> int:
 
 
 def _sweep(args: argparse.Namespace, overrides: list[str]) -> int:
+    import jax
+
     from irnn_jax import sweep
 
     config = _load_config(args, overrides)
@@ -177,6 +198,8 @@ def _sweep(args: argparse.Namespace, overrides: list[str]) -> int:
             raise _UsageError(f"--grid {item!r}: values must be numbers") from None
     summary = sweep.run(config, grid, args.seeds, args.workdir, execution=args.execution)
     best = summary["best"]
+    if jax.process_index() != 0:  # process 0 speaks for a multi-process job
+        return 0 if best is not None else EXIT_FAILED
     if best is None:
         print(f"done: all {len(summary['runs'])} runs diverged; results in {args.workdir}")
         return EXIT_FAILED
@@ -272,6 +295,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from irnn_jax import sharding
 
             sharding.use_host_devices(args.host_devices)
+        if args.distributed or any(
+            value is not None for value in (args.coordinator, args.num_processes, args.process_id)
+        ):
+            from irnn_jax import distributed
+
+            distributed.initialize(
+                args.coordinator, args.num_processes, args.process_id, detect=args.distributed
+            )
         if args.command == "sweep":
             return _sweep(args, overrides)
         return _train(args, overrides)

@@ -44,19 +44,33 @@ class RunLog:
     logged up to its checkpoint, except that step's held-out lines, which it writes again. With
     ``tensorboard``, every line's numbers also go to TensorBoard event files in
     ``<workdir>/tensorboard/`` as scalars tagged ``split/name`` (``train/loss``, ``test/mse``).
+    A resumed or rolled-back run marks the event files so that TensorBoard forgets the points
+    after the step it goes on from (:meth:`irnn_jax.tensorboard.EventWriter.restart`). Without
+    ``writes`` (a process of a multi-process job other than the main one) it only reads.
     """
 
-    def __init__(self, workdir: pathlib.Path, resumed_from: int | None, tensorboard: bool = False) -> None:
-        self.workdir = workdir
-        if resumed_from is None:
+    def __init__(
+        self,
+        workdir: pathlib.Path,
+        resumed_from: int | None,
+        tensorboard: bool = False,
+        *,
+        writes: bool = True,
+    ) -> None:
+        self.workdir, self.writes = workdir, writes
+        self._events = (
+            tensorboard_lib.EventWriter(workdir / TENSORBOARD_DIR) if tensorboard and writes else None
+        )
+        if resumed_from is None and writes:
             for name in (METRICS_FILE, DIAGNOSTICS_FILE):
                 (workdir / name).unlink(missing_ok=True)
-        else:
+        elif resumed_from is not None:
             self.drop_after(resumed_from, held_out_too=True)
-        self._events = tensorboard_lib.EventWriter(workdir / TENSORBOARD_DIR) if tensorboard else None
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one line to ``metrics.jsonl`` (and its numbers to the event file)."""
+        if not self.writes:
+            return
         with (self.workdir / METRICS_FILE).open("a") as file:
             file.write(json.dumps(record) + "\n")
         if self._events is not None:
@@ -72,6 +86,8 @@ class RunLog:
 
     def write_diagnostics(self, step: int, record: dict[str, Any]) -> None:
         """Append the diagnostics of ``step`` to ``diagnostics.jsonl``."""
+        if not self.writes:
+            return
         with (self.workdir / DIAGNOSTICS_FILE).open("a") as file:
             file.write(json.dumps({"step": step, **record}) + "\n")
 
@@ -83,6 +99,10 @@ class RunLog:
         """Remove the lines of steps after ``step`` (and with ``held_out_too`` the valid/test
         lines of ``step`` itself), which the continued run writes again; a line cut short by a
         kill is dropped too."""
+        if not self.writes:
+            return
+        if self._events is not None:  # the held-out points of ``step`` come again with equal values
+            self._events.restart(step + 1)
 
         def keep(record: dict[str, Any]) -> bool:
             if held_out_too and record.get("split") in ("valid", "test"):

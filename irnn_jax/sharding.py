@@ -2,11 +2,14 @@
 
 Training shards the batch axis and replicates the state (data parallelism); sweeps shard the run
 axis. ``jit`` then partitions the computation (GSPMD): the same program runs on one CPU, several
-GPUs or a TPU slice. An axis that the device count does not divide stays replicated.
+GPUs or a TPU slice. An axis that the device count does not divide stays replicated. In a job of
+several processes (:mod:`irnn_jax.distributed`) the mesh spans all their devices; every process
+holds the same host values and places only its own devices' share of them.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -42,15 +45,33 @@ def shard_leading_axis(tree: Any, device_mesh: Mesh) -> Any:
 
     def place(leaf: Any) -> jax.Array:
         split = np.ndim(leaf) > 0 and np.shape(leaf)[0] % count == 0
-        spec = PartitionSpec(AXIS) if split else PartitionSpec()
-        return jax.device_put(leaf, NamedSharding(device_mesh, spec))
+        return _put(leaf, NamedSharding(device_mesh, PartitionSpec(AXIS) if split else PartitionSpec()))
 
     return jax.tree.map(place, tree)
 
 
 def replicate(tree: Any, device_mesh: Mesh) -> Any:
     """Put a full copy of every array of ``tree`` on each device of the mesh."""
-    return jax.device_put(tree, NamedSharding(device_mesh, PartitionSpec()))
+    return jax.tree.map(lambda leaf: _put(leaf, NamedSharding(device_mesh, PartitionSpec())), tree)
+
+
+def to_host(tree: Any, device_mesh: Mesh) -> Any:
+    """Every array of ``tree`` as a whole NumPy array, in every process (gathered over the mesh)."""
+    return jax.device_get(_gather(device_mesh)(tree))
+
+
+@functools.cache
+def _gather(device_mesh: Mesh) -> Callable[[Any], Any]:
+    return jax.jit(lambda tree: tree, out_shardings=NamedSharding(device_mesh, PartitionSpec()))
+
+
+def _put(leaf: Any, target: NamedSharding) -> jax.Array:
+    """``leaf`` placed as ``target`` says. Across processes, each places only the slices of its
+    own devices (``jax.device_put`` of a committed array to other processes' devices is unsafe)."""
+    if jax.process_count() == 1:
+        return jax.device_put(leaf, target)
+    host = np.asarray(leaf)
+    return jax.make_array_from_callback(host.shape, target, lambda index: host[index])
 
 
 def per_device(fn: Callable[..., Any], device_mesh: Mesh) -> Callable[..., Any]:

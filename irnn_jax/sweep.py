@@ -5,7 +5,8 @@ A sweep is a config, a grid over ``optim.lr`` and ``optim.clip`` (the hyperparam
 the parameters and the batch stream that :func:`irnn_jax.train.fit` would give it for its seed
 (runs with the same seed see the same batches), and one ``jax.vmap`` of the train step advances
 all runs together; per-run learning rates and clips are arrays in the stacked optimiser state.
-With several devices the run axis is sharded over them (:mod:`irnn_jax.sharding`).
+With several devices the run axis is sharded over them (:mod:`irnn_jax.sharding`), in a job of
+several processes over all of theirs (:mod:`irnn_jax.distributed`; only the main one writes).
 
 A run whose loss or gradient becomes non-finite is marked diverged at that step and its result
 is reported as such; the other runs go on.
@@ -25,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from irnn_jax import checks, errors, experiment, optim, run_log, sharding, steps, train
+from irnn_jax import checks, distributed, errors, experiment, optim, run_log, sharding, steps, train
 from irnn_jax import workdir as workdir_lib
 
 SWEEPABLE = {"optim.lr": "learning_rate", "optim.clip": "clip"}
@@ -87,6 +88,8 @@ def run(
                 "set task.carry_state=False"
             )
     workdir = workdir_lib.prepare(workdir)
+    if not distributed.is_main():  # the main process logs, writes and holds the workdir for all
+        return _run(built, runs, workdir, execution, distributed.main_only(log))
     with workdir_lib.lock(workdir, log):
         return _run(built, runs, workdir, execution, log)
 
@@ -101,18 +104,25 @@ def _run(
     """:func:`run` of a built experiment and a checked grid, in a workdir this process holds."""
     settings, task = built.settings, built.task
     log(f"sweep of {len(runs)} runs in one program: {train.describe(built.config)}")
-    workdir_lib.record_config(workdir, built.config)
+    if distributed.is_main():
+        workdir_lib.record_config(workdir, built.config)
     mesh = sharding.mesh()
     if execution == "map" and len(runs) % mesh.devices.size:
+        if jax.process_count() > 1:
+            raise errors.ConfigError(
+                f"{len(runs)} runs do not split evenly over the {mesh.devices.size} devices of "
+                f"{jax.process_count()} processes; choose grid x seeds divisible by {mesh.devices.size}"
+            )
         log(f"{len(runs)} runs do not split evenly over {mesh.devices.size} devices: mapping on one")
         mesh = sharding.mesh(jax.devices()[:1])
+    log(f"{len(runs)} runs over {mesh.devices.size} devices of {jax.process_count()} processes")
     state, batches = _initial_state(built, runs)
     state = sharding.shard_leading_axis(state, mesh)
     step_fn = jax.jit(sweep_step(built.train_step(), execution, mesh), donate_argnums=0)
     eval_fn = jax.jit(jax.vmap(lambda params, batch: built.eval_step()(params, batch)[0], in_axes=(0, None)))
-    first_bad_step = jnp.zeros(len(runs), jnp.int32)  # 0: finite so far
+    first_bad_step = sharding.shard_leading_axis(np.zeros(len(runs), np.int32), mesh)  # 0: finite so far
     start = time.perf_counter()
-    records = run_log.RunLog(workdir, resumed_from=None)
+    records = run_log.RunLog(workdir, resumed_from=None, writes=distributed.is_main())
     for step in range(1, settings.steps + 1):
         state, metrics = step_fn(state, sharding.shard_leading_axis(next(batches), mesh))
         finite = functools.reduce(
@@ -121,12 +131,14 @@ def _run(
         first_bad_step = jnp.where((first_bad_step == 0) & ~finite, step, first_bad_step)  # no host sync
         if step % settings.eval_every and step != settings.steps:
             continue
-        held_out = {split: _evaluate_runs(built, eval_fn, state.params, split, len(runs)) for split in SPLITS}
+        held_out = {
+            split: _evaluate_runs(built, eval_fn, state.params, split, len(runs), mesh) for split in SPLITS
+        }
         for split in SPLITS:
             for index, record in enumerate(held_out[split]):
                 records.write({"step": step, "run": index, "split": split, **record})
     wall = time.perf_counter() - start
-    first_bad = np.asarray(first_bad_step)
+    first_bad = sharding.to_host(first_bad_step, mesh)
     results = [
         {
             **r,
@@ -147,7 +159,8 @@ def _run(
         "examples_per_s": len(runs) * settings.steps * settings.batch_size / wall,
         "config": workdir_lib.as_dict(built.config),
     }
-    (workdir / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if distributed.is_main():
+        (workdir / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
 
@@ -188,11 +201,20 @@ def _stacked(
 
 
 def _evaluate_runs(
-    built: experiment.Experiment, eval_fn: Callable[..., steps.Metrics], params: Any, split: str, count: int
+    built: experiment.Experiment,
+    eval_fn: Callable[..., steps.Metrics],
+    params: Any,
+    split: str,
+    count: int,
+    mesh: jax.sharding.Mesh,
 ) -> list[dict[str, float]]:
-    """The held-out means of each of ``count`` stacked runs on ``split``."""
+    """The held-out means of each of ``count`` stacked runs (spread over ``mesh``) on ``split``."""
+
+    def evaluate_batch(params: Any, batch: steps.Batch, carry: None) -> tuple[steps.Metrics, None]:
+        return sharding.to_host(eval_fn(params, sharding.replicate(batch, mesh)), mesh), carry
+
     means = steps.evaluate(
-        lambda params, batch, carry: (eval_fn(params, batch), carry),
+        evaluate_batch,
         params,
         built.task.batches(split, built.settings.eval_batch_size),
     )

@@ -3,7 +3,9 @@ r"""TensorBoard event files of scalars, written without TensorFlow or any other 
 An event file is a sequence of records, each ``uint64 length``, ``uint32 masked_crc32c(length)``,
 ``data``, ``uint32 masked_crc32c(data)`` (little-endian), where ``data`` is a serialised
 ``tensorflow.Event`` protocol buffer; the first event carries ``file_version = "brain.Event:2"``,
-the others ``wall_time``, ``step`` and a ``Summary`` of ``(tag, simple_value)`` pairs. The few
+the others ``wall_time``, ``step`` and a ``Summary`` of ``(tag, simple_value)`` pairs, or a
+``SessionLog`` whose ``START`` tells TensorBoard to forget the earlier points from that step on
+(a resumed or rolled-back run overwrites them). The few
 protobuf fields this needs are encoded here by hand (field numbers from TensorBoard's
 ``event.proto`` and ``summary.proto``). TensorBoard reads the files of ``logdir`` with
 ``tensorboard --logdir WORKDIR/tensorboard``.
@@ -79,15 +81,25 @@ def _float32(value: float) -> float:
     return value if abs(value) <= FLOAT32_MAX or math.isnan(value) else math.copysign(math.inf, value)
 
 
+SESSION_START = 1  # SessionLog.SessionStatus.START
+
+
 def event(
-    wall_time: float, step: int = 0, scalars: Mapping[str, float] | None = None, file_version: str = ""
+    wall_time: float,
+    step: int = 0,
+    scalars: Mapping[str, float] | None = None,
+    file_version: str = "",
+    session_status: int = 0,
 ) -> bytes:
-    """A serialised ``Event``: ``wall_time`` (field 1, double), ``step`` (2, int64), and either
-    ``file_version`` (3, string) or a ``Summary`` (5) with one ``Value`` (1) per scalar, each a
-    ``tag`` (1, string) and a ``simple_value`` (2, float)."""
+    """A serialised ``Event``: ``wall_time`` (field 1, double), ``step`` (2, int64), and one of
+    ``file_version`` (3, string), a ``SessionLog`` (7) with its ``status`` (1, enum), or a
+    ``Summary`` (5) with one ``Value`` (1) per scalar, each a ``tag`` (1, string) and a
+    ``simple_value`` (2, float)."""
     data = _key(1, 1) + struct.pack("<d", wall_time) + _key(2, 0) + _varint(step)
     if file_version:
         data += _bytes_field(3, file_version.encode())
+    if session_status:
+        data += _bytes_field(7, _key(1, 0) + _varint(session_status))
     values = b"".join(
         _bytes_field(1, _bytes_field(1, tag.encode()) + _key(2, 5) + struct.pack("<f", _float32(value)))
         for tag, value in (scalars or {}).items()
@@ -109,6 +121,11 @@ class EventWriter:
     def scalars(self, step: int, values: Mapping[str, float]) -> None:
         """Append one event of ``{tag: value}`` at ``step``."""
         self._append(record(event(time.time(), step, values)))
+
+    def restart(self, step: int) -> None:
+        """Append a session start at ``step``: TensorBoard drops the points of earlier event files
+        at ``step`` and after, which the run is about to write again."""
+        self._append(record(event(time.time(), step, session_status=SESSION_START)))
 
     def _append(self, data: bytes) -> None:
         with self.path.open("ab") as file:

@@ -19,7 +19,7 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
-from irnn_jax import checkpoint, diagnostics, errors, experiment, run_log, sharding
+from irnn_jax import checkpoint, diagnostics, distributed, errors, experiment, run_log, sharding
 from irnn_jax import config as config_lib
 from irnn_jax import progress as progress_lib
 from irnn_jax import workdir as workdir_lib
@@ -89,7 +89,10 @@ def fit(
     finite. With ``resume`` the run continues from the latest checkpoint: batch ``step`` is a pure
     function of the seed and the step, so the result is bit-identical to an uninterrupted run.
     With several devices, batches are split over them and the state is replicated
-    (:mod:`irnn_jax.sharding`). ``progress`` is a mode of :mod:`irnn_jax.progress` (by default a
+    (:mod:`irnn_jax.sharding`); in a job of several processes (:mod:`irnn_jax.distributed`)
+    those are all the processes' devices, every process calls ``fit`` alike, and only the main
+    one holds the workdir, logs and writes its files (all of them checkpoint, through orbax).
+    ``progress`` is a mode of :mod:`irnn_jax.progress` (by default a
     widget in notebooks, a bar on terminals, a line through ``log`` every 30 s elsewhere). With
     ``tensorboard`` the lines of ``metrics.jsonl`` also go to TensorBoard event files in
     ``<workdir>/tensorboard/`` (:class:`irnn_jax.run_log.RunLog`).
@@ -120,6 +123,8 @@ def fit(
     progress = progress_lib.resolve(progress)
     run = experiment.build(config)
     workdir = workdir_lib.prepare(workdir)
+    if not distributed.is_main():  # the main process logs, writes and holds the workdir for all
+        return _fit(run, workdir, resume, command, distributed.main_only(log), "none", tensorboard)
     with workdir_lib.lock(workdir, log):
         return _fit(run, workdir, resume, command, log, progress, tensorboard)
 
@@ -177,9 +182,11 @@ def _fit(
     log(describe(run.config))
     checkpoints = checkpoint.manager(workdir, settings.keep_checkpoints)
     start = _start(run, workdir, checkpoints, resume, log)
-    records = run_log.RunLog(workdir, start.resumed_from, tensorboard)
+    records = run_log.RunLog(workdir, start.resumed_from, tensorboard, writes=distributed.is_main())
+    distributed.barrier("log trimmed")  # before any process reads it
     device_mesh = sharding.mesh()  # data parallel: batches split over devices, state replicated
     state = sharding.replicate(start.state, device_mesh)
+    first_batch = sharding.replicate(start.first_batch, device_mesh)  # the diagnostics' batch
     train_step = jax.jit(run.train_step(), donate_argnums=0)
     eval_step = jax.jit(run.eval_step())
     param_names = [
@@ -190,7 +197,7 @@ def _fit(
     if step % settings.eval_every == 0 or step >= settings.steps:  # as an uninterrupted run
         held_out = _held_out(run, eval_step, state.params, device_mesh, step, records)
     if start.resumed_from is None:
-        _diagnose(run, state.params, start.first_batch, 0, records)
+        _diagnose(run, state.params, first_batch, 0, records)
         checkpoint.save(checkpoints, 0, state)
     batches = _train_batches(run, start.data_key, step, device_mesh)
     window, window_start = [], time.perf_counter()
@@ -221,7 +228,7 @@ def _fit(
             progress.update(step, record["loss"])
             if save_now:
                 checkpoint.save(checkpoints, step, state)
-            _diagnose(run, state.params, start.first_batch, step, records)
+            _diagnose(run, state.params, first_batch, step, records)
             if evaluate_now:
                 held_out = _held_out(run, eval_step, state.params, device_mesh, step, records)
                 log(
@@ -239,7 +246,8 @@ def _fit(
         "wall_s": round(time.perf_counter() - began, 2),
         **_results(run, held_out),
     }
-    (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if distributed.is_main():
+        (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return Fitted(summary, state)
 
 
@@ -271,11 +279,12 @@ def _start(
         )
     if latest is not None:
         workdir_lib.check_resumable(workdir, run.config, log)
-    else:
+    distributed.barrier("config checked")  # by every process, before the main one rewrites it
+    if distributed.is_main():
         workdir_lib.record_config(workdir, run.config)
-    artifacts = run.task.artifacts()
-    if artifacts:
-        np.savez(workdir / "task_artifacts.npz", **artifacts)
+        artifacts = run.task.artifacts()
+        if artifacts:
+            np.savez(workdir / "task_artifacts.npz", **artifacts)
     init_key, data_key = jax.random.split(jax.random.PRNGKey(run.config["seed"]))
     with errors.checking_config():  # e.g. a batch larger than the training set
         first_batch = next(run.task.batches("train", run.settings.batch_size, data_key))
@@ -317,7 +326,7 @@ def _held_out(
         if run.task.carries_state:
             first = next(batches)
             batches = itertools.chain([first], batches)
-            carry = zero_carry(run.model, params, first[0])
+            carry = sharding.replicate(zero_carry(run.model, params, first[0]), device_mesh)
         results[split] = run.task.complete_metrics(evaluate(eval_step, params, batches, carry))
         records.write({"step": step, "split": split, **results[split]})
     return results

@@ -115,9 +115,10 @@ def record_config(workdir: pathlib.Path, config: Mapping[str, Any]) -> None:
 def check_resumable(
     workdir: pathlib.Path, config: Mapping[str, Any], log: Callable[[str], None] = print
 ) -> None:
-    """Refuse to resume with a config that changes more than :data:`RESUMABLE_FIELDS`.
+    """Refuse to resume with a config that changes more than :data:`RESUMABLE_FIELDS` (the caller
+    then records ``config``: the resumable fields as now in effect).
 
-    A workdir from before configs were recorded gets ``config`` recorded, with a note.
+    A workdir from before configs were recorded passes, with a note.
 
     Raises:
       WorkdirError: listing each changed field with its recorded and its new value.
@@ -125,7 +126,6 @@ def check_resumable(
     path = workdir / CONFIG_FILE
     if not path.exists():
         log(f"note: {workdir} records no config (an older run); recording this one for later resumes")
-        record_config(workdir, config)
         return
     try:
         recorded = json.loads(path.read_text())
@@ -142,7 +142,6 @@ def check_resumable(
             f"--resume with a config that changes the run recorded in {path}: {'; '.join(changed)}. "
             f"Only {', '.join(RESUMABLE_FIELDS)} may change on resume; start a new --workdir for the rest"
         )
-    record_config(workdir, config)  # the resumable fields as now in effect
 
 
 def as_dict(config: Mapping[str, Any]) -> dict[str, Any]:

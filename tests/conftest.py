@@ -39,6 +39,7 @@ SLOW_MODULES = (
     "test_campaign",
     "test_checkpoint",
     "test_diagnostics",
+    "test_distributed",
     "test_idx",
     "test_models",
     "test_nnx",

@@ -3,7 +3,7 @@ import json
 import numpy as np
 from tensorboard.backend.event_processing import event_accumulator  # the reader: TensorBoard's own
 
-from irnn_jax import tensorboard, train
+from irnn_jax import run_log, tensorboard, train
 
 from .helpers import adding_config
 
@@ -42,3 +42,14 @@ def test_a_value_beyond_float32_is_written_as_infinity_not_a_crash(tmp_path):
     writer.scalars(3, {"train/perplexity": 1e304, "train/loss": 700.0})
     scalars = read_scalars(tmp_path)
     assert scalars["train/perplexity"] == [(3, float("inf"))] and scalars["train/loss"] == [(3, 700.0)]
+
+
+def test_a_resumed_run_leaves_tensorboard_no_point_of_the_steps_it_writes_again(tmp_path):
+    first = run_log.RunLog(tmp_path, resumed_from=None, tensorboard=True)
+    for step in (5, 10, 15, 20):
+        first.write({"step": step, "split": "train", "loss": float(step)})
+
+    resumed = run_log.RunLog(tmp_path, resumed_from=10, tensorboard=True)
+    resumed.write({"step": 15, "split": "train", "loss": -15.0})
+
+    assert read_scalars(tmp_path / "tensorboard")["train/loss"] == [(5, 5.0), (10, 10.0), (15, -15.0)]
