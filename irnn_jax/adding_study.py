@@ -103,9 +103,15 @@ def table(
         lr_cell = f"{lr:g} (of {tried[seq_len, cell]})"
         lines.append(
             f"| {seq_len} | {MODELS[cell]} | {_test_cell(runs)} | {paper} | {lr_cell} | {steps} "
-            f"| {best.get('wall_s', '')} | `{best['command']}` |"
+            f"| {wall(best)} | `{best['command']}` |"
         )
     return lines
+
+
+def wall(record: Record) -> str:
+    """The run's wall seconds, saying so where they count only the part after a resume."""
+    seconds, resumed_from = record.get("wall_s", ""), record.get("resumed_from")
+    return f"{seconds} (steps {resumed_from} on)" if resumed_from else f"{seconds}"
 
 
 def plot(picked: Mapping[tuple[int, str], Sequence[Record]], path: pathlib.Path) -> None:
@@ -141,7 +147,7 @@ def sgd_table(records: Sequence[Record]) -> list[str]:
             ended = f"{record['valid']['mse']:.3g} | {record['test']['mse']:.3g}"
         lines.append(
             f"| {MODELS[key(record)[1]]} | {optim['lr']:g} | {optim['clip']:g} | {record.get('steps', '')} "
-            f"| {ended} | {best} | {record.get('wall_s', '')} | `{record['command']}` |"
+            f"| {ended} | {best} | {wall(record)} | `{record['command']}` |"
         )
     return lines
 

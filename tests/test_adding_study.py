@@ -25,7 +25,7 @@ RECORDS = [
     record(150, "irnn", 3e-4, valid=0.03, test=0.014, seed=1),
     record(150, "irnn", 1e-3, valid=0.5, test=0.5, seed=1),  # another learning rate's seed: left out
     record(150, "rnn_relu", 1e-3, valid=None, test=None, diverged_at=7),
-    record(300, "lstm", 1e-4, valid=0.1, test=0.09),
+    record(300, "lstm", 1e-4, valid=0.1, test=0.09) | {"resumed_from": 60},
 ]
 
 
@@ -36,7 +36,7 @@ def test_each_model_gets_the_learning_rate_of_its_lowest_validation_mse_and_its_
     rows = adding_study.table(picked, adding_study.learning_rates_tried(RECORDS))
     assert rows[2].startswith("| 150 | IRNN | 0.013 ± 0.00141 (2 seeds) | ~0.01 | 0.0003 (of 2) | 100 |")
     assert rows[3].startswith("| 150 | RNN + ReLU | seed 0 diverged at step 7 | baseline |")
-    assert rows[4].startswith("| 300 | LSTM | 0.09 | ~0.07-0.1 | 0.0001 (of 1) |")
+    assert rows[4].startswith("| 300 | LSTM | 0.09 | ~0.07-0.1 | 0.0001 (of 1) | 100 | 12.5 (steps 60 on) |")
 
 
 def test_the_section_shows_the_table_and_a_panel_per_length(tmp_path):
