@@ -114,6 +114,17 @@ def wall(record: Record) -> str:
     return f"{seconds} (steps {resumed_from} on)" if resumed_from else f"{seconds}"
 
 
+def notes(picked: Mapping[tuple[int, str], Sequence[Record]]) -> list[str]:
+    """The notes that the table's runs carry in their records (e.g. a pause inside ``wall_s``)."""
+    lines = [
+        f"- T={seq_len}, {MODELS[cell]}, seed {record['config']['seed']}: {record['note']}"
+        for (seq_len, cell), runs in sorted(picked.items())
+        for record in runs
+        if record.get("note")
+    ]
+    return ["Notes:", "", *lines, ""] if lines else []
+
+
 def plot(picked: Mapping[tuple[int, str], Sequence[Record]], path: pathlib.Path) -> None:
     """One panel per length: the chosen run's test MSE against steps for each model."""
     lengths = sorted({seq_len for seq_len, _ in picked})
@@ -188,6 +199,7 @@ def section(
         "",
         *table(picked, learning_rates_tried(records)),
         "",
+        *notes(picked),
         f"![adding comparison]({os.path.relpath(path, output_dir)})",
         "",
     ]

@@ -22,7 +22,7 @@ def record(seq_len, cell, lr, valid, test, seed=0, diverged_at=None):
 RECORDS = [
     record(150, "irnn", 1e-3, valid=0.02, test=0.021),
     record(150, "irnn", 3e-4, valid=0.01, test=0.012),  # the lower validation MSE: chosen
-    record(150, "irnn", 3e-4, valid=0.03, test=0.014, seed=1),
+    record(150, "irnn", 3e-4, valid=0.03, test=0.014, seed=1) | {"note": "wall_s includes a pause"},
     record(150, "irnn", 1e-3, valid=0.5, test=0.5, seed=1),  # another learning rate's seed: left out
     record(150, "rnn_relu", 1e-3, valid=None, test=None, diverged_at=7),
     record(300, "lstm", 1e-4, valid=0.1, test=0.09) | {"resumed_from": 60},
@@ -46,6 +46,7 @@ def test_the_section_shows_the_table_and_a_panel_per_length(tmp_path):
     text, figures = adding_study.section(tmp_path / "results", tmp_path / "figures", tmp_path)
     assert text.startswith("## Adding problem") and "6 runs recorded so far" in text
     assert "![adding comparison](figures/adding_comparison.png)" in text
+    assert "- T=150, IRNN, seed 1: wall_s includes a pause" in text
     assert figures == [tmp_path / "figures" / "adding_comparison.png"] and figures[0].stat().st_size > 10_000
     assert adding_study.section(tmp_path / "none", tmp_path / "figures", tmp_path) == ("", [])
 
