@@ -130,11 +130,11 @@ def plot(picked: Mapping[tuple[int, str], Sequence[Record]], path: pathlib.Path)
     lengths = sorted({seq_len for seq_len, _ in picked})
     figure, axes = plt.subplots(1, len(lengths), figsize=(4 * len(lengths), 3.2), squeeze=False)
     for axis, seq_len in zip(axes[0], lengths, strict=True):
-        for cell, name in MODELS.items():
+        for index, (cell, name) in enumerate(MODELS.items()):  # one colour per model in every panel
             if (seq_len, cell) not in picked:
                 continue
             curve = [point for point in picked[seq_len, cell][0]["curve"] if point["split"] == "test"]
-            axis.plot([p["step"] for p in curve], [p["mse"] for p in curve], label=name)
+            axis.plot([p["step"] for p in curve], [p["mse"] for p in curve], label=name, color=f"C{index}")
         axis.axhline(1 / 6, color="gray", linestyle=":", label="always predict 1")
         axis.set(title=f"Adding problem, T = {seq_len}", xlabel="step", ylabel="test MSE", ylim=(0, 0.5))
     axes[0][0].legend(fontsize="small")

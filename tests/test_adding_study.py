@@ -90,3 +90,19 @@ def test_the_sgd_runs_get_a_table_of_where_each_ended_and_its_own_figure(tmp_pat
     assert table[2].startswith("| RNN + tanh | 0.01 | 10 | 300 | 0.17 | 0.171 | 0.17 (10) |")
     assert [path.name for path in figures] == ["adding_comparison.png", "adding_sgd.png"]
     assert "![adding, plain SGD](figures/adding_sgd.png)" in text
+
+
+def test_each_model_keeps_its_colour_in_panels_where_another_model_is_missing(tmp_path, monkeypatch):
+    figures = []
+    monkeypatch.setattr(adding_study.init_study, "save_figure", lambda figure, path: figures.append(figure))
+    runs = [record(150, "irnn", 1e-3, 0.01, 0.01), record(150, "rnn_tanh", 1e-3, 0.2, 0.2)]
+    picked = adding_study.chosen([*runs, record(300, "rnn_tanh", 1e-3, valid=0.2, test=0.2)])
+
+    adding_study.plot(picked, tmp_path / "figure.png")
+
+    colours = {}
+    for axis in figures[0].axes:
+        for line in axis.get_lines():
+            colours.setdefault(line.get_label(), set()).add(line.get_color())
+    assert colours.keys() >= {"IRNN", "RNN + tanh"}
+    assert all(len(seen) == 1 for seen in colours.values()), colours
