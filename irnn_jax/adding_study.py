@@ -66,14 +66,20 @@ def chosen(records: Sequence[Record]) -> dict[tuple[int, str], list[Record]]:
 
 
 def _test_cell(runs: Sequence[Record]) -> str:
-    values = [final_mse(record, "test") for record in runs]
-    diverged = [record for record in runs if "diverged" in record]
-    if diverged:
-        record = diverged[0]
-        return f"seed {record['config']['seed']} diverged at step {record.get('diverged_at', '?')}"
-    if len(values) == 1:
-        return f"{values[0]:.3g}"
-    return f"{statistics.mean(values):.3g} ± {statistics.stdev(values):.3g} ({len(values)} seeds)"
+    """The test MSE of the finished seeds (mean ± sd over several), then each diverged seed."""
+    finished = [final_mse(record, "test") for record in runs if "diverged" not in record]
+    parts = []
+    if len(finished) == 1:
+        parts.append(f"{finished[0]:.3g}")
+    elif finished:
+        mean, spread = statistics.mean(finished), statistics.stdev(finished)
+        parts.append(f"{mean:.3g} ± {spread:.3g} ({len(finished)} seeds)")
+    parts += [
+        f"seed {record['config']['seed']} diverged at step {record.get('diverged_at', '?')}"
+        for record in runs
+        if "diverged" in record
+    ]
+    return "; ".join(parts)
 
 
 def learning_rates_tried(records: Sequence[Record]) -> dict[tuple[int, str], int]:

@@ -60,7 +60,7 @@ def test_a_diverged_extra_seed_is_named_and_a_group_without_seed_zero_waits():
     picked = adding_study.chosen(extra)
     assert (400, "lstm") not in picked
     rows = adding_study.table(picked, adding_study.learning_rates_tried(extra))
-    assert rows[2].startswith("| 200 | IRNN | seed 2 diverged at step 40 |")
+    assert rows[2].startswith("| 200 | IRNN | 0.01; seed 2 diverged at step 40 |")
 
 
 def sgd_record(cell, lr, clip, steps, valid_curve):
