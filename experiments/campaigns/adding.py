@@ -29,8 +29,11 @@ alone, 1.4-1.8x the throughput of one (benchmarks/results/pace_beside_a_run-2026
 
 Cost: planned at about 8 core-hours, an estimate: the RNNs about 3, the LSTM about 5, its step
 costing about 5x an RNN step (92 against 15.9 ms at B=16, T=784 in
-benchmarks/results/train_step-20261201T201122Z.json). Actual so far: the records' ``wall_s``
-(the RNN runs at T=150-200 took 108-201 s each).
+benchmarks/results/train_step-20261201T201122Z.json). Actual, with all 53 runs recorded: the
+records' ``wall_s`` sum to 6.35 core-hours (IRNN 1.39, tanh RNN 1.13, ReLU RNN 0.91, LSTM 2.92),
+which includes about 1.3 hours of pauses named in five records' notes and leaves out the seven
+diverged runs (no ``wall_s``; about 0.2 hours together) and the parts of two runs before their
+resume (about 0.3 hours): about 5.5 core-hours of training in all.
 
 Run:  irnn-jax campaign experiments/campaigns/adding.py [--shard K/2]
 COST_S: an estimate from the pilot's step rate and the LSTM's step time, to be replaced by the
