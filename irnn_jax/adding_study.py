@@ -42,6 +42,11 @@ def key(record: Record) -> tuple[int, str]:
     return record["config"]["task"]["seq_len"], record["config"]["model"]["cell"]
 
 
+def budget(record: Record) -> int:
+    """The run's step budget (a diverged run's record holds it only in its config)."""
+    return record.get("steps", record["config"].get("train", {}).get("steps", 0))
+
+
 def final_mse(record: Record, split: str) -> float:
     """The run's final ``split`` MSE (infinite for a run that diverged)."""
     return record[split]["mse"] if "diverged" not in record else float("inf")
@@ -104,11 +109,10 @@ def table(
         picked.items(), key=lambda item: (item[0][0], list(MODELS).index(item[0][1]))
     ):
         best = runs[0]
-        steps = best.get("steps", best.get("diverged_at", ""))
         paper, lr = PAPER.get(seq_len, {}).get(cell, ""), best["config"]["optim"]["lr"]
         lr_cell = f"{lr:g} (of {tried[seq_len, cell]})"
         lines.append(
-            f"| {seq_len} | {MODELS[cell]} | {_test_cell(runs)} | {paper} | {lr_cell} | {steps} "
+            f"| {seq_len} | {MODELS[cell]} | {_test_cell(runs)} | {paper} | {lr_cell} | {budget(best)} "
             f"| {wall(best)} | `{best['command']}` |"
         )
     return lines
@@ -153,7 +157,7 @@ def sgd_table(records: Sequence[Record]) -> list[str]:
         "| model | lr | clip | steps | valid MSE | test MSE | lowest valid MSE (step) | wall s | command |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for record in sorted(records, key=lambda r: (r.get("steps", 0), list(MODELS).index(key(r)[1]))):
+    for record in sorted(records, key=lambda r: (budget(r), list(MODELS).index(key(r)[1]))):
         optim = record["config"]["optim"]
         valid = [point for point in record["curve"] if point["split"] == "valid"]
         lowest = min(valid, key=lambda point: point["mse"]) if valid else None
@@ -163,7 +167,7 @@ def sgd_table(records: Sequence[Record]) -> list[str]:
         else:
             ended = f"{record['valid']['mse']:.3g} | {record['test']['mse']:.3g}"
         lines.append(
-            f"| {MODELS[key(record)[1]]} | {optim['lr']:g} | {optim['clip']:g} | {record.get('steps', '')} "
+            f"| {MODELS[key(record)[1]]} | {optim['lr']:g} | {optim['clip']:g} | {budget(record)} "
             f"| {ended} | {best} | {wall(record)} | `{record['command']}` |"
         )
     return lines

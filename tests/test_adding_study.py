@@ -78,7 +78,11 @@ def test_the_sgd_runs_get_a_table_of_where_each_ended_and_its_own_figure(tmp_pat
     sgd = [
         sgd_record("rnn_tanh", 0.01, 10, 300, [0.2, 0.17]),
         sgd_record("irnn", 0.01, 10, 300, [0.2, 0.05, 0.09]),
+        record(150, "irnn", 0.01, valid=None, test=None, diverged_at=250),
     ]
+    del sgd[2]["steps"]  # a diverged run's record holds only its config's budget
+    sgd[2]["config"] |= {"optim": {"lr": 0.01, "clip": 1}, "train": {"steps": 400}}
+    sgd[2]["curve"] = [{"step": 200, "split": "valid", "mse": 0.04}]
     for number, item in enumerate(sgd):
         (tmp_path / "results" / "adding_sgd" / f"{number}.json").write_text(json.dumps(item))
 
@@ -88,6 +92,7 @@ def test_the_sgd_runs_get_a_table_of_where_each_ended_and_its_own_figure(tmp_pat
     table = [row for row in rows if row.startswith("| ") and "|---" not in row]
     assert table[1].startswith("| IRNN | 0.01 | 10 | 300 | 0.09 | 0.091 | 0.05 (10) |")
     assert table[2].startswith("| RNN + tanh | 0.01 | 10 | 300 | 0.17 | 0.171 | 0.17 (10) |")
+    assert table[3].startswith("| IRNN | 0.01 | 1 | 400 | diverged at step 250 |  | 0.04 (200) |")
     assert [path.name for path in figures] == ["adding_comparison.png", "adding_sgd.png"]
     assert "![adding, plain SGD](figures/adding_sgd.png)" in text
 
