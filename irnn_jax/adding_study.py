@@ -176,9 +176,10 @@ def sgd_table(records: Sequence[Record]) -> list[str]:
 def plot_sgd(records: Sequence[Record], path: pathlib.Path) -> None:
     """Test MSE against steps of every SGD-protocol run, with the baseline."""
     figure, axis = plt.subplots(figsize=(6, 3.2))
-    for record in sorted(records, key=lambda r: -r.get("steps", 0)):
+    for record in sorted(records, key=lambda r: -budget(r)):
         optim, curve = record["config"]["optim"], [p for p in record["curve"] if p["split"] == "test"]
         label = f"{MODELS[key(record)[1]]}, lr {optim['lr']:g}, clip {optim['clip']:g}"
+        label += f", {budget(record):,} steps"
         axis.plot([p["step"] for p in curve], [p["mse"] for p in curve], label=label)
     axis.axhline(1 / 6, color="gray", linestyle=":", label="always predict 1")
     axis.set(title="Adding problem, T = 150, plain SGD", xlabel="step", ylabel="test MSE", ylim=(0, 0.5))
