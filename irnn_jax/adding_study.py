@@ -14,7 +14,7 @@ import collections
 import os
 import pathlib
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import matplotlib
@@ -52,9 +52,19 @@ def final_mse(record: Record, split: str) -> float:
     return record[split]["mse"] if "diverged" not in record else float("inf")
 
 
+def forget_bias(record: Record) -> float:
+    """The run's LSTM forget-gate bias (the config's 1 for records that predate the field)."""
+    return record["config"]["model"].get("forget_bias", 1.0)
+
+
+def setting(record: Record) -> tuple[float, float]:
+    """What the search varies in a run: its learning rate and (LSTM) forget-gate bias."""
+    return record["config"]["optim"]["lr"], forget_bias(record)
+
+
 def chosen(records: Sequence[Record]) -> dict[tuple[int, str], list[Record]]:
-    """Per (length, model): the seed-0 run of the learning rate with the lowest final validation
-    MSE, followed by the other seeds' runs of that learning rate."""
+    """Per (length, model): the seed-0 run of the setting (learning rate, forget bias) with the
+    lowest final validation MSE, followed by the other seeds' runs of that setting."""
     by_key: dict[tuple[int, str], list[Record]] = collections.defaultdict(list)
     for record in records:
         by_key[key(record)].append(record)
@@ -64,8 +74,7 @@ def chosen(records: Sequence[Record]) -> dict[tuple[int, str], list[Record]]:
         if not first_seed:  # only extra seeds recorded so far: nothing to pick from yet
             continue
         best = min(first_seed, key=lambda record: final_mse(record, "valid"))
-        lr = best["config"]["optim"]["lr"]
-        seeds = [r for r in group if r["config"]["optim"]["lr"] == lr and r["config"]["seed"] != 0]
+        seeds = [r for r in group if setting(r) == setting(best) and r["config"]["seed"] != 0]
         picked[cell_key] = [best, *sorted(seeds, key=lambda record: record["config"]["seed"])]
     return picked
 
@@ -87,32 +96,39 @@ def _test_cell(runs: Sequence[Record]) -> str:
     return "; ".join(parts)
 
 
-def learning_rates_tried(records: Sequence[Record]) -> dict[tuple[int, str], int]:
-    """Per (length, model): how many learning rates its seed-0 runs tried."""
-    tried = collections.defaultdict(set)
+def tried(records: Sequence[Record], value: Callable[[Record], float]) -> dict[tuple[int, str], int]:
+    """Per (length, model): how many values of ``value`` (e.g. :func:`forget_bias`) its seed-0
+    runs tried."""
+    values = collections.defaultdict(set)
     for record in records:
         if record["config"]["seed"] == 0:
-            tried[key(record)].add(record["config"]["optim"]["lr"])
-    return {cell_key: len(rates) for cell_key, rates in tried.items()}
+            values[key(record)].add(value(record))
+    return {cell_key: len(seen) for cell_key, seen in values.items()}
 
 
-def table(
-    picked: Mapping[tuple[int, str], Sequence[Record]], tried: Mapping[tuple[int, str], int]
-) -> list[str]:
+def learning_rate(record: Record) -> float:
+    """The run's (peak) learning rate."""
+    return record["config"]["optim"]["lr"]
+
+
+def table(picked: Mapping[tuple[int, str], Sequence[Record]], records: Sequence[Record]) -> list[str]:
     """The markdown table: one row per (length, model), ours beside the paper's, with the
-    learning rate picked by validation and out of how many (``tried``)."""
+    setting picked by validation and out of how many of the ``records`` tried."""
+    rates, biases = tried(records, learning_rate), tried(records, forget_bias)
     lines = [
-        "| T | model | test MSE (ours) | paper | lr (by validation, of n) | steps | wall s | command |",
+        "| T | model | test MSE (ours) | paper | setting (by validation, of n) | steps | wall s | command |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for (seq_len, cell), runs in sorted(
         picked.items(), key=lambda item: (item[0][0], list(MODELS).index(item[0][1]))
     ):
         best = runs[0]
-        paper, lr = PAPER.get(seq_len, {}).get(cell, ""), best["config"]["optim"]["lr"]
-        lr_cell = f"{lr:g} (of {tried[seq_len, cell]})"
+        paper = PAPER.get(seq_len, {}).get(cell, "")
+        choice = f"lr {learning_rate(best):g} (of {rates[seq_len, cell]})"
+        if biases[seq_len, cell] > 1:
+            choice += f", forget bias {forget_bias(best):g} (of {biases[seq_len, cell]})"
         lines.append(
-            f"| {seq_len} | {MODELS[cell]} | {_test_cell(runs)} | {paper} | {lr_cell} | {budget(best)} "
+            f"| {seq_len} | {MODELS[cell]} | {_test_cell(runs)} | {paper} | {choice} | {budget(best)} "
             f"| {wall(best)} | `{best['command']}` |"
         )
     return lines
@@ -151,14 +167,12 @@ def plot(picked: Mapping[tuple[int, str], Sequence[Record]], path: pathlib.Path)
     init_study.save_figure(figure, path)
 
 
-def sgd_table(records: Sequence[Record]) -> list[str]:
-    """The markdown table of the SGD-protocol runs: setting, where each ended and its best point."""
-    lines = [
-        "| model | lr | clip | steps | valid MSE | test MSE | lowest valid MSE (step) | wall s | command |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for record in sorted(records, key=lambda r: (budget(r), list(MODELS).index(key(r)[1]))):
-        optim = record["config"]["optim"]
+def runs_table(records: Sequence[Record], columns: Mapping[str, Callable[[Record], str]]) -> list[str]:
+    """The markdown table of ``records`` in their order: the setting's ``columns``, then where
+    each run ended and its lowest validation MSE."""
+    tail = ("steps", "valid MSE", "test MSE", "lowest valid MSE (step)", "wall s", "command")
+    lines = ["| " + " | ".join([*columns, *tail]) + " |", "|---" * (len(columns) + len(tail)) + "|"]
+    for record in records:
         valid = [point for point in record["curve"] if point["split"] == "valid"]
         lowest = min(valid, key=lambda point: point["mse"]) if valid else None
         best = f"{lowest['mse']:.3g} ({lowest['step']})" if lowest else ""
@@ -166,11 +180,42 @@ def sgd_table(records: Sequence[Record]) -> list[str]:
             ended = f"diverged at step {record.get('diverged_at', '?')} | "
         else:
             ended = f"{record['valid']['mse']:.3g} | {record['test']['mse']:.3g}"
+        setting_cells = "".join(f"| {column(record)} " for column in columns.values())
         lines.append(
-            f"| {MODELS[key(record)[1]]} | {optim['lr']:g} | {optim['clip']:g} | {budget(record)} "
-            f"| {ended} | {best} | {wall(record)} | `{record['command']}` |"
+            f"{setting_cells}| {budget(record)} | {ended} | {best} | {wall(record)} | `{record['command']}` |"
         )
     return lines
+
+
+def sgd_table(records: Sequence[Record]) -> list[str]:
+    """The table of the SGD-protocol runs: setting, where each ended and its best point."""
+    columns = {
+        "model": lambda record: MODELS[key(record)[1]],
+        "lr": lambda record: f"{learning_rate(record):g}",
+        "clip": lambda record: f"{record['config']['optim']['clip']:g}",
+    }
+    return runs_table(sorted(records, key=lambda r: (budget(r), list(MODELS).index(key(r)[1]))), columns)
+
+
+def forget_bias_table(records: Sequence[Record]) -> list[str]:
+    """The table of the seed-0 LSTM runs of each length where more than one forget bias was
+    tried, one row per (forget bias, learning rate)."""
+    biases = tried(records, forget_bias)
+    searched = [
+        record
+        for record in records
+        if key(record)[1] == "lstm" and biases[key(record)] > 1 and record["config"]["seed"] == 0
+    ]
+    columns = {
+        "T": lambda record: f"{key(record)[0]}",
+        "forget bias": lambda record: f"{forget_bias(record):g}",
+        "lr": lambda record: f"{learning_rate(record):g}",
+    }
+    return (
+        runs_table(sorted(searched, key=lambda r: (key(r)[0], *setting(r)[::-1])), columns)
+        if searched
+        else []
+    )
 
 
 def plot_sgd(records: Sequence[Record], path: pathlib.Path) -> None:
@@ -185,6 +230,20 @@ def plot_sgd(records: Sequence[Record], path: pathlib.Path) -> None:
     axis.set(title="Adding problem, T = 150, plain SGD", xlabel="step", ylabel="test MSE", ylim=(0, 0.5))
     axis.legend(fontsize="x-small")
     init_study.save_figure(figure, path)
+
+
+def _forget_bias_lines(records: Sequence[Record]) -> list[str]:
+    """The forget-bias search of the LSTM, under its own heading (none if it was not run)."""
+    rows = forget_bias_table(records)
+    if not rows:
+        return []
+    return [
+        "LSTM forget-gate bias (the paper searched 1, 4, 10 and 20); the table's pick is the",
+        "lowest validation MSE among these:",
+        "",
+        *rows,
+        "",
+    ]
 
 
 def section(
@@ -208,9 +267,10 @@ def section(
         "for far more steps; its values are read off its figure 2 (approximate).",
         f"{len(records)} runs recorded so far.",
         "",
-        *table(picked, learning_rates_tried(records)),
+        *table(picked, records),
         "",
         *notes(picked),
+        *_forget_bias_lines(records),
         f"![adding comparison]({os.path.relpath(path, output_dir)})",
         "",
     ]

@@ -3,8 +3,13 @@ import json
 from irnn_jax import adding_study
 
 
-def record(seq_len, cell, lr, valid, test, seed=0, diverged_at=None):
-    config = {"task": {"seq_len": seq_len}, "model": {"cell": cell}, "optim": {"lr": lr}, "seed": seed}
+def record(seq_len, cell, lr, valid, test, seed=0, diverged_at=None, forget_bias=1.0):
+    config = {
+        "task": {"seq_len": seq_len},
+        "model": {"cell": cell, "forget_bias": forget_bias},
+        "optim": {"lr": lr},
+        "seed": seed,
+    }
     result = {
         "config": config,
         "command": f"irnn-jax train T={seq_len} {cell} lr={lr} seed={seed}",
@@ -33,10 +38,12 @@ def test_each_model_gets_the_learning_rate_of_its_lowest_validation_mse_and_its_
     picked = adding_study.chosen(RECORDS)
     assert [run["config"]["seed"] for run in picked[150, "irnn"]] == [0, 1]
     assert {run["config"]["optim"]["lr"] for run in picked[150, "irnn"]} == {3e-4}
-    rows = adding_study.table(picked, adding_study.learning_rates_tried(RECORDS))
-    assert rows[2].startswith("| 150 | IRNN | 0.013 ± 0.00141 (2 seeds) | ~0.01 | 0.0003 (of 2) | 100 |")
+    rows = adding_study.table(picked, RECORDS)
+    assert rows[2].startswith("| 150 | IRNN | 0.013 ± 0.00141 (2 seeds) | ~0.01 | lr 0.0003 (of 2) | 100 |")
     assert rows[3].startswith("| 150 | RNN + ReLU | seed 0 diverged at step 7 | baseline |")
-    assert rows[4].startswith("| 300 | LSTM | 0.09 | ~0.07-0.1 | 0.0001 (of 1) | 100 | 12.5 (steps 60 on) |")
+    assert rows[4].startswith(
+        "| 300 | LSTM | 0.09 | ~0.07-0.1 | lr 0.0001 (of 1) | 100 | 12.5 (steps 60 on) |"
+    )
 
 
 def test_the_section_shows_the_table_and_a_panel_per_length(tmp_path):
@@ -59,8 +66,35 @@ def test_a_diverged_extra_seed_is_named_and_a_group_without_seed_zero_waits():
     ]
     picked = adding_study.chosen(extra)
     assert (400, "lstm") not in picked
-    rows = adding_study.table(picked, adding_study.learning_rates_tried(extra))
+    rows = adding_study.table(picked, extra)
     assert rows[2].startswith("| 200 | IRNN | 0.01; seed 2 diverged at step 40 |")
+
+
+def test_the_lstm_picks_its_forget_bias_by_validation_and_its_seeds_share_that_bias(tmp_path):
+    lstm = [
+        record(150, "lstm", 3e-4, valid=0.16, test=0.16),
+        record(150, "lstm", 3e-4, valid=0.05, test=0.06, forget_bias=10.0),  # chosen
+        record(150, "lstm", 3e-4, valid=0.15, test=0.15, seed=1),  # forget bias 1's seed: left out
+        record(150, "lstm", 3e-4, valid=0.04, test=0.08, seed=1, forget_bias=10.0),
+        record(150, "irnn", 3e-4, valid=0.01, test=0.01),
+    ]
+    picked = adding_study.chosen(lstm)
+    assert [(run["config"]["seed"], adding_study.forget_bias(run)) for run in picked[150, "lstm"]] == [
+        (0, 10),
+        (1, 10),
+    ]
+    rows = adding_study.table(picked, lstm)
+    assert rows[2].startswith("| 150 | IRNN | 0.01 | ~0.01 | lr 0.0003 (of 1) |")
+    assert rows[3].startswith(
+        "| 150 | LSTM | 0.07 ± 0.0141 (2 seeds) | ~0.01 | lr 0.0003 (of 1), forget bias 10 (of 2) |"
+    )
+    (tmp_path / "results" / "adding").mkdir(parents=True)
+    for number, item in enumerate(lstm):
+        (tmp_path / "results" / "adding" / f"{number}.json").write_text(json.dumps(item))
+    text, _ = adding_study.section(tmp_path / "results", tmp_path / "figures", tmp_path)
+    searched = [row for row in text.split("LSTM forget-gate bias")[1].splitlines() if row.startswith("| 150")]
+    assert [row.split(" | ")[1] for row in searched] == ["1", "10"]
+    assert searched[1].startswith("| 150 | 10 | 0.0003 | 100 | 0.05 | 0.06 |")
 
 
 def sgd_record(cell, lr, clip, steps, valid_curve):
