@@ -1,12 +1,15 @@
 import json
+import pathlib
 
 import pytest
 
-from irnn_jax import campaign, cli
+from irnn_jax import campaign, cli, models, optim
+from irnn_jax import config as config_lib
 from irnn_jax.errors import ConfigError
 
 from .helpers import ADDING_CONFIG
 
+CAMPAIGNS = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "campaigns"
 SMALL = ("task.held_out_size=64", "train.steps=4", "train.log_every=2", "train.eval_every=4")
 SMALL += ("train.eval_batch_size=64", "model.hidden_size=8")
 
@@ -115,3 +118,14 @@ def test_the_command_keeps_the_compiled_programs_for_the_runs_that_follow(tmp_pa
     subprocess.run(argv, check=True, capture_output=True, env={**env, "HOME": str(home)})
     assert sorted(path.name for path in (tmp_path / "results").iterdir()) == ["first.json", "second.json"]
     assert any((home / campaign.COMPILATION_CACHE.relative_to("~")).iterdir())
+
+
+@pytest.mark.parametrize("path", sorted(CAMPAIGNS.glob("*.py")), ids=lambda path: path.stem)
+def test_every_committed_campaigns_runs_build_a_model_and_an_optimiser(path):
+    loaded = campaign.load(path)
+    for item in loaded.runs:
+        config = config_lib.load(item.config)
+        for assignment in item.overrides:
+            config_lib.override(config, assignment)
+        models.from_config(config.model, output_size=10)
+        optim.make_optimizer(config.optim)

@@ -1,0 +1,90 @@
+"""The pixel-MNIST comparison of Le, Jaitly & Hinton (2015), figure 3, at an equal budget (issue 17).
+
+Four models (IRNN; ReLU RNN with the random-walk initialiser; tanh RNN with an orthogonal
+recurrent matrix; LSTM with forget-gate bias 1), 100 units each, on sequential and permuted
+pixel MNIST (784 steps of one standardised pixel; the permutation of ``permutation_seed`` 0),
+one seed. One protocol for all: Adam, batch 32, clipping by global norm at 1, the learning rate
+cosine-decayed to zero over the budget, ``STEPS`` steps, held-out accuracy every ``STEPS // 10``.
+The paper trained with SGD for about 10^6 steps; that is out of reach of 2 CPU cores.
+
+Plan:
+
+- Learning rate, per model: a pilot grid on the sequential order, ``LEARNING_RATES`` at
+  ``PILOT_STEPS`` steps each (cosine over the pilot's own budget, four held-out passes); the
+  rate with the highest final validation accuracy is the model's rate on both orders. (The
+  IRNN's 20,000-step pilots of ``mnist_pilots.py`` rank 1e-4 above 3e-4; the grid here is the
+  same rule for every model.)
+- The comparison: the chosen rate of each model, both orders, ``STEPS`` steps each. Its runs
+  join ``RUNS`` once a model's whole pilot grid has records in ``experiments/results/``.
+- Estimated cost: an RNN step at batch 32 about 30 ms, an LSTM step about 6x that (92 against
+  15.9 ms at B=16, T=784 in benchmarks/results/train_step-20261201T201122Z.json), so the grid
+  about 0.3 core-hours for the RNNs and 0.6 for the LSTM, the comparison about 1.1 and 2.2:
+  about 4.2 core-hours.
+
+Run:  irnn-jax campaign experiments/campaigns/mnist_comparison.py [--shard K/2]
+COST_S: the estimate of an RNN comparison run (20,000 steps at about 30 ms, evaluations
+included), to be replaced by the records' median ``wall_s``.
+"""
+
+import json
+import pathlib
+
+from irnn_jax.campaign import Run
+
+CELLS = ("irnn", "rnn_relu", "rnn_tanh", "lstm")
+LEARNING_RATES = (1e-4, 3e-4, 1e-3)
+PILOT_STEPS, STEPS = 4_000, 20_000
+COST_S = 700
+RESULTS = pathlib.Path(__file__).resolve().parents[1] / "results" / "mnist_comparison"
+
+
+def run(name: str, cell: str, lr: float, steps: int, permuted: bool = False, evaluations: int = 10) -> Run:
+    """A run of ``cell`` at learning rate ``lr`` for ``steps`` steps on one pixel order, with
+    ``evaluations`` held-out passes (each a checkpoint)."""
+    return Run(
+        name=name,
+        config=f"mnist:quick,cell={cell}" + (",permuted" if permuted else ""),
+        overrides=(
+            f"optim.lr={lr}",
+            f"optim.decay_steps={steps}",
+            f"train.steps={steps}",
+            f"train.eval_every={steps // evaluations}",
+            f"train.checkpoint_every={steps // evaluations}",
+            "train.keep_checkpoints=1",
+        ),
+    )
+
+
+# Four held-out passes each: ten would add about a quarter to a pilot's cost.
+PILOT_RUNS = [
+    run(f"pilot_{cell}_lr{lr:g}", cell, lr, PILOT_STEPS, evaluations=4)
+    for cell in CELLS
+    for lr in LEARNING_RATES
+]
+
+
+def chosen_rate(cell: str) -> float | None:
+    """The pilot grid's learning rate of ``cell`` by final validation accuracy (None until the
+    whole grid of ``cell`` has records; a diverged pilot counts as the worst)."""
+    paths = [
+        RESULTS / f"{pilot.name}.json" for pilot in PILOT_RUNS if pilot.name.startswith(f"pilot_{cell}_lr")
+    ]
+    if not all(path.is_file() for path in paths):
+        return None
+    records = [json.loads(path.read_text()) for path in paths]
+    best = max(records, key=lambda record: record["valid"]["accuracy"] if "valid" in record else -1.0)
+    return best["config"]["optim"]["lr"]
+
+
+def comparison_runs() -> list[Run]:
+    """The equal-budget runs, both orders, of each model whose pilot grid is complete."""
+    rates = {cell: chosen_rate(cell) for cell in CELLS}
+    return [
+        run(f"{order}_{cell}", cell, rates[cell], STEPS, permuted=order == "permuted")
+        for order in ("sequential", "permuted")
+        for cell in CELLS
+        if rates[cell] is not None
+    ]
+
+
+RUNS = PILOT_RUNS + comparison_runs()
