@@ -8,6 +8,15 @@ protocol (Adam 1e-4, batch 32), whose 300,000-step run reached 93.11%
 at 20,000 steps and by its slope; the best protocol then runs long (the headline runs) and, at
 an equal budget, for the four models on both orders (the comparison).
 
+Stopped: ``adam_lr1e-4_batch128`` (``train.batch_size=128``) was stopped at step 6,000 of 20,000
+(session 8) and taken out of ``RUNS``; its workdir stays under ``mnist_pilots.runs/``. On this
+CPU a step's time grows in proportion to the batch (127 against 14.5 ms at B=128 and 16 in
+benchmarks/results/train_step-20261201T201122Z.json), so samples per second do not improve
+with the batch, and per sample it learned no faster than batch 32: validation accuracy 78.16%
+after 512,000 samples (step 4,000) and 82.17% after 768,000 (step 6,000), where batch 32
+reached 83.16% after 640,000 (``pilot_adam_lr1e-4`` at 20,000 steps, its learning rate decayed
+to zero). It ran at 3-6 steps/s beside another run, which would have made it about 1.5 hours.
+
 Run:  irnn-jax campaign experiments/campaigns/mnist_pilots.py [--shard K/2]
 COST_S: an estimate from the long run's step rate (80,000 steps of batch 32 in 3,381 s on one
 core) plus ten held-out passes; to be replaced by the records' median ``wall_s``.
