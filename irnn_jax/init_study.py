@@ -31,8 +31,12 @@ Record = Mapping[str, Any]
 
 
 def load(results_dir: pathlib.Path, campaign: str) -> list[Record]:
-    """The records of ``campaign`` under ``results_dir`` (none if it has not run)."""
-    return [json.loads(path.read_text()) for path in sorted((results_dir / campaign).glob("*.json"))]
+    """The records of ``campaign`` under ``results_dir`` (none if it has not run), each with its
+    run's ``name`` (the record file's stem)."""
+    return [
+        {**json.loads(path.read_text()), "name": path.stem}
+        for path in sorted((results_dir / campaign).glob("*.json"))
+    ]
 
 
 def init_name(record: Record) -> str:

@@ -28,7 +28,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from irnn_jax import adding_study, init_study
+from irnn_jax import adding_study, init_study, mnist_study
 from irnn_jax.errors import UserError, WorkdirError
 
 # The papers' numbers, as the brief and Le et al. 2015 state them (abstract, sections 4.1-4.2).
@@ -218,7 +218,7 @@ def write_report(
         text += "\n## Diagnostics\n\n" + "".join(
             f"{name}:\n\n![{name}]({path})\n\n" for name, path in diagnostics_figures.items()
         )
-    for study in (init_study, adding_study):  # the campaigns' sections, from their subdirectories
+    for study in (init_study, adding_study, mnist_study):  # the campaigns' sections, from their subdirectories
         section, section_figures = study.section(results_dir, figures_dir, output.parent)
         text += "\n" + section if section else ""
         written += section_figures

@@ -1,0 +1,88 @@
+import json
+
+from irnn_jax import mnist_study
+
+
+def record(cell, permuted, test, lr=1e-4, steps=100, diverged_at=None, valid_curve=(0.5,)):
+    config = {"task": {"permuted": permuted}, "model": {"cell": cell}, "optim": {"lr": lr}, "seed": 0}
+    result = {
+        "config": config,
+        "command": f"irnn-jax train {cell} permuted={permuted} lr={lr}",
+        "curve": [
+            {"step": 0, "split": "test", "accuracy": 0.1},
+            {"step": steps, "split": "test", "accuracy": test},
+        ]
+        + [{"step": 10 * i, "split": "valid", "accuracy": value} for i, value in enumerate(valid_curve)],
+        "steps": steps,
+        "wall_s": 7.5,
+    }
+    if diverged_at is None:
+        return result | {"valid": {"accuracy": valid_curve[-1]}, "test": {"accuracy": test}}
+    return result | {"diverged": "non-finite training", "diverged_at": diverged_at}
+
+
+def write(directory, campaign, named):
+    (directory / campaign).mkdir(parents=True, exist_ok=True)
+    for name, item in named.items():
+        (directory / campaign / f"{name}.json").write_text(json.dumps(item))
+
+
+def test_the_comparison_table_puts_each_model_beside_the_papers_value_sequential_first():
+    rows = mnist_study.comparison_table(
+        [
+            record("lstm", True, 0.4),
+            record("irnn", True, 0.85),
+            record("rnn_tanh", False, 0.3, diverged_at=70),
+            record("irnn", False, 0.931, lr=3e-4),
+        ]
+    )
+    assert rows[2].startswith("| sequential | IRNN | 93.10% | ~97% | 0.0003 | 100 | 7.5 |")
+    assert rows[3].startswith("| sequential | RNN + tanh | diverged at step 70 | ~34% |")
+    assert rows[4].startswith("| permuted | IRNN | 85.00% | ~82% |")
+    assert rows[5].startswith("| permuted | LSTM | 40.00% | ~36% |")
+
+
+def test_a_headline_row_names_its_goal_and_its_best_validation_point():
+    rows = mnist_study.headline_table([record("irnn", False, 0.95, valid_curve=(0.5, 0.96, 0.955))])
+    assert rows[2].startswith("| sequential | 95.00% | 97% | ~97% | 96.00% (10) | 100 |")
+
+
+def test_the_section_shows_each_campaigns_table_and_the_figures(tmp_path):
+    results = tmp_path / "results"
+    write(results, "mnist_pilots", {"pilot_adam_lr1e-4": record("irnn", False, 0.82)})
+    write(
+        results,
+        "mnist_comparison",
+        {
+            "pilot_lstm_lr0.001": record("lstm", False, 0.3, lr=1e-3),
+            "sequential_lstm": record("lstm", False, 0.6),
+        },
+    )
+    write(results, "mnist_headline", {"permuted_irnn": record("irnn", True, 0.89)})
+
+    text, figures = mnist_study.section(results, tmp_path / "figures", tmp_path)
+
+    assert text.startswith("## Pixel MNIST")
+    assert "| sequential | LSTM | 60.00% | ~65% |" in text
+    assert "| pilot_lstm_lr0.001 | sequential | LSTM | 0.001 | 100 |" in text
+    assert "| pilot_adam_lr1e-4 | sequential | IRNN |" in text
+    assert "| permuted | 89.00% | 88% | ~82% |" in text
+    assert [path.name for path in figures] == ["mnist_comparison.png", "mnist_headline.png"]
+    assert all(path.stat().st_size > 10_000 for path in figures)
+    assert "![pixel MNIST comparison](figures/mnist_comparison.png)" in text
+    assert mnist_study.section(tmp_path / "none", tmp_path / "figures", tmp_path) == ("", [])
+
+
+def test_each_model_keeps_its_colour_in_both_panels(tmp_path, monkeypatch):
+    figures = []
+    monkeypatch.setattr(mnist_study.init_study, "save_figure", lambda figure, path: figures.append(figure))
+    runs = [record("irnn", False, 0.9), record("lstm", False, 0.6), record("lstm", True, 0.4)]
+
+    mnist_study.plot(runs, tmp_path / "figure.png", "title")
+
+    colours = {}
+    for axis in figures[0].axes:
+        for line in axis.get_lines():
+            colours.setdefault(line.get_label(), set()).add(line.get_color())
+    assert colours.keys() >= {"IRNN", "LSTM"}
+    assert all(len(seen) == 1 for seen in colours.values()), colours
