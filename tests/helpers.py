@@ -64,3 +64,12 @@ def held_out_score(workdir, config, score, split="test"):
         batch_total, batch_count = score(np.asarray(jax.device_get(logits), np.float64), np.asarray(targets))
         total, count = total + batch_total, count + batch_count
     return total / count
+
+
+def line_colours(figure):
+    """Each labelled line's label in ``figure``, with the set of colours it is drawn in."""
+    colours = {}
+    for axis in figure.axes:
+        for line in axis.get_lines():
+            colours.setdefault(line.get_label(), set()).add(line.get_color())
+    return colours

@@ -2,6 +2,8 @@ import json
 
 from irnn_jax import adding_study
 
+from .helpers import line_colours
+
 
 def record(seq_len, cell, lr, valid, test, seed=0, diverged_at=None, forget_bias=1.0):
     config = {
@@ -139,9 +141,6 @@ def test_each_model_keeps_its_colour_in_panels_where_another_model_is_missing(tm
 
     adding_study.plot(picked, tmp_path / "figure.png")
 
-    colours = {}
-    for axis in figures[0].axes:
-        for line in axis.get_lines():
-            colours.setdefault(line.get_label(), set()).add(line.get_color())
+    colours = line_colours(figures[0])
     assert colours.keys() >= {"IRNN", "RNN + tanh"}
     assert all(len(seen) == 1 for seen in colours.values()), colours

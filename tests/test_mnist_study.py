@@ -2,6 +2,8 @@ import json
 
 from irnn_jax import mnist_study
 
+from .helpers import line_colours
+
 
 def record(cell, permuted, test, lr=1e-4, steps=100, diverged_at=None, valid_curve=(0.5,)):
     config = {"task": {"permuted": permuted}, "model": {"cell": cell}, "optim": {"lr": lr}, "seed": 0}
@@ -80,9 +82,6 @@ def test_each_model_keeps_its_colour_in_both_panels(tmp_path, monkeypatch):
 
     mnist_study.plot(runs, tmp_path / "figure.png", "title")
 
-    colours = {}
-    for axis in figures[0].axes:
-        for line in axis.get_lines():
-            colours.setdefault(line.get_label(), set()).add(line.get_color())
+    colours = line_colours(figures[0])
     assert colours.keys() >= {"IRNN", "LSTM"}
     assert all(len(seen) == 1 for seen in colours.values()), colours
