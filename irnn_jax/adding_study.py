@@ -57,9 +57,15 @@ def forget_bias(record: Record) -> float:
     return record["config"]["model"].get("forget_bias", 1.0)
 
 
-def setting(record: Record) -> tuple[float, float]:
-    """What the search varies in a run: its learning rate and (LSTM) forget-gate bias."""
-    return record["config"]["optim"]["lr"], forget_bias(record)
+def on_divergence(record: Record) -> str:
+    """What the run did on divergence: ``stop`` (the comparison's protocol) or ``rollback``."""
+    return record["config"].get("train", {}).get("on_divergence", "stop")
+
+
+def setting(record: Record) -> tuple[float, float, str]:
+    """What sets a run apart from its seeds: learning rate, (LSTM) forget-gate bias and what it
+    did on divergence."""
+    return record["config"]["optim"]["lr"], forget_bias(record), on_divergence(record)
 
 
 def chosen(records: Sequence[Record]) -> dict[tuple[int, str], list[Record]]:
@@ -232,6 +238,27 @@ def plot_sgd(records: Sequence[Record], path: pathlib.Path) -> None:
     init_study.save_figure(figure, path)
 
 
+def _rollback_lines(records: Sequence[Record]) -> list[str]:
+    """The runs made again with divergences rolled back (none if there are none)."""
+    rolled = [record for record in records if on_divergence(record) == "rollback"]
+    if not rolled:
+        return []
+    columns = {
+        "T": lambda record: f"{key(record)[0]}",
+        "model": lambda record: MODELS[key(record)[1]],
+        "seed": lambda record: f"{record['config']['seed']}",
+        "lr": lambda record: f"{learning_rate(record):g}",
+        "rollbacks": lambda record: f"{record.get('rollbacks', '')}",
+    }
+    return [
+        "Runs made again with `train.on_divergence=rollback` (back to the last checkpoint at half",
+        "the learning rate, at most 3 times), a change of protocol kept out of the table above:",
+        "",
+        *runs_table(sorted(rolled, key=lambda r: (key(r)[0], r["config"]["seed"])), columns),
+        "",
+    ]
+
+
 def _forget_bias_lines(records: Sequence[Record]) -> list[str]:
     """The forget-bias search of the LSTM, under its own heading (none if it was not run)."""
     rows = forget_bias_table(records)
@@ -271,6 +298,7 @@ def section(
         "",
         *notes(picked),
         *_forget_bias_lines(records),
+        *_rollback_lines(records),
         f"![adding comparison]({os.path.relpath(path, output_dir)})",
         "",
     ]

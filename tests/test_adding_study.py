@@ -99,6 +99,24 @@ def test_the_lstm_picks_its_forget_bias_by_validation_and_its_seeds_share_that_b
     assert searched[1].startswith("| 150 | 10 | 0.0003 | 100 | 0.05 | 0.06 |")
 
 
+def test_runs_made_again_with_rollback_are_listed_apart_from_the_seeds_of_the_table(tmp_path):
+    stopped = record(400, "irnn", 3e-4, valid=None, test=None, seed=1, diverged_at=13)
+    rolled = record(400, "irnn", 3e-4, valid=0.002, test=0.003, seed=1) | {"rollbacks": 2}
+    rolled["config"]["train"] = {"on_divergence": "rollback"}
+    runs = [record(400, "irnn", 3e-4, valid=0.001, test=0.001), stopped, rolled]
+    assert [run["config"]["seed"] for run in adding_study.chosen(runs)[400, "irnn"]] == [0, 1]
+    assert "diverged" in adding_study.chosen(runs)[400, "irnn"][1]
+    (tmp_path / "results" / "adding").mkdir(parents=True)
+    for number, item in enumerate(runs):
+        (tmp_path / "results" / "adding" / f"{number}.json").write_text(json.dumps(item))
+    text, _ = adding_study.section(tmp_path / "results", tmp_path / "figures", tmp_path)
+    listed = [row for row in text.split("on_divergence=rollback")[1].splitlines() if row.startswith("| 400")]
+    assert listed == [
+        row for row in listed if row.startswith("| 400 | IRNN | 1 | 0.0003 | 2 | 100 | 0.002 | 0.003 |")
+    ]
+    assert len(listed) == 1
+
+
 def sgd_record(cell, lr, clip, steps, valid_curve):
     result = record(150, cell, lr, valid=valid_curve[-1], test=valid_curve[-1] + 0.001)
     result["config"]["optim"]["clip"] = clip
