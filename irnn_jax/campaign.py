@@ -70,7 +70,9 @@ def load(path: str | pathlib.Path) -> Campaign:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     runs, cost_s = getattr(module, "RUNS", None), getattr(module, "COST_S", None)
-    if not runs or not all(isinstance(run, Run) for run in runs) or not isinstance(cost_s, int | float):
+    # RUNS may be empty: a campaign's runs can wait on other campaigns' records.
+    valid_runs = isinstance(runs, list | tuple) and all(isinstance(run, Run) for run in runs)
+    if not valid_runs or not isinstance(cost_s, int | float):
         raise ConfigError(
             f"campaign file {str(path)!r} must define RUNS (a list of Run) and COST_S (seconds)"
         )

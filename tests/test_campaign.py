@@ -87,6 +87,14 @@ def test_shards_split_the_runs_without_overlap(two_runs):
         campaign.shard(runs, "2/2")
 
 
+def test_a_campaign_file_without_a_list_of_runs_is_refused_and_an_empty_list_runs_nothing(tmp_path):
+    (tmp_path / "bad.py").write_text("COST_S = 5\nRUNS = 'first'\n")
+    with pytest.raises(ConfigError, match="must define RUNS"):
+        campaign.load(tmp_path / "bad.py")
+    empty = write_campaign(tmp_path / "empty.py", [])
+    assert run_all(campaign.load(empty), tmp_path) == []
+
+
 def test_a_campaign_naming_a_run_twice_is_refused(tmp_path):
     spec = f"{ADDING_CONFIG}:T=5"
     path = write_campaign(tmp_path / "study.py", [("same", spec, ()), ("same", spec, ("seed=1",))])
