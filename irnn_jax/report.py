@@ -218,7 +218,8 @@ def write_report(
         text += "\n## Diagnostics\n\n" + "".join(
             f"{name}:\n\n![{name}]({path})\n\n" for name, path in diagnostics_figures.items()
         )
-    for study in (init_study, adding_study, mnist_study):  # the campaigns' sections, from their subdirectories
+    # The campaigns' sections, from their subdirectories.
+    for study in (init_study, adding_study, mnist_study):
         section, section_figures = study.section(results_dir, figures_dir, output.parent)
         text += "\n" + section if section else ""
         written += section_figures
