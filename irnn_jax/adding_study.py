@@ -69,8 +69,8 @@ def setting(record: Record) -> tuple[float, float, str]:
 
 
 def chosen(records: Sequence[Record]) -> dict[tuple[int, str], list[Record]]:
-    """Per (length, model): the seed-0 run of the setting (learning rate, forget bias) with the
-    lowest final validation MSE, followed by the other seeds' runs of that setting."""
+    """Per (length, model): the seed-0 run with the lowest final validation MSE, followed by the
+    other seeds' runs of its :func:`setting`."""
     by_key: dict[tuple[int, str], list[Record]] = collections.defaultdict(list)
     for record in records:
         by_key[key(record)].append(record)
