@@ -24,10 +24,15 @@ pilots on the sequential order, the learning rate cosine-decayed over each pilot
   1e-5 48.81%, 3e-4 40.24%, so 3e-5.
 
 So: Adam, lr ``LR[order]``, clipping by global norm at 1, batch 32, cosine decay over
-``STEPS`` steps (about 27 steps/s on one core beside another run: about 5.3 hours), held-out
+``STEPS`` steps (23-27 steps/s on one core beside another run, 23 beside an LSTM: 5.1-6 hours), held-out
 accuracy and a checkpoint every 10,000 steps, and on divergence a rollback to the last
 checkpoint at half the learning rate (``train.on_divergence=rollback``, at most 3 times), so
 that a late divergence does not cost the run.
+
+Segments (each run's record counts only its last in ``wall_s``; its note will list them):
+
+- sequential_irnn, session 8: started 02:50 UTC on one core beside the comparison's LSTM pilots;
+  stopped (SIGSTOP) 02:51:56-03:11:40 for the test suite, before step 500.
 
 Run:  irnn-jax campaign experiments/campaigns/mnist_headline.py [--shard K/2]
 COST_S: the estimate above, in seconds. Each run spans working sessions, resumed from its last
