@@ -137,23 +137,26 @@ def section(
     lines = ["## Pixel MNIST: IRNN against LSTM and RNNs (Le, Jaitly & Hinton 2015, figure 3)", ""]
     figures = []
     finished = [r for r in comparison if not r["name"].startswith("pilot_")]
-    if finished:
-        path = figures_dir / "mnist_comparison.png"
-        plot(finished, path, "Pixel MNIST, equal budget")
-        figures.append(path)
+    grid = [r for r in comparison if r["name"].startswith("pilot_")]
+    if comparison:
         lines += [
             "Our protocol: `experiments/campaigns/mnist_comparison.py` (Adam, batch 32, clipping at 1,",
             "the learning rate cosine-decayed over one step budget shared by the four models; each",
             "model's rate picked by validation accuracy from a short pilot grid on the sequential order,",
             "listed below). One seed. The paper trained with SGD for about 10^6 steps; its values are",
-            "read off its figure 3 (approximate).",
+            f"read off its figure 3 (approximate). {len(finished)} of the comparison's runs recorded so far.",
             "",
+        ]
+    if finished:
+        path = figures_dir / "mnist_comparison.png"
+        plot(finished, path, "Pixel MNIST, equal budget")
+        figures.append(path)
+        lines += [
             *comparison_table(finished),
             "",
             f"![pixel MNIST comparison]({os.path.relpath(path, output_dir)})",
             "",
         ]
-    grid = [r for r in comparison if r["name"].startswith("pilot_")]
     if grid:
         lines += ["The learning-rate pilot grid of the comparison:", "", *pilot_table(grid), ""]
     if headline:
