@@ -159,6 +159,8 @@ def section(
         ]
     if grid:
         lines += ["The learning-rate pilot grid of the comparison:", "", *pilot_table(grid), ""]
+    noted = [f"- {record['name']}: {record['note']}" for record in comparison if record.get("note")]
+    lines += ["Notes:", "", *noted, ""] if noted else []
     if headline:
         path = figures_dir / "mnist_headline.png"
         plot(headline, path, "Pixel MNIST, the IRNN trained long")
