@@ -56,7 +56,7 @@ def test_the_section_shows_each_campaigns_table_and_the_figures(tmp_path):
         results,
         "mnist_comparison",
         {
-            "pilot_lstm_lr0.001": record("lstm", False, 0.3, lr=1e-3),
+            "pilot_lstm_lr0.001": record("lstm", False, 0.3, lr=1e-3) | {"note": "wall_s includes a pause"},
             "sequential_lstm": record("lstm", False, 0.6),
         },
     )
@@ -68,6 +68,7 @@ def test_the_section_shows_each_campaigns_table_and_the_figures(tmp_path):
     assert "| sequential | LSTM | 60.00% | ~65% |" in text and "1 of the comparison's runs recorded" in text
     assert "| pilot_lstm_lr0.001 | sequential | LSTM | 0.001 | 100 |" in text
     assert "| pilot_adam_lr1e-4 | sequential | IRNN |" in text
+    assert "- pilot_lstm_lr0.001: wall_s includes a pause" in text
     assert "| permuted | 89.00% | 88% | ~82% |" in text
     assert [path.name for path in figures] == ["mnist_comparison.png", "mnist_headline.png"]
     assert all(path.stat().st_size > 10_000 for path in figures)
