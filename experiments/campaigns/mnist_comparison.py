@@ -24,15 +24,16 @@ Plan:
 As it went (session 8):
 
 - The grid's picks by validation accuracy at 4,000 steps: the IRNN 3e-4 (69.30%, against 53.21%
-  at 1e-4 and 28.29% at 1e-3), the tanh RNN 1e-4 (24.82%). A 4,000-step grid favours larger
+  at 1e-4 and 28.29% at 1e-3), the tanh RNN 1e-4 (24.82%, against 20.31% and 9.39%), the LSTM
+  3e-4 (45.58%, against 35.94% at 1e-4 and 16.76% at 1e-3). A 4,000-step grid favours larger
   rates: at 20,000 steps the IRNN's pilots of ``mnist_pilots.py`` rank 1e-4 above 3e-4 (83.16%
   against 77.62%). The rule is the same for every model, so the IRNN keeps 3e-4 here.
 - The ReLU RNN with the random-walk initialiser diverged at step 1 at every rate (loss 3e19 at
   step 1): at 784 steps its forward pass overflows, as at T=400 on the adding problem. All of
   its pilots count as the worst, so its comparison runs take the first rate, 1e-4, and record
   where they diverge.
-- An LSTM pilot took 990 s (the estimate above was 720 s), so the LSTM's comparison runs should
-  take about 80 minutes each.
+- An LSTM pilot took 978-991 s (the estimate above was 720 s), so the LSTM's comparison runs
+  should take about 80 minutes each.
 
 Run:  irnn-jax campaign experiments/campaigns/mnist_comparison.py [--shard K/2]
 COST_S: the estimate of an RNN comparison run (20,000 steps at about 30 ms, evaluations
