@@ -32,7 +32,8 @@ that a late divergence does not cost the run.
 Segments (each run's record counts only its last in ``wall_s``; its note will list them):
 
 - sequential_irnn, session 8: started 02:50 UTC on one core beside the comparison's LSTM pilots;
-  stopped (SIGSTOP) 02:51:56-03:11:40 for the test suite, before step 500.
+  stopped (SIGSTOP) 02:51:56-03:11:40 for the test suite, before step 500; ended at 04:07
+  after its step-90,000 checkpoint (validation accuracy 91.81%), committed to resume from.
 
 Run:  irnn-jax campaign experiments/campaigns/mnist_headline.py [--shard K/2]
 COST_S: the estimate above, in seconds. Each run spans working sessions, resumed from its last
