@@ -107,6 +107,12 @@ def headline_table(records: Sequence[Record]) -> list[str]:
     return lines
 
 
+def notes(records: Sequence[Record]) -> list[str]:
+    """The notes that runs carry in their records (a pause inside ``wall_s``, a run's segments)."""
+    lines = [f"- {record['name']}: {record['note']}" for record in records if record.get("note")]
+    return ["Notes:", "", *lines, ""] if lines else []
+
+
 def plot(records: Sequence[Record], path: pathlib.Path, title: str) -> None:
     """One panel per order: test accuracy against steps, one curve per run (a colour per model)."""
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True, squeeze=False)
@@ -159,8 +165,7 @@ def section(
         ]
     if grid:
         lines += ["The learning-rate pilot grid of the comparison:", "", *pilot_table(grid), ""]
-    noted = [f"- {record['name']}: {record['note']}" for record in comparison if record.get("note")]
-    lines += ["Notes:", "", *noted, ""] if noted else []
+    lines += notes(comparison)
     if headline:
         path = figures_dir / "mnist_headline.png"
         plot(headline, path, "Pixel MNIST, the IRNN trained long")
@@ -172,6 +177,7 @@ def section(
             "",
             f"![pixel MNIST headline runs]({os.path.relpath(path, output_dir)})",
             "",
+            *notes(headline),
         ]
     if pilots:
         lines += [

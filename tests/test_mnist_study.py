@@ -60,7 +60,7 @@ def test_the_section_shows_each_campaigns_table_and_the_figures(tmp_path):
             "sequential_lstm": record("lstm", False, 0.6),
         },
     )
-    write(results, "mnist_headline", {"permuted_irnn": record("irnn", True, 0.89)})
+    write(results, "mnist_headline", {"permuted_irnn": record("irnn", True, 0.89) | {"note": "two segments"}})
 
     text, figures = mnist_study.section(results, tmp_path / "figures", tmp_path)
 
@@ -70,6 +70,7 @@ def test_the_section_shows_each_campaigns_table_and_the_figures(tmp_path):
     assert "| pilot_adam_lr1e-4 | sequential | IRNN |" in text
     assert "- pilot_lstm_lr0.001: wall_s includes a pause" in text
     assert "| permuted | 89.00% | 88% | ~82% |" in text
+    assert "- permuted_irnn: two segments" in text
     assert [path.name for path in figures] == ["mnist_comparison.png", "mnist_headline.png"]
     assert all(path.stat().st_size > 10_000 for path in figures)
     assert "![pixel MNIST comparison](figures/mnist_comparison.png)" in text
