@@ -15,6 +15,7 @@ import json
 import math
 import os
 import pathlib
+import re
 import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -32,11 +33,19 @@ Record = Mapping[str, Any]
 
 def load(results_dir: pathlib.Path, campaign: str) -> list[Record]:
     """The records of ``campaign`` under ``results_dir`` (none if it has not run), each with its
-    run's ``name`` (the record file's stem)."""
+    run's ``name`` (the record file's stem) and its command as run from the repository's root."""
+    paths = sorted((results_dir / campaign).glob("*.json"))
+    records = {path.stem: json.loads(path.read_text()) for path in paths}
     return [
-        {**json.loads(path.read_text()), "name": path.stem}
-        for path in sorted((results_dir / campaign).glob("*.json"))
+        {**record, "name": name, "command": portable(record["command"])} for name, record in records.items()
     ]
+
+
+def portable(command: str) -> str:
+    """``command`` with a campaign workdir's absolute path made relative to the repository's root
+    (``/home/me/irnn_jax/experiments/campaigns/x.runs/y`` -> ``experiments/campaigns/x.runs/y``),
+    the campaign's default, so that the command reads the same on every machine."""
+    return re.sub(r"(?<=--workdir )/\S*?/(?=experiments/campaigns/)", "", command)
 
 
 def init_name(record: Record) -> str:

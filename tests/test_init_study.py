@@ -62,6 +62,22 @@ def test_the_tomita_table_averages_seeds_and_marks_the_best_initialiser_per_gram
     assert all(path.is_file() for path in figures) and len(figures) == 2  # spectra, gradients
 
 
+def test_loaded_records_carry_their_name_and_a_workdir_relative_to_the_repository(tmp_path):
+    made = record(1, "identity", 0, 0.9, 0.8) | {
+        "command": "irnn-jax train --config tomita --workdir /home/me/irnn_jax/experiments/campaigns/"
+        "eigen_tomita.runs/g1 --config.seed=0"
+    }
+    write(tmp_path, "eigen_tomita", [made, record(2, "identity", 0, 0.9, 0.8)])
+
+    loaded = init_study.load(tmp_path, "eigen_tomita")
+
+    assert [item["name"] for item in loaded] == ["0", "1"]
+    assert loaded[0]["command"] == (
+        "irnn-jax train --config tomita --workdir experiments/campaigns/eigen_tomita.runs/g1 --config.seed=0"
+    )
+    assert loaded[1]["command"] == record(2, "identity", 0, 0.9, 0.8)["command"]  # nothing to shorten
+
+
 def test_no_campaign_records_give_no_section(tmp_path):
     assert init_study.section(tmp_path, tmp_path / "figures", tmp_path) == ("", [])
 
