@@ -35,6 +35,16 @@ As it went (session 8):
 - An LSTM pilot took 978-991 s (the estimate above was 720 s), so the LSTM's comparison runs
   should take about 80 minutes each.
 
+As it went (session 9):
+
+- The sequential LSTM took 5,518 s beside a headline run. Its test accuracy held at 18-22% from
+  step 2,000 to 12,000 and rose as the rate decayed, to 36.79% at 20,000.
+- On the permuted order the IRNN (39.43%) is below the tanh RNN (45.97%). Its rate, 3e-4, is
+  its pick on the sequential order. The IRNN's permuted pilots of ``mnist_pilots.py`` rank 3e-4
+  last and 3e-5 first (61.68% test at 20,000 steps), so the rule of one rate per model, picked
+  on one order, understates it there. The record says so in its note. A permuted grid would cost
+  about 0.3 core-hours for the two RNNs and 0.8 for the LSTM; it was not run.
+
 Run:  irnn-jax campaign experiments/campaigns/mnist_comparison.py [--shard K/2]
 COST_S: the estimate of an RNN comparison run (20,000 steps at about 30 ms, evaluations
 included), to be replaced by the records' median ``wall_s``.
