@@ -24,8 +24,9 @@ pilots on the sequential order, the learning rate cosine-decayed over each pilot
   1e-5 48.81%, 3e-4 40.24%, so 3e-5.
 
 So: Adam, lr ``LR[order]``, clipping by global norm at 1, batch 32, cosine decay over
-``STEPS`` steps (23-27 steps/s on one core beside another run, 23 beside an LSTM: 5.1-6 hours), held-out
-accuracy and a checkpoint every 10,000 steps, and on divergence a rollback to the last
+``STEPS`` steps (20-30 steps/s on one core beside another run, about 20 beside an LSTM; the
+sequential run's first 300,000 steps took 3.4 hours), held-out accuracy and a checkpoint every
+10,000 steps, and on divergence a rollback to the last
 checkpoint at half the learning rate (``train.on_divergence=rollback``, at most 3 times), so
 that a late divergence does not cost the run.
 
@@ -34,6 +35,10 @@ Segments (each run's record counts only its last in ``wall_s``; its note will li
 - sequential_irnn, session 8: started 02:50 UTC on one core beside the comparison's LSTM pilots;
   stopped (SIGSTOP) 02:51:56-03:11:40 for the test suite, before step 500; ended at 04:07
   after its step-90,000 checkpoint (validation accuracy 91.81%), committed to resume from.
+- sequential_irnn, session 9: resumed 04:26 UTC from step 90,000 beside the comparison's runs
+  (about 20 steps/s beside an LSTM, up to 30 beside an RNN); stopped (SIGSTOP)
+  06:28:11-06:45:23 for the test suite; ended at 07:08 after its step-300,000 checkpoint
+  (validation accuracy 95.68% at step 290,000), committed to resume from.
 
 Run:  irnn-jax campaign experiments/campaigns/mnist_headline.py [--shard K/2]
 COST_S: the estimate above, in seconds. Each run spans working sessions, resumed from its last
