@@ -26,9 +26,9 @@ pilots on the sequential order, the learning rate cosine-decayed over each pilot
 So: Adam, lr ``LR[order]``, clipping by global norm at 1, batch 32, cosine decay over
 ``STEPS`` steps (20-30 steps/s on one core beside another run, about 20 beside an LSTM; the
 sequential run's first 300,000 steps took 3.4 hours), held-out accuracy and a checkpoint every
-10,000 steps, and on divergence a rollback to the last
-checkpoint at half the learning rate (``train.on_divergence=rollback``, at most 3 times), so
-that a late divergence does not cost the run.
+10,000 steps, and on divergence a rollback to the last checkpoint at half the learning rate
+(``train.on_divergence=rollback``, at most 3 times), so that a late divergence does not cost the
+run.
 
 Segments (each run's record counts only its last in ``wall_s``; its note will list them):
 
