@@ -113,8 +113,11 @@ def notes(records: Sequence[Record]) -> list[str]:
     return ["Notes:", "", *lines, ""] if lines else []
 
 
-def plot(records: Sequence[Record], path: pathlib.Path, title: str) -> None:
-    """One panel per order: test accuracy against steps, one curve per run (a colour per model)."""
+def plot(
+    records: Sequence[Record], path: pathlib.Path, title: str, goals: dict[str, float] | None = None
+) -> None:
+    """One panel per order: test accuracy against steps, one curve per run (a colour per model),
+    and a dashed line at the order's goal where ``goals`` gives one."""
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True, squeeze=False)
     for axis, name in zip(axes[0], ORDERS, strict=True):
         for record in [r for r in records if order(r) == name]:
@@ -124,6 +127,8 @@ def plot(records: Sequence[Record], path: pathlib.Path, title: str) -> None:
             )
             axis.plot(*_curve(record), color=colour, marker="o", markersize=2, label=label)
         axis.axhline(0.1, color="gray", linestyle=":", label="chance")
+        if goals:
+            axis.axhline(goals[name], color="black", linestyle="--", label=f"goal {goals[name]:.0%}")
         axis.set(title=f"{name} pixel MNIST", xlabel="step", ylim=(0, 1))
         axis.grid(alpha=0.3)
         axis.legend(fontsize="small")
@@ -168,7 +173,7 @@ def section(
     lines += notes(comparison)
     if headline:
         path = figures_dir / "mnist_headline.png"
-        plot(headline, path, "Pixel MNIST, the IRNN trained long")
+        plot(headline, path, "Pixel MNIST, the IRNN trained long", GOALS)
         figures.append(path)
         lines += [
             "### The IRNN trained long (`experiments/campaigns/mnist_headline.py`)",

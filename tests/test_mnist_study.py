@@ -87,3 +87,20 @@ def test_each_model_keeps_its_colour_in_both_panels(tmp_path, monkeypatch):
     colours = line_colours(figures[0])
     assert colours.keys() >= {"IRNN", "LSTM"}
     assert all(len(seen) == 1 for seen in colours.values()), colours
+
+
+def test_the_headline_figure_draws_each_orders_goal_in_its_panel(tmp_path, monkeypatch):
+    figures = []
+    monkeypatch.setattr(mnist_study.init_study, "save_figure", lambda figure, path: figures.append(figure))
+
+    mnist_study.plot([record("irnn", False, 0.96)], tmp_path / "figure.png", "title", mnist_study.GOALS)
+
+    goals = [
+        {
+            line.get_label(): line.get_ydata()[0]
+            for line in axis.get_lines()
+            if line.get_label().startswith("goal")
+        }
+        for axis in figures[0].axes
+    ]
+    assert goals == [{"goal 97%": 0.97}, {"goal 88%": 0.88}]
