@@ -46,6 +46,11 @@ Segments (each run's record counts only its last in ``wall_s``; its note will li
   300,000, 96.03% at 400,000 and 96.10-96.36% from 420,000 on: flat over the last fifth of
   the schedule. Training accuracy stayed at the held-out accuracy (95.5-96.1% on the training
   batches near step 300,000), so the run underfits rather than overfits.
+- permuted_irnn, session 10: started 08:37 UTC, when the comparison's permuted LSTM ended,
+  beside the sequential run and then alone (about 30 steps/s); stopped (SIGSTOP)
+  09:45:19-10:01:30 for the test suite; ended at 10:23 after its step-160,000 checkpoint
+  (about 90 minutes of training), committed to resume from. Test accuracy 47.00% at step
+  10,000, 81.51% at 90,000, 83.65% at 150,000 and 82.05% at 160,000 (validation 82.95%).
 
 Run:  irnn-jax campaign experiments/campaigns/mnist_headline.py [--shard K/2]
 COST_S: the estimate above, in seconds. Each run spans working sessions, resumed from its last
