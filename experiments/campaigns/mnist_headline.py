@@ -40,14 +40,14 @@ Segments (each run's record counts only its last in ``wall_s``; its note will li
   06:28:11-06:45:23 for the test suite; ended at 07:08 after its step-300,000 checkpoint
   (validation accuracy 95.68% at step 290,000), committed to resume from.
 - sequential_irnn, session 10: resumed 07:41 UTC from step 300,000, beside the comparison's
-  permuted LSTM until 08:37 (about 20 steps/s) and then beside the permuted headline run (about
-  30 steps/s); ended at 09:38 at step 500,000 with 96.31% test accuracy (96.23% validation),
-  short of the 97% goal. 5.3 hours of training in all. Its test accuracy was 95.56% at step
-  300,000, 96.03% at 400,000 and 96.10-96.36% from 420,000 on: flat over the last fifth of
-  the schedule. Training accuracy stayed at the held-out accuracy (95.5-96.1% on the training
+  permuted LSTM until 08:37 and then beside the permuted headline run (200,000 steps in 7,020 s,
+  28.5 steps/s on average); ended at 09:38 at step 500,000 with 96.31% test accuracy (96.23%
+  validation), short of the 97% goal. 5.3 hours of training in all. Its test accuracy was
+  95.56% at step 300,000, 96.03% at 400,000 and 96.10-96.36% from 420,000 on: flat over the
+  last fifth of the schedule. Training accuracy stayed at the held-out accuracy (95.5-96.1% on the training
   batches near step 300,000), so the run underfits rather than overfits.
 - permuted_irnn, session 10: started 08:37 UTC, when the comparison's permuted LSTM ended,
-  beside the sequential run and then alone (about 30 steps/s); stopped (SIGSTOP)
+  beside the sequential run and then alone (median 30.4 steps/s); stopped (SIGSTOP)
   09:45:19-10:01:30 for the test suite; ended at 10:23 after its step-160,000 checkpoint
   (about 90 minutes of training), committed to resume from. Test accuracy 47.00% at step
   10,000, 81.51% at 90,000, 83.65% at 150,000 and 82.05% at 160,000 (validation 82.95%).
