@@ -33,6 +33,7 @@ PAPER = {
     "rnn_relu": {"sequential": "~20%", "permuted": "~25%"},
 }
 GOALS = {"sequential": 0.97, "permuted": 0.88}  # the headline runs' targets (issue 17)
+LINE_STYLES = ("-", "-.", (0, (5, 2)))  # runs of one model in one panel, by step budget
 Record = Mapping[str, Any]
 
 
@@ -96,7 +97,7 @@ def headline_table(records: Sequence[Record]) -> list[str]:
         "| command |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for record in sorted(records, key=lambda r: ORDERS.index(order(r))):
+    for record in sorted(records, key=lambda r: (ORDERS.index(order(r)), budget(r))):
         steps, valid = _curve(record, "valid")
         best = f"{100 * max(valid):.2f}% ({steps[valid.index(max(valid))]})" if valid else ""
         lines.append(
@@ -116,16 +117,19 @@ def notes(records: Sequence[Record]) -> list[str]:
 def plot(
     records: Sequence[Record], path: pathlib.Path, title: str, goals: dict[str, float] | None = None
 ) -> None:
-    """One panel per order: test accuracy against steps, one curve per run (a colour per model),
-    and a dashed line at the order's goal where ``goals`` gives one."""
+    """One panel per order: test accuracy against steps, one curve per run (a colour per model;
+    where a panel has several runs of one model, a line style and its step budget per run), and a
+    dashed line at the order's goal where ``goals`` gives one."""
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True, squeeze=False)
     for axis, name in zip(axes[0], ORDERS, strict=True):
-        for record in [r for r in records if order(r) == name]:
+        panel = sorted([r for r in records if order(r) == name], key=budget)
+        for record in panel:
             colour = f"C{list(MODELS).index(cell(record))}"  # one colour per model in both panels
-            label = MODELS[cell(record)] + (
-                f" (diverged at {record['diverged_at']})" if "diverged" in record else ""
-            )
-            axis.plot(*_curve(record), color=colour, marker="o", markersize=2, label=label)
+            same_model = [r for r in panel if cell(r) == cell(record)]
+            label = MODELS[cell(record)] + (f", {budget(record):,} steps" if len(same_model) > 1 else "")
+            label += f" (diverged at {record['diverged_at']})" if "diverged" in record else ""
+            style = LINE_STYLES[same_model.index(record) % len(LINE_STYLES)]
+            axis.plot(*_curve(record), color=colour, linestyle=style, marker="o", markersize=2, label=label)
         axis.axhline(0.1, color="gray", linestyle=":", label="chance")
         if goals:
             axis.axhline(goals[name], color="black", linestyle="--", label=f"goal {goals[name]:.0%}")

@@ -104,3 +104,26 @@ def test_the_headline_figure_draws_each_orders_goal_in_its_panel(tmp_path, monke
         for axis in figures[0].axes
     ]
     assert goals == [{"goal 97%": 0.97}, {"goal 88%": 0.88}]
+
+
+def test_runs_of_one_model_in_a_panel_are_told_apart_by_step_budget_and_line_style(tmp_path, monkeypatch):
+    figures = []
+    monkeypatch.setattr(mnist_study.init_study, "save_figure", lambda figure, path: figures.append(figure))
+    runs = [record("irnn", False, 0.97, steps=200), record("irnn", False, 0.96), record("irnn", True, 0.88)]
+
+    mnist_study.plot(runs, tmp_path / "figure.png", "title")
+
+    sequential, permuted = (
+        [line for line in axis.get_lines() if line.get_marker() == "o"] for axis in figures[0].axes
+    )
+    assert [(line.get_label(), line.get_linestyle()) for line in sequential] == [
+        ("IRNN, 100 steps", "-"),
+        ("IRNN, 200 steps", "-."),
+    ]
+    assert len({line.get_color() for line in sequential}) == 1
+    assert [line.get_label() for line in permuted] == ["IRNN"]
+
+
+def test_headline_rows_of_one_order_go_shortest_budget_first():
+    rows = mnist_study.headline_table([record("irnn", False, 0.97, steps=200), record("irnn", False, 0.96)])
+    assert rows[2].startswith("| sequential | 96.00% |") and rows[3].startswith("| sequential | 97.00% |")
