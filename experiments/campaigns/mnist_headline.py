@@ -66,6 +66,13 @@ Segments (each run's record counts only its last in ``wall_s``; its note will li
   (read from the live metrics.jsonl; the campaign deletes the workdir once the record is
   written, and the record keeps only held-out accuracy), so unlike the sequential run it ends
   with a small generalisation gap.
+- sequential_irnn_1m, session 12: started 14:07 UTC alone on core 1 (17,000 steps in 300 s at
+  steps 70,000-87,000, 56.7 steps/s; the test suite ran on core 0 at 14:16-14:28); ended at
+  16:35 after its step-490,000 checkpoint, committed to resume from. Validation accuracy
+  95.29% there (best 95.93% at 470,000), against 96.22% for the 500,000-step run at the same
+  step, whose rate had decayed further. Two transient blow-ups, both recovered without a
+  rollback: at step 100,000 (gradient norm 280,778 on the logged batch, validation accuracy
+  11.0%, 87.0% at 110,000) and at 360,000 (31.4%, 95.0% at 370,000).
 
 Run:  irnn-jax campaign experiments/campaigns/mnist_headline.py [--shard K/2]
 COST_S: the estimate above, in seconds, for a 500,000-step run (the rerun costs about twice
