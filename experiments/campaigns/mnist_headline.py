@@ -71,8 +71,8 @@ Segments (each run's record counts only its last in ``wall_s``; its note will li
   16:35 after its step-490,000 checkpoint, committed to resume from. Validation accuracy
   95.29% there (best 95.93% at 470,000), against 96.22% for the 500,000-step run at the same
   step, whose rate had decayed further. Two transient blow-ups, both recovered without a
-  rollback: at step 100,000 (gradient norm 280,778 on the logged batch, validation accuracy
-  11.0%, 87.0% at 110,000) and at 360,000 (31.4%, 95.0% at 370,000).
+  rollback: at step 100,000 (mean gradient norm 280,778 over the 500 steps logged there,
+  validation accuracy 11.0%, 87.0% at 110,000) and at 360,000 (31.4%, 95.0% at 370,000).
 
 Run:  irnn-jax campaign experiments/campaigns/mnist_headline.py [--shard K/2]
 COST_S: the estimate above, in seconds, for a 500,000-step run (the rerun costs about twice
