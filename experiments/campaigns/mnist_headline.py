@@ -73,6 +73,14 @@ Segments (each run's record counts only its last in ``wall_s``; its note will li
   step, whose rate had decayed further. Two transient blow-ups, both recovered without a
   rollback: at step 100,000 (mean gradient norm 280,778 over the 500 steps logged there,
   validation accuracy 11.0%, 87.0% at 110,000) and at 360,000 (31.4%, 95.0% at 370,000).
+- sequential_irnn_1m, session 13: resumed 21:22 UTC on 2026-12-02 from step 490,000, alone on
+  core 1 of a slower machine (median 23.0 steps/s; fit's train step at B=16 took 27.7 ms there
+  against 14.5 ms on the 2026-12-01 machine, ``benchmarks/results/train_step-20261202T213425Z.json``);
+  the session ended at about step 686,000, after its step-680,000 checkpoint (validation
+  96.55%, test 96.36%), which the next session recovered and resumed from. Validation accuracy
+  swung between 95.2% and 96.5% over steps 500,000-680,000, trending up as the rate decayed.
+- sequential_irnn_1m, session 14: resumed 05:46 UTC on 2026-12-03 from step 680,000, alone on
+  core 1 (about 27.5 steps/s in its first minutes).
 
 Run:  irnn-jax campaign experiments/campaigns/mnist_headline.py [--shard K/2]
 COST_S: the estimate above, in seconds, for a 500,000-step run (the rerun costs about twice
