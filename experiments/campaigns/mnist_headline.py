@@ -79,8 +79,14 @@ Segments (each run's record counts only its last in ``wall_s``; its note will li
   the session ended at about step 686,000, after its step-680,000 checkpoint (validation
   96.55%, test 96.36%), which the next session recovered and resumed from. Validation accuracy
   swung between 95.2% and 96.5% over steps 500,000-680,000, trending up as the rate decayed.
-- sequential_irnn_1m, session 14: resumed 05:46 UTC on 2026-12-03 from step 680,000, alone on
-  core 1 (about 27.5 steps/s in its first minutes).
+- sequential_irnn_1m, session 14: resumed 05:46 UTC on 2026-12-03 from step 680,000 on core 1
+  (median 24.0 steps/s, 27.7 over its first 20,000 steps, the fresh-clone test suite on core 0
+  for 20 minutes); the session ended at about 08:00, at about step 868,500, after its
+  step-860,000 checkpoint (validation 96.72%, test 96.63%), which the next session recovered
+  and resumed from. Test accuracy 96.71% at step 720,000, 96.82% at 790,000 (its best), 96.33%
+  at 840,000; training-batch accuracy about 97.5% near step 840,000.
+- sequential_irnn_1m, session 15: resumed 08:20 UTC on 2026-12-03 from step 860,000, alone on
+  core 1 (21-23 steps/s in its first minutes).
 
 Run:  irnn-jax campaign experiments/campaigns/mnist_headline.py [--shard K/2]
 COST_S: the estimate above, in seconds, for a 500,000-step run (the rerun costs about twice
