@@ -5,7 +5,7 @@ protocol was found), ``mnist_comparison`` (four models on both pixel orders at o
 model's learning rate from a pilot grid) and ``mnist_headline`` (the IRNN trained long on each
 order). It writes a table per campaign beside the paper's values (read off its figure 3) and a
 figure in the paper's style: one panel per order, test accuracy against steps, one curve per
-model.
+model (the headline figure adds a row zoomed in on each order's goal).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ PAPER = {
 }
 GOALS = {"sequential": 0.97, "permuted": 0.88}  # the headline runs' targets (issue 17)
 LINE_STYLES = ("-", "-.", (0, (5, 2)))  # runs of one model in one panel, by step budget
+ZOOM = 0.05  # the headline figure's second row spans goal - ZOOM to goal + 0.01
 Record = Mapping[str, Any]
 
 
@@ -118,27 +119,39 @@ def plot(
     records: Sequence[Record], path: pathlib.Path, title: str, goals: dict[str, float] | None = None
 ) -> None:
     """One panel per order: test accuracy against steps, one curve per run (a colour per model;
-    where a panel has several runs of one model, a line style and its step budget per run), and a
-    dashed line at the order's goal where ``goals`` gives one."""
-    figure, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True, squeeze=False)
-    for axis, name in zip(axes[0], ORDERS, strict=True):
+    where a panel has several runs of one model, a line style and its step budget per run). Where
+    ``goals`` gives each order's goal, a dashed line marks it and a second row zooms in on it
+    (``ZOOM`` below to one point above), so that the last points' distance to it can be read."""
+    rows = 2 if goals else 1
+    figure, axes = plt.subplots(rows, 2, figsize=(10, 3.8 * rows), squeeze=False)
+    for column, name in enumerate(ORDERS):
         panel = sorted([r for r in records if order(r) == name], key=budget)
-        for record in panel:
-            colour = f"C{list(MODELS).index(cell(record))}"  # one colour per model in both panels
-            same_model = [r for r in panel if cell(r) == cell(record)]
-            label = MODELS[cell(record)] + (f", {budget(record):,} steps" if len(same_model) > 1 else "")
-            label += f" (diverged at {record['diverged_at']})" if "diverged" in record else ""
-            style = LINE_STYLES[same_model.index(record) % len(LINE_STYLES)]
-            axis.plot(*_curve(record), color=colour, linestyle=style, marker="o", markersize=2, label=label)
-        axis.axhline(0.1, color="gray", linestyle=":", label="chance")
+        for axis in axes[:, column]:
+            _draw(axis, panel)
+            if goals:
+                axis.axhline(goals[name], color="black", linestyle="--", label=f"goal {goals[name]:.0%}")
+            axis.set(xlabel="step")
+            axis.grid(alpha=0.3)
+        axes[0][column].axhline(0.1, color="gray", linestyle=":", label="chance")
+        axes[0][column].set(title=f"{name} pixel MNIST", ylim=(0, 1))
+        axes[0][column].legend(fontsize="small")
         if goals:
-            axis.axhline(goals[name], color="black", linestyle="--", label=f"goal {goals[name]:.0%}")
-        axis.set(title=f"{name} pixel MNIST", xlabel="step", ylim=(0, 1))
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize="small")
-    axes[0][0].set_ylabel("test accuracy")
+            axes[1][column].set(title=f"{name}: near the goal", ylim=(goals[name] - ZOOM, goals[name] + 0.01))
+    for row in axes:
+        row[0].set_ylabel("test accuracy")
     figure.suptitle(title)
     init_study.save_figure(figure, path)
+
+
+def _draw(axis: plt.Axes, panel: Sequence[Record]) -> None:
+    """A panel's runs, sorted by step budget: a colour per model, a line style per run of it."""
+    for record in panel:
+        colour = f"C{list(MODELS).index(cell(record))}"  # one colour per model in both panels
+        same_model = [r for r in panel if cell(r) == cell(record)]
+        label = MODELS[cell(record)] + (f", {budget(record):,} steps" if len(same_model) > 1 else "")
+        label += f" (diverged at {record['diverged_at']})" if "diverged" in record else ""
+        style = LINE_STYLES[same_model.index(record) % len(LINE_STYLES)]
+        axis.plot(*_curve(record), color=colour, linestyle=style, marker="o", markersize=2, label=label)
 
 
 def section(

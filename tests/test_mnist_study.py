@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from irnn_jax import mnist_study
 
 from .helpers import line_colours
@@ -89,11 +91,13 @@ def test_each_model_keeps_its_colour_in_both_panels(tmp_path, monkeypatch):
     assert all(len(seen) == 1 for seen in colours.values()), colours
 
 
-def test_the_headline_figure_draws_each_orders_goal_in_its_panel(tmp_path, monkeypatch):
+def test_the_headline_figure_draws_each_orders_goal_and_zooms_in_on_it(tmp_path, monkeypatch):
     figures = []
     monkeypatch.setattr(mnist_study.init_study, "save_figure", lambda figure, path: figures.append(figure))
 
-    mnist_study.plot([record("irnn", False, 0.96)], tmp_path / "figure.png", "title", mnist_study.GOALS)
+    runs = [record("irnn", False, 0.96), record("irnn", True, 0.87)]
+
+    mnist_study.plot(runs, tmp_path / "figure.png", "title", mnist_study.GOALS)
 
     goals = [
         {
@@ -103,7 +107,10 @@ def test_the_headline_figure_draws_each_orders_goal_in_its_panel(tmp_path, monke
         }
         for axis in figures[0].axes
     ]
-    assert goals == [{"goal 97%": 0.97}, {"goal 88%": 0.88}]
+    assert goals == [{"goal 97%": 0.97}, {"goal 88%": 0.88}] * 2
+    zoomed = [axis.get_ylim() for axis in figures[0].axes[2:]]
+    assert zoomed == [pytest.approx((0.92, 0.98)), pytest.approx((0.83, 0.89))]
+    assert all(len(axis.get_lines()) == 2 for axis in figures[0].axes[2:])  # the run and the goal
 
 
 def test_runs_of_one_model_in_a_panel_are_told_apart_by_step_budget_and_line_style(tmp_path, monkeypatch):
