@@ -86,7 +86,12 @@ Segments (each run's record counts only its last in ``wall_s``; its note will li
   and resumed from. Test accuracy 96.71% at step 720,000, 96.82% at 790,000 (its best), 96.33%
   at 840,000; training-batch accuracy about 97.5% near step 840,000.
 - sequential_irnn_1m, session 15: resumed 08:20 UTC on 2026-12-03 from step 860,000, alone on
-  core 1 (21-23 steps/s in its first minutes).
+  core 1 (median 20.9 steps/s); ended at 10:12 at step 1,000,000 with 96.54% test accuracy
+  (96.70% validation), short of the 97% goal. About 8.9 hours of training in all. Its test
+  accuracy was 96.3-96.8% from step 680,000 on (best 96.82% at 790,000) and never reached 97%;
+  training-batch accuracy was 98.0% on average over steps 950,000-1,000,000, so doubling the
+  schedule turned the underfitting of the 500,000-step run into a gap of about 1.5 points
+  without lifting test accuracy past 96.8%.
 
 Run:  irnn-jax campaign experiments/campaigns/mnist_headline.py [--shard K/2]
 COST_S: the estimate above, in seconds, for a 500,000-step run (the rerun costs about twice
