@@ -144,7 +144,7 @@ def plot(
 
 
 def _draw(axis: plt.Axes, panel: Sequence[Record]) -> None:
-    """A panel's runs, sorted by step budget: a colour per model, a line style per run of it."""
+    """A panel's runs in the order given: a colour per model, a line style per run of one model."""
     for record in panel:
         colour = f"C{list(MODELS).index(cell(record))}"  # one colour per model in both panels
         same_model = [r for r in panel if cell(r) == cell(record)]
