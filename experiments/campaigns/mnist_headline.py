@@ -91,7 +91,9 @@ Segments (each run's record counts only its last in ``wall_s``; its note will li
   accuracy was 96.3-96.8% from step 680,000 on (best 96.82% at 790,000) and never reached 97%;
   training-batch accuracy was 98.0% on average over steps 950,000-1,000,000, so doubling the
   schedule turned the underfitting of the 500,000-step run into a gap of about 1.5 points
-  without lifting test accuracy past 96.8%.
+  without lifting test accuracy past 96.8%. Its training log (``sequential_irnn_1m.metrics.jsonl``
+  beside its record, copied from the workdir before the campaign removed it) holds the steps/s
+  and training-batch figures quoted for each of its segments.
 
 Run:  irnn-jax campaign experiments/campaigns/mnist_headline.py [--shard K/2]
 COST_S: the estimate above, in seconds, for a 500,000-step run (the rerun costs about twice
