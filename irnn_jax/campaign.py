@@ -4,10 +4,11 @@ A campaign file is a Python file defining ``RUNS``, a list of :class:`Run`, and 
 measured seconds of one run on one CPU core (its docstring says how it was measured). ``irnn-jax
 campaign FILE`` trains every run that has no record yet, resuming an interrupted one from its
 workdir, and writes each record (:func:`irnn_jax.report.collect`) as soon as its run ends, then
-removes that run's workdir: the record keeps its curve, diagnostics and command. So the runs
-directory (by default the campaign file's path with ``.runs`` for ``.py``) holds only interrupted
-runs, small enough to commit, and a campaign spread over sessions and fresh machines picks up
-where it stopped. ``--shard K/N`` takes every N-th run from the K-th, to run N processes side by
+removes that run's workdir: the record keeps its curve, diagnostics and command, and the run's
+training log (``metrics.jsonl``: training-batch metrics and steps/s, which the record does not
+hold) is kept beside it as ``<name>.metrics.jsonl``. So the runs directory (by default the
+campaign file's path with ``.runs`` for ``.py``) holds only interrupted runs, small enough to
+commit, and a campaign spread over sessions and fresh machines picks up where it stopped. ``--shard K/N`` takes every N-th run from the K-th, to run N processes side by
 side. The command keeps compiled programs in JAX's persistent cache (:data:`COMPILATION_CACHE`)
 for the runs that follow. A run that
 diverges is a result, not a failure: its record says where (``diverged``, ``diverged_at``) and holds the
@@ -33,6 +34,7 @@ from irnn_jax import workdir as workdir_lib
 from irnn_jax.errors import ConfigError
 
 COMPILATION_CACHE = pathlib.Path("~/.cache/irnn_jax/compilation_cache")
+LOG_SUFFIX = ".metrics.jsonl"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,9 +118,9 @@ def run(
     log: Callable[[str], None] = print,
 ) -> list[pathlib.Path]:
     """Train each of ``runs`` that has no record in ``results_dir`` (resuming its workdir under
-    ``runs_dir`` if one was started), write its record, remove its workdir, and return the
-    records written. A recorded run's workdir left by a campaign stopped between the two steps
-    is removed first."""
+    ``runs_dir`` if one was started), keep its training log beside its record, write its record,
+    remove its workdir, and return the records written. A recorded run's workdir left by a
+    campaign stopped between the last two steps is removed first."""
     for item in runs:
         leftover = runs_dir / item.name
         if leftover.exists() and (results_dir / f"{item.name}.json").is_file():
@@ -152,6 +154,7 @@ def run(
                 "diagnostics": report.read_diagnostics(workdir),
             }
         record["campaign"] = campaign.path.stem
+        _keep_log(workdir, results_dir / f"{item.name}{LOG_SUFFIX}")
         target, partial = results_dir / f"{item.name}.json", results_dir / f"{item.name}.json.partial"
         partial.write_text(json.dumps(record, indent=1) + "\n")
         partial.replace(target)  # a record is whole or absent, even if the campaign is killed here
@@ -161,3 +164,11 @@ def run(
             f"[{number}/{len(todo)}] {item.name}: {time.perf_counter() - started:.0f} s, recorded in {target}"
         )
     return written
+
+
+def _keep_log(workdir: pathlib.Path, target: pathlib.Path) -> None:
+    """Copy ``workdir``'s ``metrics.jsonl`` to ``target``, whole or not at all; before the record is
+    written, so that a recorded run's log is never lost with its workdir."""
+    partial = target.with_name(target.name + ".partial")
+    shutil.copyfile(workdir / "metrics.jsonl", partial)
+    partial.replace(target)

@@ -45,6 +45,19 @@ def test_a_campaign_records_each_run_with_the_command_that_remakes_it(tmp_path, 
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())  # recorded: pruned
 
 
+def test_a_campaign_keeps_each_runs_training_log_beside_its_record(tmp_path, two_runs):
+    run_all(campaign.load(two_runs), tmp_path)
+    lines = (tmp_path / "results" / "second.metrics.jsonl").read_text().splitlines()
+    train_steps = [line["step"] for line in map(json.loads, lines) if line["split"] == "train"]
+    assert train_steps == [2, 4]  # train.log_every=2 over 4 steps: the lines the record lacks
+    assert sorted(path.name for path in (tmp_path / "results").iterdir()) == [
+        "first.json",
+        "first.metrics.jsonl",
+        "second.json",
+        "second.metrics.jsonl",
+    ]
+
+
 def test_a_campaign_skips_runs_that_have_a_record(tmp_path, two_runs):
     loaded = campaign.load(two_runs)
     (tmp_path / "results").mkdir()
@@ -124,7 +137,8 @@ def test_the_command_keeps_the_compiled_programs_for_the_runs_that_follow(tmp_pa
     home = tmp_path / "home"
     env = {name: value for name, value in os.environ.items() if name != "JAX_COMPILATION_CACHE_DIR"}
     subprocess.run(argv, check=True, capture_output=True, env={**env, "HOME": str(home)})
-    assert sorted(path.name for path in (tmp_path / "results").iterdir()) == ["first.json", "second.json"]
+    records = sorted(path.name for path in (tmp_path / "results").glob("*.json"))
+    assert records == ["first.json", "second.json"]
     assert any((home / campaign.COMPILATION_CACHE.relative_to("~")).iterdir())
 
 
