@@ -8,11 +8,12 @@ removes that run's workdir: the record keeps its curve, diagnostics and command,
 training log (``metrics.jsonl``: training-batch metrics and steps/s, which the record does not
 hold) is kept beside it as ``<name>.metrics.jsonl``. So the runs directory (by default the
 campaign file's path with ``.runs`` for ``.py``) holds only interrupted runs, small enough to
-commit, and a campaign spread over sessions and fresh machines picks up where it stopped. ``--shard K/N`` takes every N-th run from the K-th, to run N processes side by
-side. The command keeps compiled programs in JAX's persistent cache (:data:`COMPILATION_CACHE`)
-for the runs that follow. A run that
-diverges is a result, not a failure: its record says where (``diverged``, ``diverged_at``) and holds the
-held-out curve and diagnostics up to there, and the campaign goes on.
+commit, and a campaign spread over sessions and fresh machines picks up where it stopped.
+``--shard K/N`` takes every N-th run from the K-th, to run N processes side by side. The command
+keeps compiled programs in JAX's persistent cache (:data:`COMPILATION_CACHE`) for the runs that
+follow. A run that diverges is a result, not a failure: its record says where (``diverged``,
+``diverged_at``) and holds the held-out curve and diagnostics up to there, and the campaign goes
+on.
 """
 
 from __future__ import annotations
