@@ -17,9 +17,12 @@ demo: $(INSTALLED)
 	rm -rf runs/demo  # a fresh run each time (a workdir with checkpoints only continues with --resume)
 	$(VENV)/bin/irnn-jax train --config adding:demo --workdir runs/demo
 
+# Test processes (pytest-xdist): CI's machine has 2 cores; `make test TEST_WORKERS=0` runs in one.
+TEST_WORKERS ?= 2
+
 test: $(INSTALLED)
 	$(VENV)/bin/ruff check .
-	$(PYTHON) -m pytest -q --durations=30
+	$(PYTHON) -m pytest -q --durations=30 -n $(TEST_WORKERS)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
