@@ -3,13 +3,15 @@
 It reads three campaigns' records under ``<results>/``: ``mnist_pilots`` (how the IRNN's
 protocol was found), ``mnist_comparison`` (four models on both pixel orders at one budget, each
 model's learning rate from a pilot grid) and ``mnist_headline`` (the IRNN trained long on each
-order). It writes a table per campaign beside the paper's values (read off its figure 3) and a
-figure in the paper's style: one panel per order, test accuracy against steps, one curve per
-model (the headline figure adds a row zoomed in on each order's goal).
+order), and the records of the weight-averaging analysis of the long sequential run
+(``mnist_averaging``). It writes a table per campaign beside the paper's values (read off its
+figure 3) and a figure in the paper's style: one panel per order, test accuracy against steps,
+one curve per model (the headline figure adds a row zoomed in on each order's goal).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 from collections.abc import Mapping, Sequence
@@ -24,6 +26,7 @@ from irnn_jax import init_study
 from irnn_jax.adding_study import MODELS, budget, wall
 
 PILOTS, COMPARISON, HEADLINE = "mnist_pilots", "mnist_comparison", "mnist_headline"
+AVERAGING = "mnist_averaging"  # records of experiments/analyses/mnist_weight_averaging.py
 ORDERS = ("sequential", "permuted")
 # Approximate test accuracy read off the paper's figure 3 (about 10^6 SGD steps, batch 16).
 PAPER = {
@@ -107,6 +110,39 @@ def headline_table(records: Sequence[Record]) -> list[str]:
             f"| `{record['command']}` |"
         )
     return lines
+
+
+def averaging_table(directory: pathlib.Path) -> list[str]:
+    """One row per set of averaged weights in ``directory`` (the means of the last checkpoints,
+    then each SWA pilot's mean at its last evaluation), or nothing if none was recorded."""
+    rows = []
+    checkpoints = directory / "checkpoint_average.json"
+    if checkpoints.is_file():
+        for average in json.loads(checkpoints.read_text())["averages"]:
+            first, last = average["steps"][0], average["steps"][-1]
+            rows.append((f"the {len(average['steps'])} checkpoints of steps {first:,}-{last:,}", average))
+    for path in sorted(directory.glob("swa_lr*.jsonl")):
+        start, *_, end = map(json.loads, path.read_text().splitlines())
+        averaged = (
+            f"SWA from step {start['start']:,}, lr {start['lr']:g}, {end['step'] - start['start']:,} steps"
+        )
+        rows.append(
+            (f"{averaged} ({end['averaged']} weights)", {"valid": end["swa_valid"], "test": end["swa_test"]})
+        )
+    if not rows:
+        return []
+    return [
+        "Weight averaging of the 1,000,000-step sequential run "
+        "(`python experiments/analyses/mnist_weight_averaging.py checkpoints` and `swa`):",
+        "",
+        "| averaged weights | valid accuracy | test accuracy |",
+        "|---|---|---|",
+        *(
+            f"| {name} | {100 * scores['valid']:.2f}% | {100 * scores['test']:.2f}% |"
+            for name, scores in rows
+        ),
+        "",
+    ]
 
 
 def notes(records: Sequence[Record]) -> list[str]:
@@ -200,6 +236,7 @@ def section(
             f"![pixel MNIST headline runs]({os.path.relpath(path, output_dir)})",
             "",
             *notes(headline),
+            *averaging_table(results_dir / AVERAGING),
         ]
     if pilots:
         lines += [

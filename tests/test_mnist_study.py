@@ -79,6 +79,34 @@ def test_the_section_shows_each_campaigns_table_and_the_figures(tmp_path):
     assert mnist_study.section(tmp_path / "none", tmp_path / "figures", tmp_path) == ("", [])
 
 
+def test_the_headline_part_lists_each_average_of_checkpoints_and_each_swa_pilots_last_mean(tmp_path):
+    results = tmp_path / "results"
+    write(results, "mnist_headline", {"sequential_irnn": record("irnn", False, 0.96)})
+    averages = [
+        {"steps": [900, 950], "valid": 0.9677, "test": 0.9665},
+        {"steps": [860, 900, 950], "valid": 0.9676, "test": 0.9663},
+    ]
+    (results / "mnist_averaging").mkdir()
+    (results / "mnist_averaging" / "checkpoint_average.json").write_text(json.dumps({"averages": averages}))
+    swa = [
+        {"start": 950, "lr": 1e-5, "valid": 0.9664, "test": 0.9665},
+        {"step": 960, "averaged": 20, "swa_valid": 0.9675, "swa_test": 0.9668},
+        {"step": 980, "averaged": 60, "swa_valid": 0.9670, "swa_test": 0.9667},
+    ]
+    (results / "mnist_averaging" / "swa_lr1e-05.jsonl").write_text(
+        "".join(json.dumps(line) + "\n" for line in swa)
+    )
+
+    text = mnist_study.section(results, tmp_path / "figures", tmp_path)[0]
+
+    rows = text[text.index("| averaged weights |") :].splitlines()[2:5]
+    assert rows == [
+        "| the 2 checkpoints of steps 900-950 | 96.77% | 96.65% |",
+        "| the 3 checkpoints of steps 860-950 | 96.76% | 96.63% |",
+        "| SWA from step 950, lr 1e-05, 30 steps (60 weights) | 96.70% | 96.67% |",
+    ]
+
+
 def test_each_model_keeps_its_colour_in_both_panels(tmp_path, monkeypatch):
     figures = []
     monkeypatch.setattr(mnist_study.init_study, "save_figure", lambda figure, path: figures.append(figure))
