@@ -122,7 +122,10 @@ def averaging_table(directory: pathlib.Path) -> list[str]:
             first, last = average["steps"][0], average["steps"][-1]
             rows.append((f"the {len(average['steps'])} checkpoints of steps {first:,}-{last:,}", average))
     for path in sorted(directory.glob("swa_lr*.jsonl")):
-        start, *_, end = map(json.loads, path.read_text().splitlines())
+        start, *evaluations = map(json.loads, path.read_text().splitlines())
+        if not evaluations:  # stopped before its first evaluation
+            continue
+        end = evaluations[-1]
         averaged = (
             f"SWA from step {start['start']:,}, lr {start['lr']:g}, {end['step'] - start['start']:,} steps"
         )

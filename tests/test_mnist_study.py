@@ -79,7 +79,9 @@ def test_the_section_shows_each_campaigns_table_and_the_figures(tmp_path):
     assert mnist_study.section(tmp_path / "none", tmp_path / "figures", tmp_path) == ("", [])
 
 
-def test_the_headline_part_lists_each_average_of_checkpoints_and_each_swa_pilots_last_mean(tmp_path):
+def test_the_headline_part_lists_each_average_of_checkpoints_and_each_evaluated_swa_pilots_last_mean(
+    tmp_path,
+):
     results = tmp_path / "results"
     write(results, "mnist_headline", {"sequential_irnn": record("irnn", False, 0.96)})
     averages = [
@@ -96,6 +98,7 @@ def test_the_headline_part_lists_each_average_of_checkpoints_and_each_swa_pilots
     (results / "mnist_averaging" / "swa_lr1e-05.jsonl").write_text(
         "".join(json.dumps(line) + "\n" for line in swa)
     )
+    (results / "mnist_averaging" / "swa_lr3e-05.jsonl").write_text(json.dumps(swa[0] | {"lr": 3e-5}) + "\n")
 
     text = mnist_study.section(results, tmp_path / "figures", tmp_path)[0]
 
@@ -105,6 +108,7 @@ def test_the_headline_part_lists_each_average_of_checkpoints_and_each_swa_pilots
         "| the 3 checkpoints of steps 860-950 | 96.76% | 96.63% |",
         "| SWA from step 950, lr 1e-05, 30 steps (60 weights) | 96.70% | 96.67% |",
     ]
+    assert "lr 3e-05" not in text  # that pilot stopped before its first evaluation
 
 
 def test_each_model_keeps_its_colour_in_both_panels(tmp_path, monkeypatch):
