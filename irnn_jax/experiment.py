@@ -40,6 +40,12 @@ class Experiment:
         """The pure ``eval_step(params, batch, carry) -> (metrics, carry)`` (not jitted)."""
         return steps.make_eval_step(self.model.apply, self.task.metrics)
 
+    def keys(self) -> tuple[jax.Array, jax.Array]:
+        """``(init_key, data_key)`` from the config's seed: the parameters' draw and the training
+        batches' stream (batch ``step`` is a pure function of ``data_key`` and ``step``)."""
+        init_key, data_key = jax.random.split(jax.random.PRNGKey(self.config["seed"]))
+        return init_key, data_key
+
     def init_state(self, key: jax.Array, example_inputs: steps.Inputs) -> steps.TrainState:
         """A fresh :class:`irnn_jax.steps.TrainState` drawn from ``key`` for inputs shaped like
         ``example_inputs`` (with a zero carry for a task that carries state)."""

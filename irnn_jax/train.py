@@ -142,7 +142,7 @@ def load(workdir: str | pathlib.Path, log: Callable[[str], None] = print) -> Loa
     if not path.is_file():
         raise WorkdirError(f"{workdir} is not a run's workdir: it has no {workdir_lib.CONFIG_FILE}")
     run = experiment.build(ml_collections.ConfigDict(config_lib.upgrade(json.loads(path.read_text()))))
-    init_key, data_key = jax.random.split(jax.random.PRNGKey(run.config["seed"]))
+    init_key, data_key = run.keys()
     first_inputs = next(run.task.batches("train", run.settings.batch_size, data_key))[0]
     restored = None
     checkpoints = checkpoint.manager(workdir, run.settings.keep_checkpoints)
@@ -285,7 +285,7 @@ def _start(
         artifacts = run.task.artifacts()
         if artifacts:
             np.savez(workdir / "task_artifacts.npz", **artifacts)
-    init_key, data_key = jax.random.split(jax.random.PRNGKey(run.config["seed"]))
+    init_key, data_key = run.keys()
     with errors.checking_config():  # e.g. a batch larger than the training set
         first_batch = next(run.task.batches("train", run.settings.batch_size, data_key))
     run.check_memory(init_key, first_batch)

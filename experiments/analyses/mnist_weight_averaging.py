@@ -127,7 +127,7 @@ def swa(lr: float, total: int, log: Callable[[dict[str, Any]], None]) -> None:
     state = steps.TrainState(step=start_state.step, params=start_state.params, opt_state=opt_state)
     train_step = jax.jit(steps.make_train_step(run.model.apply, run.task.loss, run.task.metrics, tx))
     accuracy = accuracy_on(run)
-    _, data_key = jax.random.split(jax.random.PRNGKey(run.config["seed"]))
+    _, data_key = run.keys()
     batches = run.task.batches("train", run.settings.batch_size, data_key, start_step=start)
     averaged, count, started, train_accuracy = None, 0, time.time(), []
     log({"start": start, "lr": lr, "steps": total, **scores(accuracy, state.params)})
