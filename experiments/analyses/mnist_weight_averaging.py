@@ -28,22 +28,26 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import pathlib
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TextIO
 
 import jax
 import numpy as np
 
 from irnn_jax import optim, steps, train
+from irnn_jax.tasks import base
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+SCRIPT = "experiments/analyses/mnist_weight_averaging.py"
 WORKDIR = "experiments/campaigns/mnist_headline.runs/sequential_irnn_1m"
 OUTPUT = ROOT / "experiments" / "results" / "mnist_averaging"
 # The commits that hold the run's workdir at each checkpoint (step: commit).
@@ -115,8 +119,21 @@ def checkpoint_average() -> dict[str, Any]:
     return {"checkpoints": single, "averages": averages}
 
 
-def swa(lr: float, total: int, log: Callable[[dict[str, Any]], None]) -> None:
-    """SWA from the step-950,000 checkpoint: ``total`` Adam steps at constant ``lr``, logging."""
+def all_training_images(task: Any, batch_size: int, key: jax.Array) -> Iterator[Any]:
+    """Endless epoch-shuffled batches over all 60,000 training images: the run's training split
+    and its validation split together."""
+    train_pixels, train_labels = next(task.batches("train", 50_000, key))
+    valid_pixels, valid_labels = next(task.batches("valid", 10_000))
+    dataset = (np.concatenate([train_pixels, valid_pixels]), np.concatenate([train_labels, valid_labels]))
+    return base.array_batches("train", dataset, batch_size, jax.random.fold_in(key, 1), 0)
+
+
+def swa(
+    lr: float, total: int, data: str, log: Callable[[dict[str, Any]], None], header: dict[str, Any]
+) -> None:
+    """SWA from the step-950,000 checkpoint: ``total`` Adam steps at constant ``lr`` on ``data``
+    (``train``: the run's own stream; ``all``: :func:`all_training_images`), logging; the first
+    line starts with ``header``."""
     with tempfile.TemporaryDirectory() as scratch:
         run, start_state, start = extract(CHECKPOINTS[950_000], pathlib.Path(scratch))
     tx = optim.make_optimizer({"name": "adam", "lr": lr, "clip_mode": "global_norm", "clip": 1.0})
@@ -128,9 +145,12 @@ def swa(lr: float, total: int, log: Callable[[dict[str, Any]], None]) -> None:
     train_step = jax.jit(steps.make_train_step(run.model.apply, run.task.loss, run.task.metrics, tx))
     accuracy = accuracy_on(run)
     _, data_key = run.keys()
-    batches = run.task.batches("train", run.settings.batch_size, data_key, start_step=start)
+    if data == "train":
+        batches = run.task.batches("train", run.settings.batch_size, data_key, start_step=start)
+    else:
+        batches = all_training_images(run.task, run.settings.batch_size, data_key)
     averaged, count, started, train_accuracy = None, 0, time.time(), []
-    log({"start": start, "lr": lr, "steps": total, **scores(accuracy, state.params)})
+    log({**header, "start": start, "lr": lr, "steps": total, "data": data, **scores(accuracy, state.params)})
     for done in range(1, total + 1):
         state, metrics = train_step(state, next(batches))
         if done % AVERAGE_EVERY == 0:
@@ -152,6 +172,11 @@ def swa(lr: float, total: int, log: Callable[[dict[str, Any]], None]) -> None:
             )
 
 
+def write_line(out: TextIO, line: dict[str, Any]) -> None:
+    """Append ``line`` to ``out`` as one JSON line, flushed so that a stopped run keeps it."""
+    print(json.dumps(line), file=out, flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the analysis named on the command line and write its record."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -160,18 +185,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     swa_parser = commands.add_parser("swa", help="SWA from the step-950,000 checkpoint")
     swa_parser.add_argument("--lr", type=float, required=True)
     swa_parser.add_argument("--steps", type=int, required=True)
+    swa_parser.add_argument(
+        "--data",
+        choices=("train", "all"),
+        default="train",
+        help="the run's 50,000 training images, or all 60,000 (validation is then not held out)",
+    )
     args = parser.parse_args(argv)
+    header = {
+        "command": " ".join(["python", SCRIPT, *(argv or sys.argv[1:])]),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
     OUTPUT.mkdir(parents=True, exist_ok=True)
     if args.analysis == "checkpoints":
-        record = {
-            "command": "python experiments/analyses/mnist_weight_averaging.py checkpoints",
-            "date": time.strftime("%Y-%m-%d"),
-        }
-        record |= checkpoint_average()
+        record = header | checkpoint_average()
         (OUTPUT / "checkpoint_average.json").write_text(json.dumps(record, indent=1) + "\n")
         return
-    with (OUTPUT / f"swa_lr{args.lr:g}.jsonl").open("a") as out:
-        swa(args.lr, args.steps, lambda line: print(json.dumps(line), file=out, flush=True))
+    suffix = "" if args.data == "train" else f"_{args.data}"
+    with (OUTPUT / f"swa_lr{args.lr:g}{suffix}.jsonl").open("a") as out:
+        swa(args.lr, args.steps, args.data, functools.partial(write_line, out), header)
 
 
 if __name__ == "__main__":
