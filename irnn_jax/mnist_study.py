@@ -114,13 +114,15 @@ def headline_table(records: Sequence[Record]) -> list[str]:
 
 def averaging_table(directory: pathlib.Path) -> list[str]:
     """One row per set of averaged weights in ``directory`` (the means of the last checkpoints,
-    then each SWA pilot's mean at its last evaluation), or nothing if none was recorded."""
+    then each SWA pilot's mean at its last evaluation; a pilot trained on all 60,000 training
+    images has no held-out validation accuracy), or nothing if none was recorded."""
     rows = []
     checkpoints = directory / "checkpoint_average.json"
     if checkpoints.is_file():
         for average in json.loads(checkpoints.read_text())["averages"]:
             first, last = average["steps"][0], average["steps"][-1]
-            rows.append((f"the {len(average['steps'])} checkpoints of steps {first:,}-{last:,}", average))
+            name = f"the {len(average['steps'])} checkpoints of steps {first:,}-{last:,}"
+            rows.append((name, f"{100 * average['valid']:.2f}%", average["test"]))
     for path in sorted(directory.glob("swa_lr*.jsonl")):
         start, *evaluations = map(json.loads, path.read_text().splitlines())
         if not evaluations:  # stopped before its first evaluation
@@ -129,9 +131,10 @@ def averaging_table(directory: pathlib.Path) -> list[str]:
         averaged = (
             f"SWA from step {start['start']:,}, lr {start['lr']:g}, {end['step'] - start['start']:,} steps"
         )
-        rows.append(
-            (f"{averaged} ({end['averaged']} weights)", {"valid": end["swa_valid"], "test": end["swa_test"]})
-        )
+        valid = f"{100 * end['swa_valid']:.2f}%"
+        if start.get("data") == "all":
+            averaged, valid = f"{averaged} on all 60,000 training images", "trained on"
+        rows.append((f"{averaged} ({end['averaged']} weights)", valid, end["swa_test"]))
     if not rows:
         return []
     return [
@@ -140,10 +143,7 @@ def averaging_table(directory: pathlib.Path) -> list[str]:
         "",
         "| averaged weights | valid accuracy | test accuracy |",
         "|---|---|---|",
-        *(
-            f"| {name} | {100 * scores['valid']:.2f}% | {100 * scores['test']:.2f}% |"
-            for name, scores in rows
-        ),
+        *(f"| {name} | {valid} | {100 * test:.2f}% |" for name, valid, test in rows),
         "",
     ]
 

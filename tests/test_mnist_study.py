@@ -99,14 +99,20 @@ def test_the_headline_part_lists_each_average_of_checkpoints_and_each_evaluated_
         "".join(json.dumps(line) + "\n" for line in swa)
     )
     (results / "mnist_averaging" / "swa_lr3e-05.jsonl").write_text(json.dumps(swa[0] | {"lr": 3e-5}) + "\n")
+    on_all_images = [swa[0] | {"data": "all"}, swa[1] | {"swa_valid": 0.99, "swa_test": 0.9702}]
+    (results / "mnist_averaging" / "swa_lr1e-05_all_10k.jsonl").write_text(
+        "".join(json.dumps(line) + "\n" for line in on_all_images)
+    )
 
     text = mnist_study.section(results, tmp_path / "figures", tmp_path)[0]
 
-    rows = text[text.index("| averaged weights |") :].splitlines()[2:5]
+    rows = text[text.index("| averaged weights |") :].splitlines()[2:6]
     assert rows == [
         "| the 2 checkpoints of steps 900-950 | 96.77% | 96.65% |",
         "| the 3 checkpoints of steps 860-950 | 96.76% | 96.63% |",
         "| SWA from step 950, lr 1e-05, 30 steps (60 weights) | 96.70% | 96.67% |",
+        "| SWA from step 950, lr 1e-05, 10 steps on all 60,000 training images (20 weights) "
+        "| trained on | 97.02% |",
     ]
     assert "lr 3e-05" not in text  # that pilot stopped before its first evaluation
 
