@@ -109,7 +109,7 @@ def test_gated_layers_hold_one_block_per_gate_and_run_the_recurrence(cell, extra
         np.testing.assert_array_equal(params["b"], np.repeat([0.0, 4.0, 0.0, 0.0], 5))
     module = torch_reference.make_module(cell, 2, 5)  # the same layer's outputs from PyTorch
     torch_params = jax.tree.map(jnp.asarray, torch_reference.params_from_torch(module))
-    expected, _ = module(torch.from_numpy(np.asarray(XS)))
+    expected, _ = module(torch.from_numpy(np.array(XS)))
     np.testing.assert_allclose(
         layer.apply({"params": torch_params}, XS), expected.detach().numpy(), rtol=1e-5, atol=1e-6
     )
