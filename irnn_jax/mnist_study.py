@@ -37,6 +37,7 @@ PAPER = {
 }
 GOALS = {"sequential": 0.97, "permuted": 0.88}  # the headline runs' targets (issue 17)
 LINE_STYLES = ("-", "-.", (0, (5, 2)))  # runs of one model in one panel, by step budget
+OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSProp"}
 ZOOM = 0.05  # the headline figure's second row spans goal - ZOOM to goal + 0.01
 Record = Mapping[str, Any]
 
@@ -49,6 +50,13 @@ def order(record: Record) -> str:
 def cell(record: Record) -> str:
     """The model a record's run trained."""
     return record["config"]["model"]["cell"]
+
+
+def protocol(record: Record) -> str:
+    """The optimiser and batch size a record's run trained with, such as ``SGD, batch 16``."""
+    optim = record["config"]["optim"]
+    name = OPTIMIZERS[optim["name"]] + (" with momentum" if optim.get("momentum") else "")
+    return f"{name}, batch {record['config']['train']['batch_size']}"
 
 
 def _accuracy(record: Record, split: str) -> str:
@@ -97,15 +105,16 @@ def comparison_table(records: Sequence[Record]) -> list[str]:
 def headline_table(records: Sequence[Record]) -> list[str]:
     """One row per headline run: its test accuracy against the goal and the paper's IRNN."""
     lines = [
-        "| order | test accuracy (ours) | goal | paper IRNN | best valid accuracy (step) | steps | wall s "
-        "| command |",
-        "|---|---|---|---|---|---|---|---|",
+        "| order | protocol | test accuracy (ours) | goal | paper IRNN | best valid accuracy (step) | steps "
+        "| wall s | command |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for record in sorted(records, key=lambda r: (ORDERS.index(order(r)), budget(r))):
+    for record in sorted(records, key=lambda r: (ORDERS.index(order(r)), budget(r), protocol(r))):
         steps, valid = _curve(record, "valid")
         best = f"{100 * max(valid):.2f}% ({steps[valid.index(max(valid))]})" if valid else ""
         lines.append(
-            f"| {order(record)} | {_accuracy(record, 'test')} | {100 * GOALS[order(record)]:.0f}% "
+            f"| {order(record)} | {protocol(record)} | {_accuracy(record, 'test')} "
+            f"| {100 * GOALS[order(record)]:.0f}% "
             f"| {PAPER['irnn'][order(record)]} | {best} | {budget(record)} | {wall(record)} "
             f"| `{record['command']}` |"
         )
@@ -158,7 +167,8 @@ def plot(
     records: Sequence[Record], path: pathlib.Path, title: str, goals: dict[str, float] | None = None
 ) -> None:
     """One panel per order: test accuracy against steps, one curve per run (a colour per model;
-    where a panel has several runs of one model, a line style and its step budget per run). Where
+    where a panel has several runs of one model, a line style, its protocol and its step budget per
+    run). Where
     ``goals`` gives each order's goal, a dashed line marks it and a second row zooms in on it
     (``ZOOM`` below to one point above), so that the last points' distance to it can be read."""
     rows = 2 if goals else 1
@@ -187,7 +197,8 @@ def _draw(axis: plt.Axes, panel: Sequence[Record]) -> None:
     for record in panel:
         colour = f"C{list(MODELS).index(cell(record))}"  # one colour per model in both panels
         same_model = [r for r in panel if cell(r) == cell(record)]
-        label = MODELS[cell(record)] + (f", {budget(record):,} steps" if len(same_model) > 1 else "")
+        several = len(same_model) > 1
+        label = MODELS[cell(record)] + (f", {protocol(record)}, {budget(record):,} steps" if several else "")
         label += f" (diverged at {record['diverged_at']})" if "diverged" in record else ""
         style = LINE_STYLES[same_model.index(record) % len(LINE_STYLES)]
         axis.plot(*_curve(record), color=colour, linestyle=style, marker="o", markersize=2, label=label)

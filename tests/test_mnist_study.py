@@ -7,8 +7,16 @@ from irnn_jax import mnist_study
 from .helpers import line_colours
 
 
-def record(cell, permuted, test, lr=1e-4, steps=100, diverged_at=None, valid_curve=(0.5,)):
-    config = {"task": {"permuted": permuted}, "model": {"cell": cell}, "optim": {"lr": lr}, "seed": 0}
+def record(
+    cell, permuted, test, lr=1e-4, steps=100, diverged_at=None, valid_curve=(0.5,), optim="adam", batch=32
+):
+    config = {
+        "task": {"permuted": permuted},
+        "model": {"cell": cell},
+        "optim": {"name": optim, "lr": lr, "momentum": 0.0},
+        "train": {"batch_size": batch},
+        "seed": 0,
+    }
     result = {
         "config": config,
         "command": f"irnn-jax train {cell} permuted={permuted} lr={lr}",
@@ -48,7 +56,7 @@ def test_the_comparison_table_puts_each_model_beside_the_papers_value_sequential
 
 def test_a_headline_row_names_its_goal_and_its_best_validation_point():
     rows = mnist_study.headline_table([record("irnn", False, 0.95, valid_curve=(0.5, 0.96, 0.955))])
-    assert rows[2].startswith("| sequential | 95.00% | 97% | ~97% | 96.00% (10) | 100 |")
+    assert rows[2].startswith("| sequential | Adam, batch 32 | 95.00% | 97% | ~97% | 96.00% (10) | 100 |")
 
 
 def test_the_section_shows_each_campaigns_table_and_the_figures(tmp_path):
@@ -71,7 +79,7 @@ def test_the_section_shows_each_campaigns_table_and_the_figures(tmp_path):
     assert "| pilot_lstm_lr0.001 | sequential | LSTM | 0.001 | 100 |" in text
     assert "| pilot_adam_lr1e-4 | sequential | IRNN |" in text
     assert "- pilot_lstm_lr0.001: wall_s includes a pause" in text
-    assert "| permuted | 89.00% | 88% | ~82% |" in text
+    assert "| permuted | Adam, batch 32 | 89.00% | 88% | ~82% |" in text
     assert "- permuted_irnn: two segments" in text
     assert [path.name for path in figures] == ["mnist_comparison.png", "mnist_headline.png"]
     assert all(path.stat().st_size > 10_000 for path in figures)
@@ -151,10 +159,16 @@ def test_the_headline_figure_draws_each_orders_goal_and_zooms_in_on_it(tmp_path,
     assert all(len(axis.get_lines()) == 2 for axis in figures[0].axes[2:])  # the run and the goal
 
 
-def test_runs_of_one_model_in_a_panel_are_told_apart_by_step_budget_and_line_style(tmp_path, monkeypatch):
+def test_runs_of_one_model_in_a_panel_are_told_apart_by_protocol_step_budget_and_line_style(
+    tmp_path, monkeypatch
+):
     figures = []
     monkeypatch.setattr(mnist_study.init_study, "save_figure", lambda figure, path: figures.append(figure))
-    runs = [record("irnn", False, 0.97, steps=200), record("irnn", False, 0.96), record("irnn", True, 0.88)]
+    runs = [
+        record("irnn", False, 0.97, steps=200, optim="sgd", batch=16),
+        record("irnn", False, 0.96),
+        record("irnn", True, 0.88),
+    ]
 
     mnist_study.plot(runs, tmp_path / "figure.png", "title")
 
@@ -162,13 +176,21 @@ def test_runs_of_one_model_in_a_panel_are_told_apart_by_step_budget_and_line_sty
         [line for line in axis.get_lines() if line.get_marker() == "o"] for axis in figures[0].axes
     )
     assert [(line.get_label(), line.get_linestyle()) for line in sequential] == [
-        ("IRNN, 100 steps", "-"),
-        ("IRNN, 200 steps", "-."),
+        ("IRNN, Adam, batch 32, 100 steps", "-"),
+        ("IRNN, SGD, batch 16, 200 steps", "-."),
     ]
     assert len({line.get_color() for line in sequential}) == 1
     assert [line.get_label() for line in permuted] == ["IRNN"]
 
 
-def test_headline_rows_of_one_order_go_shortest_budget_first():
-    rows = mnist_study.headline_table([record("irnn", False, 0.97, steps=200), record("irnn", False, 0.96)])
-    assert rows[2].startswith("| sequential | 96.00% |") and rows[3].startswith("| sequential | 97.00% |")
+def test_headline_rows_of_one_order_go_shortest_budget_first_and_name_their_protocol():
+    rows = mnist_study.headline_table(
+        [
+            record("irnn", False, 0.97, steps=200, optim="sgd", batch=16),
+            record("irnn", False, 0.95, steps=200),
+            record("irnn", False, 0.96),
+        ]
+    )
+    assert rows[2].startswith("| sequential | Adam, batch 32 | 96.00% |")
+    assert rows[3].startswith("| sequential | Adam, batch 32 | 95.00% |")
+    assert rows[4].startswith("| sequential | SGD, batch 16 | 97.00% |")
