@@ -75,12 +75,13 @@ def _curve(record: Record, split: str = "test") -> tuple[list[int], list[float]]
 def pilot_table(records: Sequence[Record]) -> list[str]:
     """One row per pilot run (its name says what it changed): valid and test accuracy at its end."""
     lines = [
-        "| pilot | order | model | lr | steps | valid accuracy | test accuracy | wall s | command |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| pilot | order | model | protocol | lr | steps | valid accuracy | test accuracy | wall s "
+        "| command |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for record in records:
         lines.append(
-            f"| {record['name']} | {order(record)} | {MODELS[cell(record)]} "
+            f"| {record['name']} | {order(record)} | {MODELS[cell(record)]} | {protocol(record)} "
             f"| {record['config']['optim']['lr']:g} | {budget(record)} | {_accuracy(record, 'valid')} "
             f"| {_accuracy(record, 'test')} | {wall(record)} | `{record['command']}` |"
         )

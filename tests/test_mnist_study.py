@@ -76,7 +76,7 @@ def test_the_section_shows_each_campaigns_table_and_the_figures(tmp_path):
 
     assert text.startswith("## Pixel MNIST")
     assert "| sequential | LSTM | 60.00% | ~65% |" in text and "1 of the comparison's runs recorded" in text
-    assert "| pilot_lstm_lr0.001 | sequential | LSTM | 0.001 | 100 |" in text
+    assert "| pilot_lstm_lr0.001 | sequential | LSTM | Adam, batch 32 | 0.001 | 100 |" in text
     assert "| pilot_adam_lr1e-4 | sequential | IRNN |" in text
     assert "- pilot_lstm_lr0.001: wall_s includes a pause" in text
     assert "| permuted | Adam, batch 32 | 89.00% | 88% | ~82% |" in text

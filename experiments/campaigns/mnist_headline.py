@@ -130,6 +130,19 @@ train-test gap, or the paper's own SGD protocol), trained from scratch for about
 example (the same IRNN, RMSProp at lr 1e-6, batch 32) states 93% train and test accuracy after
 900 epochs.
 
+The paper's protocol (session 18, ``sequential_irnn_sgd_1m``): plain SGD at batch 16 with
+clipping by global norm at 1 (the paper's optimiser and batch; its rate and clip are not known to
+us), the rate cosine-decayed over the paper's 10^6 steps. The rate from four 20,000-step pilots
+(``mnist_pilots.py`` rounds 5-7, cosine-decayed over each pilot): lr 3e-2 diverged at step
+1,896; 1e-2 reached 72.03% validation accuracy, **3e-3 81.56%** (623 s) and 1e-3 48.28%. At
+equal samples SGD at 3e-3 led Adam at 1e-4: 81.56% after 320,000 samples against 76.0% for the
+Adam pilot after as many (its step 10,000, mid-schedule), and 83.16% for Adam after twice as
+many (752 s), since a batch-16 step costs about half a batch-32 one. The run's first steps went
+at about 40 steps/s alone on one core, so its 10^6 steps cost about 7 hours of one core, above
+the issue's 6 and on top of the 25.6 core-hours spent before it (25.1 before session 18, 0.5 on
+these pilots; budget 16): it was started after three sessions' notes asked for a budget decision
+on exactly this run and none came.
+
 Run:  irnn-jax campaign experiments/campaigns/mnist_headline.py [--shard K/2]
 COST_S: the estimate above, in seconds, for a 500,000-step run (the rerun costs about twice
 it). Each run spans working sessions, resumed from its last checkpoint; its record's ``wall_s``
