@@ -168,10 +168,10 @@ def plot(
     records: Sequence[Record], path: pathlib.Path, title: str, goals: dict[str, float] | None = None
 ) -> None:
     """One panel per order: test accuracy against steps, one curve per run (a colour per model;
-    where a panel has several runs of one model, a line style, its protocol and its step budget per
-    run). Where
-    ``goals`` gives each order's goal, a dashed line marks it and a second row zooms in on it
-    (``ZOOM`` below to one point above), so that the last points' distance to it can be read."""
+    where a panel has several runs of one model, a line style, its protocol and its step budget
+    per run). Where ``goals`` gives each order's goal, a dashed line marks it and a second row
+    zooms in on it (``ZOOM`` below to one point above), so that the last points' distance to it
+    can be read."""
     rows = 2 if goals else 1
     figure, axes = plt.subplots(rows, 2, figsize=(10, 3.8 * rows), squeeze=False)
     for column, name in enumerate(ORDERS):

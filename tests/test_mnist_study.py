@@ -194,3 +194,10 @@ def test_headline_rows_of_one_order_go_shortest_budget_first_and_name_their_prot
     assert rows[2].startswith("| sequential | Adam, batch 32 | 96.00% |")
     assert rows[3].startswith("| sequential | Adam, batch 32 | 95.00% |")
     assert rows[4].startswith("| sequential | SGD, batch 16 | 97.00% |")
+
+
+def test_a_runs_protocol_names_its_optimiser_momentum_and_batch():
+    sgd = record("irnn", False, 0.9, optim="sgd", batch=16)
+    with_momentum = sgd | {"config": sgd["config"] | {"optim": sgd["config"]["optim"] | {"momentum": 0.9}}}
+    assert mnist_study.protocol(sgd) == "SGD, batch 16"
+    assert mnist_study.protocol(with_momentum) == "SGD with momentum, batch 16"

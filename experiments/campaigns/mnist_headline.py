@@ -144,9 +144,10 @@ these pilots; budget 16): it was started after three sessions' notes asked for a
 on exactly this run and none came.
 
 Run:  irnn-jax campaign experiments/campaigns/mnist_headline.py [--shard K/2]
-COST_S: the estimate above, in seconds, for a 500,000-step run (the rerun costs about twice
-it). Each run spans working sessions, resumed from its last checkpoint; its record's ``wall_s``
-counts only the part after the last resume (``resumed_from``).
+COST_S: the estimate above, in seconds, for a 500,000-step run (the rerun costs about twice it;
+the SGD run about 1.4 times it: 155,000 steps in its first 4,083 s, held-out passes included).
+Each run spans working sessions, resumed from its last checkpoint; its record's ``wall_s`` counts
+only the part after the last resume (``resumed_from``).
 """
 
 import json
@@ -157,7 +158,6 @@ from irnn_jax.campaign import Run
 STEPS = 500_000
 COST_S = 19_000
 PILOTS = pathlib.Path(__file__).resolve().parents[1] / "results" / "mnist_pilots"
-# The pilots (Adam, clip 1, batch 32) that choose each order's learning rate.
 # The pilots that choose each protocol's learning rate: Adam, clip 1, batch 32 per order, and
 # plain SGD, clip 1, batch 16 (the paper's optimiser and batch; session 18) on the sequential order.
 PILOT_GRID = {
