@@ -141,7 +141,15 @@ many (752 s), since a batch-16 step costs about half a batch-32 one. The run's f
 at about 40 steps/s alone on one core, so its 10^6 steps cost about 7 hours of one core, above
 the issue's 6 and on top of the 25.6 core-hours spent before it (25.1 before session 18, 0.5 on
 these pilots; budget 16): it was started after three sessions' notes asked for a budget decision
-on exactly this run and none came.
+on exactly this run and none came. Segments:
+
+- sequential_irnn_sgd_1m, session 18: started 15:49 UTC on 2026-12-03 alone on core 1 (median
+  40.7 steps/s; the pilot of lr 1e-3 and the test suite ran on core 0); the session ended after
+  its step-300,000 checkpoint (validation 93.87%, test 93.21%), committed to resume from.
+  Validation accuracy 90.84% at step 80,000, 92.02% at 160,000, 93.87% at 300,000, against
+  88.54%, 90.31% and 93.92% for the Adam 1,000,000-step run at the same steps, which had seen
+  twice the samples; training-batch accuracy 92.7% on average over steps 280,000-300,000 (it
+  underfits so far).
 
 Run:  irnn-jax campaign experiments/campaigns/mnist_headline.py [--shard K/2]
 COST_S: the estimate above, in seconds, for a 500,000-step run (the rerun costs about twice it;
