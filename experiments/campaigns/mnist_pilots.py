@@ -4,9 +4,11 @@ The IRNN of the paper (100 ReLU units, w_hh = I, N(0, 0.001^2) input and readout
 sequential MNIST, 20,000 steps each, held-out accuracy every 2,000, clipping by global norm at 1,
 the learning rate cosine-decayed over the 20,000 steps; one change per pilot from the ``quick``
 protocol (Adam 1e-4, batch 32), whose 300,000-step run reached 93.11%
-(``experiments/results/mnist_seq_adam_long.json``). The pilots are ranked by validation accuracy
-at 20,000 steps and by its slope; the best protocol then runs long (the headline runs) and, at
-an equal budget, for the four models on both orders (the comparison).
+(``experiments/results/mnist_seq_adam_long.json``), except rounds 5-7, which take the paper's
+optimiser and batch (plain SGD, batch 16) together and vary only the rate among themselves. The
+pilots are ranked by validation accuracy at 20,000 steps and by its slope; the best protocol
+then runs long (the headline runs) and, at an equal budget, for the four models on both orders
+(the comparison).
 
 Stopped: ``adam_lr1e-4_batch128`` (``train.batch_size=128``) was stopped at step 6,000 of 20,000
 (session 8) and taken out of ``RUNS``; its workdir stays under ``mnist_pilots.runs/``. On this
