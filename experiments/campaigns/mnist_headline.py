@@ -144,8 +144,8 @@ these pilots; budget 16): it was started after three sessions' notes asked for a
 on exactly this run and none came. Segments:
 
 - sequential_irnn_sgd_1m, session 18: started 15:49 UTC on 2026-12-03 alone on core 1 (median
-  40.7 steps/s; the pilot of lr 1e-3 and the test suite ran on core 0); the session ended after
-  its step-300,000 checkpoint (validation 93.87%, test 93.21%), committed to resume from.
+  40.7 steps/s; the pilot of lr 1e-3 and the test suite ran on core 0); the session ended at
+  step 376,000, after its step-370,000 checkpoint (validation 94.65%), committed to resume from.
   Validation accuracy 90.84% at step 80,000, 92.02% at 160,000, 93.87% at 300,000, against
   88.54%, 90.31% and 93.92% for the Adam 1,000,000-step run at the same steps, which had seen
   twice the samples; training-batch accuracy 92.7% on average over steps 280,000-300,000 (it
