@@ -150,6 +150,13 @@ on exactly this run and none came. Segments:
   88.54%, 90.31% and 93.92% for the Adam 1,000,000-step run at the same steps, which had seen
   twice the samples; training-batch accuracy 92.7% on average over steps 280,000-300,000 (it
   underfits so far).
+- sequential_irnn_sgd_1m, session 19: resumed 18:52 UTC from step 370,000 in the same worktree,
+  alone on core 1 (the test suite and a fresh-clone CI ran on core 0); committed at steps 610,000
+  and 730,000 (validation 96.90%, test 96.79%), to resume from. Validation accuracy 95.75% at
+  step 400,000, 95.54% at 500,000, 96.52% at 600,000 and 97.00% at 720,000, against 95.12%,
+  96.15%, 95.73% and 96.79% for the Adam 1,000,000-step run at the same steps; training-batch
+  accuracy 97.7% on average over steps 640,000-680,000, above the held-out accuracy now. The
+  figure the record reports is the test accuracy at step 1,000,000, fixed before the run ends.
 
 Run:  irnn-jax campaign experiments/campaigns/mnist_headline.py [--shard K/2]
 COST_S: the estimate above, in seconds, for a 500,000-step run (the rerun costs about twice it;
