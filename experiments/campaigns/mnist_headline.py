@@ -145,14 +145,16 @@ on exactly this run and none came. Segments:
 
 - sequential_irnn_sgd_1m, session 18: started 15:49 UTC on 2026-12-03 alone on core 1 (median
   40.7 steps/s; the pilot of lr 1e-3 and the test suite ran on core 0); the session ended at
-  step 376,000, after its step-370,000 checkpoint (validation 94.65%), committed to resume from.
+  step 376,000, after its step-370,000 checkpoint (validation 94.65%), committed at the start of
+  session 19 to resume from.
   Validation accuracy 90.84% at step 80,000, 92.02% at 160,000, 93.87% at 300,000, against
   88.54%, 90.31% and 93.92% for the Adam 1,000,000-step run at the same steps, which had seen
   twice the samples; training-batch accuracy 92.7% on average over steps 280,000-300,000 (it
   underfits so far).
 - sequential_irnn_sgd_1m, session 19: resumed 18:52 UTC from step 370,000 in the same worktree,
-  alone on core 1 (the test suite and a fresh-clone CI ran on core 0); committed at steps 610,000
-  and 730,000 (validation 96.90%, test 96.79%), to resume from. Validation accuracy 95.75% at
+  alone on core 1 (the test suite and a fresh-clone CI ran on core 0); committed at steps
+  610,000, 730,000 and 750,000 (validation 96.90%, test 96.79%), to resume from; 97.03%
+  validation at step 740,000. Validation accuracy 95.75% at
   step 400,000, 95.54% at 500,000, 96.52% at 600,000 and 97.00% at 720,000, against 95.12%,
   96.15%, 95.73% and 96.79% for the Adam 1,000,000-step run at the same steps; training-batch
   accuracy 97.7% on average over steps 640,000-680,000, above the held-out accuracy now. The
