@@ -37,6 +37,9 @@ PAPER = {
 }
 GOALS = {"sequential": 0.97, "permuted": 0.88}  # the headline runs' targets (issue 17)
 LINE_STYLES = ("-", "-.", (0, (5, 2)))  # runs of one model in one panel, by step budget
+# and a shade of the model's colour each: blended this far toward white (toward black if negative)
+SHADES = (0.0, -0.45, 0.45)
+SEVERAL_MARK_EVERY = 10  # where a panel has several runs of one model, a marker on every 10th point
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSProp"}
 ZOOM = 0.05  # the headline figure's second row spans goal - ZOOM to goal + 0.01
 Record = Mapping[str, Any]
@@ -168,10 +171,10 @@ def plot(
     records: Sequence[Record], path: pathlib.Path, title: str, goals: dict[str, float] | None = None
 ) -> None:
     """One panel per order: test accuracy against steps, one curve per run (a colour per model;
-    where a panel has several runs of one model, a line style, its protocol and its step budget
-    per run). Where ``goals`` gives each order's goal, a dashed line marks it and a second row
-    zooms in on it (``ZOOM`` below to one point above), so that the last points' distance to it
-    can be read."""
+    where a panel has several runs of one model, a shade of that colour, a line style, its protocol
+    and its step budget per run). Where ``goals`` gives each order's goal, a dashed line marks it
+    and a second row zooms in on it (``ZOOM`` below to one point above), so that the last points'
+    distance to it can be read."""
     rows = 2 if goals else 1
     figure, axes = plt.subplots(rows, 2, figsize=(10, 3.8 * rows), squeeze=False)
     for column, name in enumerate(ORDERS):
@@ -194,15 +197,34 @@ def plot(
 
 
 def _draw(axis: plt.Axes, panel: Sequence[Record]) -> None:
-    """A panel's runs in the order given: a colour per model, a line style per run of one model."""
+    """A panel's runs in the order given: a colour per model, a shade and a line style per run of
+    one model."""
     for record in panel:
-        colour = f"C{list(MODELS).index(cell(record))}"  # one colour per model in both panels
         same_model = [r for r in panel if cell(r) == cell(record)]
         several = len(same_model) > 1
+        run = same_model.index(record)
+        # one colour per model in both panels, a shade of it per run
+        colour = _shade(f"C{list(MODELS).index(cell(record))}", SHADES[run % len(SHADES)])
         label = MODELS[cell(record)] + (f", {protocol(record)}, {budget(record):,} steps" if several else "")
         label += f" (diverged at {record['diverged_at']})" if "diverged" in record else ""
-        style = LINE_STYLES[same_model.index(record) % len(LINE_STYLES)]
-        axis.plot(*_curve(record), color=colour, linestyle=style, marker="o", markersize=2, label=label)
+        style = LINE_STYLES[run % len(LINE_STYLES)]
+        every = SEVERAL_MARK_EVERY if several else None  # sparse markers leave the line styles legible
+        axis.plot(
+            *_curve(record),
+            color=colour,
+            linestyle=style,
+            marker="o",
+            markersize=2,
+            markevery=every,
+            label=label,
+        )
+
+
+def _shade(colour: str, amount: float) -> tuple[float, float, float]:
+    """``colour`` blended toward white by ``amount`` in [0, 1], or toward black by ``-amount``."""
+    target = 1.0 if amount > 0 else 0.0
+    red, green, blue = (c + abs(amount) * (target - c) for c in matplotlib.colors.to_rgb(colour))
+    return red, green, blue
 
 
 def section(

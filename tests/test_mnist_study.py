@@ -1,5 +1,6 @@
 import json
 
+import matplotlib.colors
 import pytest
 
 from irnn_jax import mnist_study
@@ -159,7 +160,7 @@ def test_the_headline_figure_draws_each_orders_goal_and_zooms_in_on_it(tmp_path,
     assert all(len(axis.get_lines()) == 2 for axis in figures[0].axes[2:])  # the run and the goal
 
 
-def test_runs_of_one_model_in_a_panel_are_told_apart_by_protocol_step_budget_and_line_style(
+def test_runs_of_one_model_in_a_panel_are_told_apart_by_protocol_step_budget_line_style_and_shade(
     tmp_path, monkeypatch
 ):
     figures = []
@@ -179,7 +180,9 @@ def test_runs_of_one_model_in_a_panel_are_told_apart_by_protocol_step_budget_and
         ("IRNN, Adam, batch 32, 100 steps", "-"),
         ("IRNN, SGD, batch 16, 200 steps", "-."),
     ]
-    assert len({line.get_color() for line in sequential}) == 1
+    hues = [matplotlib.colors.rgb_to_hsv(matplotlib.colors.to_rgb(line.get_color())) for line in sequential]
+    assert hues[0][0] == pytest.approx(hues[1][0], abs=0.01)  # one model, one hue
+    assert abs(hues[0][2] - hues[1][2]) > 0.2  # a shade per run: their brightness differs
     assert [line.get_label() for line in permuted] == ["IRNN"]
 
 
