@@ -180,9 +180,9 @@ def test_runs_of_one_model_in_a_panel_are_told_apart_by_protocol_step_budget_lin
         ("IRNN, Adam, batch 32, 100 steps", "-"),
         ("IRNN, SGD, batch 16, 200 steps", "-."),
     ]
-    hues = [matplotlib.colors.rgb_to_hsv(matplotlib.colors.to_rgb(line.get_color())) for line in sequential]
-    assert hues[0][0] == pytest.approx(hues[1][0], abs=0.01)  # one model, one hue
-    assert abs(hues[0][2] - hues[1][2]) > 0.2  # a shade per run: their brightness differs
+    hsv = [matplotlib.colors.rgb_to_hsv(matplotlib.colors.to_rgb(line.get_color())) for line in sequential]
+    assert hsv[0][0] == pytest.approx(hsv[1][0], abs=0.01)  # one model, one hue
+    assert abs(hsv[0][2] - hsv[1][2]) > 0.2  # a shade per run: their brightness differs
     assert [line.get_label() for line in permuted] == ["IRNN"]
 
 
