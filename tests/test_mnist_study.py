@@ -55,7 +55,16 @@ def test_the_comparison_table_puts_each_model_beside_the_papers_value_sequential
     assert rows[5].startswith("| permuted | LSTM | 40.00% | ~36% |")
 
 
-def test_a_headline_row_names_its_goal_and_its_best_validation_point():
+def test_a_headline_row_names_its_goal_and_its_best_validation_point_with_the_test_accuracy_there():
+    run = record("irnn", False, 0.95, valid_curve=(0.5, 0.96, 0.955))
+    run["curve"].append({"step": 10, "split": "test", "accuracy": 0.94})
+    rows = mnist_study.headline_table([run])
+    assert rows[2].startswith(
+        "| sequential | Adam, batch 32 | 95.00% | 97% | ~97% | 96.00% (10): 94.00% | 100 |"
+    )
+
+
+def test_a_headline_row_without_a_test_point_at_its_best_validation_step_names_only_the_step():
     rows = mnist_study.headline_table([record("irnn", False, 0.95, valid_curve=(0.5, 0.96, 0.955))])
     assert rows[2].startswith("| sequential | Adam, batch 32 | 95.00% | 97% | ~97% | 96.00% (10) | 100 |")
 
