@@ -166,32 +166,66 @@ def initializer_section(name: str) -> dict[str, object]:
         raise ConfigError(str(error)) from None
 
 
-# Recurrent initialiser per cell in the paper-style default model. IRNN: identity (Le et al.
-# 2015). The ReLU RNN baseline: Gaussian scaled by the random-walk gain of Sussillo & Abbott
-# (2014), as the IRNN paper scaled its Gaussian baselines (a small N(0, 0.001^2) would make it
-# nearly feed-forward). Tanh RNN, LSTM and GRU: orthogonal, Flax's default for those cells, our
-# choice where the paper is not explicit.
-RECURRENT_INIT_BY_CELL = {
-    "irnn": {"name": "identity", "gain": 1.0},
-    "rnn_relu": {"name": "random_walk", "nonlinearity": "relu"},
-    "rnn_tanh": {"name": "orthogonal", "scale": 1.0},
-    "lstm": {"name": "orthogonal", "scale": 1.0},
-    "gru": {"name": "orthogonal", "scale": 1.0},
+# The initialisation of each cell, recurrent and non-recurrent, chosen on purpose per cell (issue
+# 39): a baseline gets its own standard initialisation, not the IRNN's.
+# - irnn: the paper's (Le et al. 2015, section 4.1): w_hh = I, zero bias, input and readout
+#   weights N(0, 0.001^2).
+# - rnn_relu: the paper's Gaussian recurrent baseline, N(0, g^2/N) with g = 1.3, the largest gain
+#   of a grid whose forward state stays bounded over 784 MNIST steps
+#   (experiments/analyses/relu_rnn_gain.py, experiments/results/relu_rnn_gain.json); the
+#   random-walk gain of Sussillo & Abbott (about 1.43 at N = 100), which the paper used,
+#   overflows there. Input and readout as the tanh RNN's.
+# - rnn_tanh, lstm, gru: Keras's defaults for SimpleRNN, LSTM and GRU (kernel Glorot-uniform,
+#   recurrent orthogonal, bias zeros; the LSTM's forget-gate bias 1, Keras's unit_forget_bias, is
+#   the model's forget_bias field). Our gated cells draw each gate's block on its own, so a
+#   block's Glorot bound is sqrt(6 / (D + H)), where Keras's whole-matrix draw has
+#   sqrt(6 / (D + 4H)) (LSTM) or sqrt(6 / (D + 3H)) (GRU).
+# - readout of every baseline: Keras's Dense default, Glorot-uniform (Flax's Dense: LeCun normal).
+_STANDARD_IO = {
+    "input": {"name": "glorot_uniform"},
+    "bias": {"name": "zeros"},
+    "output": {"name": "glorot_uniform"},
 }
+IRNN_IO = {
+    "input": {"name": "gaussian", "std": 1e-3},
+    "bias": {"name": "zeros"},
+    "output": {"name": "gaussian", "std": 1e-3},
+}
+INIT_BY_CELL = {
+    "irnn": {"recurrent": {"name": "identity", "gain": 1.0}, **IRNN_IO},
+    "rnn_relu": {"recurrent": {"name": "fan_in_gaussian", "gain": 1.3}, **_STANDARD_IO},
+    "rnn_tanh": {"recurrent": {"name": "orthogonal", "scale": 1.0}, **_STANDARD_IO},
+    "lstm": {"recurrent": {"name": "orthogonal", "scale": 1.0}, **_STANDARD_IO},
+    "gru": {"recurrent": {"name": "orthogonal", "scale": 1.0}, **_STANDARD_IO},
+}
+# What a config's ``io_init`` variant may name: each cell's own input, bias and readout
+# initialisation (the table above), or the IRNN's for every cell, as every cell had before issue
+# 39 (the side tables of RESULTS.md).
+IO_INITS = ("standard", "irnn")
 
 
 def default_model(
-    cell: str = "irnn", hidden_size: int = 100, init: str | None = None
+    cell: str = "irnn", hidden_size: int = 100, init: str | None = None, io_init: str = "standard"
 ) -> ml_collections.ConfigDict:
     """The ``model`` config section of the papers' single-layer models for ``cell``.
 
-    Non-recurrent weights (input, readout) are N(0, 0.001^2) as in Le et al. 2015; the
-    recurrent initialiser is ``init`` with its default arguments if given (a config's
-    ``init=NAME`` variant), else :data:`RECURRENT_INIT_BY_CELL`; any initialiser can also be
-    swapped by name afterwards (``--config.model.recurrent_init.name=NAME``).
+    Args:
+      cell: ``irnn``, ``rnn_relu``, ``rnn_tanh``, ``lstm`` or ``gru``.
+      hidden_size: units of the recurrent layer.
+      init: a registered recurrent initialiser (with its default arguments) in place of the
+        cell's own from :data:`INIT_BY_CELL` (a config's ``init=NAME`` variant).
+      io_init: ``'standard'``, the cell's own input, bias and readout initialisation from
+        :data:`INIT_BY_CELL`, or ``'irnn'``, the IRNN paper's N(0, 0.001^2) for every cell.
+
+    Returns:
+      The section; any initialiser can still be swapped by name afterwards
+      (``--config.model.input_init.name=NAME``).
     """
-    if cell not in RECURRENT_INIT_BY_CELL:
-        raise ConfigError(f"unknown cell {cell!r}; allowed: {', '.join(RECURRENT_INIT_BY_CELL)}")
+    if cell not in INIT_BY_CELL:
+        raise ConfigError(f"unknown cell {cell!r}; allowed: {', '.join(INIT_BY_CELL)}")
+    if io_init not in IO_INITS:
+        raise ConfigError(f"unknown io_init {io_init!r}; allowed: {', '.join(IO_INITS)}")
+    inits = {**INIT_BY_CELL[cell], **(IRNN_IO if io_init == "irnn" else {})}
     model = ml_collections.ConfigDict()
     model.cell = cell
     model.hidden_size = hidden_size
@@ -201,10 +235,10 @@ def default_model(
     model.projection_size = 0
     model.readout = "last"
     model.unroll = 1
-    model.recurrent_init = initializer_section(init) if init else dict(RECURRENT_INIT_BY_CELL[cell])
-    model.input_init = {"name": "gaussian", "std": 1e-3}
-    model.bias_init = {"name": "zeros"}
-    model.output_init = {"name": "gaussian", "std": 1e-3}
+    model.recurrent_init = initializer_section(init) if init else dict(inits["recurrent"])
+    model.input_init = dict(inits["input"])
+    model.bias_init = dict(inits["bias"])
+    model.output_init = dict(inits["output"])
     model.embed_size = 0  # > 0 for tasks whose inputs are token ids (language modelling)
     model.embed_init = {"name": "gaussian", "std": 0.1}
     model.dtype = "float32"  # of the computation; "bfloat16" on accelerators

@@ -133,18 +133,29 @@ def random_walk(nonlinearity: str = "relu") -> Initializer:
     reimplementations use. The IRNN paper scaled its Gaussian ReLU-RNN baselines this way.
     """
     checks.one_of(nonlinearity, RANDOM_WALK_NONLINEARITIES, "random_walk nonlinearity")
+    gains = {
+        "relu": lambda fan_in: math.sqrt(2.0) * math.exp(1.2 / (max(fan_in, 6) - 2.4)),
+        "linear": lambda fan_in: math.exp(1.0 / (2.0 * fan_in)),
+        "tanh": lambda fan_in: 1.13,
+    }
+    return _fan_in_gaussian(gains[nonlinearity], "random_walk")
 
+
+def fan_in_gaussian(gain: float = 1.0) -> Initializer:
+    """I.i.d. ``N(0, gain^2 / N)`` entries, ``N = shape[0]`` the fan-in: :func:`random_walk`
+    with a gain of your choice (``gain=1`` is the plain ``N(0, 1/N)``; unlike
+    :func:`lecun_normal`, not truncated)."""
+    gain = checks.finite_number(gain, "gain", minimum=0.0)
+    return _fan_in_gaussian(lambda fan_in: gain, "fan_in_gaussian")
+
+
+def _fan_in_gaussian(gain_of: Callable[[int], float], name: str) -> Initializer:
     def init(key: jax.Array, shape: Sequence[int], dtype: Any = jnp.float32) -> jax.Array:
         shape = tuple(shape)
         if len(shape) != 2:
-            raise ValueError(f"random_walk needs a 2-D shape (fan_in, fan_out), got shape={shape}")
+            raise ValueError(f"{name} needs a 2-D shape (fan_in, fan_out), got shape={shape}")
         fan_in = shape[0]
-        gain = {
-            "relu": math.sqrt(2.0) * math.exp(1.2 / (max(fan_in, 6) - 2.4)),
-            "linear": math.exp(1.0 / (2.0 * fan_in)),
-            "tanh": 1.13,
-        }[nonlinearity]
-        return (gain / math.sqrt(fan_in)) * jax.random.normal(key, shape, dtype)
+        return (gain_of(fan_in) / math.sqrt(fan_in)) * jax.random.normal(key, shape, dtype)
 
     return init
 
@@ -249,6 +260,7 @@ _REGISTRY: dict[str, Callable[..., Initializer]] = {
     "lecun_normal": lecun_normal,
     "np_rnn": np_rnn,
     "random_walk": random_walk,
+    "fan_in_gaussian": fan_in_gaussian,
     "eigen": eigen,
 }
 

@@ -68,13 +68,19 @@ RESULTS = pathlib.Path(__file__).resolve().parents[1] / "results" / "adding"
 
 
 def protocol(
-    seq_len: int, lr: float, seed: int = 0, forget_bias: float = 1.0, rollback: bool = False
+    seq_len: int,
+    lr: float,
+    seed: int = 0,
+    forget_bias: float = 1.0,
+    rollback: bool = False,
+    steps: int | None = None,
+    evaluations: int = 10,
 ) -> tuple[str, ...]:
-    """The overrides of one run: Adam, cosine decay over the budget, clip 1, ten evaluations;
-    an LSTM's forget-gate bias where it is not the config's 1, and where ``rollback``, a
-    divergence rolled back to the last checkpoint at half the learning rate instead of ending
-    the run."""
-    steps = STEPS[seq_len]
+    """The overrides of one run: Adam, cosine decay over the budget (``steps``, by default
+    ``STEPS[seq_len]``), clip 1, ``evaluations`` held-out passes; an LSTM's forget-gate bias where
+    it is not the config's 1, and where ``rollback``, a divergence rolled back to the last
+    checkpoint at half the learning rate instead of ending the run."""
+    steps = steps or STEPS[seq_len]
     return (
         *((f"model.forget_bias={forget_bias:g}",) if forget_bias != 1.0 else ()),
         *(("train.on_divergence=rollback",) if rollback else ()),
@@ -83,23 +89,40 @@ def protocol(
         "optim.clip=1.0",
         f"optim.decay_steps={steps}",
         f"train.steps={steps}",
-        f"train.eval_every={steps // 10}",
-        f"train.checkpoint_every={steps // 10}",
+        f"train.eval_every={steps // evaluations}",
+        f"train.checkpoint_every={steps // evaluations}",
         "train.keep_checkpoints=1",
         f"seed={seed}",
     )
 
 
+def former_init(cell: str) -> str:
+    """The config variants that give ``cell`` the initialisation this campaign's runs had:
+    every cell the IRNN's N(0, 0.001^2) input and readout weights, and the ReLU RNN the
+    random-walk recurrent matrix (the defaults until issue 39 gave each cell its own)."""
+    return ",io_init=irnn" + (",init=random_walk" if cell == "rnn_relu" else "")
+
+
 def run(
-    seq_len: int, cell: str, lr: float, seed: int = 0, forget_bias: float = 1.0, rollback: bool = False
+    seq_len: int,
+    cell: str,
+    lr: float,
+    seed: int = 0,
+    forget_bias: float = 1.0,
+    rollback: bool = False,
+    variants: str | None = None,
+    **budget: int,
 ) -> Run:
     """The run of ``cell`` at length ``seq_len``, learning rate ``lr``, (LSTM) ``forget_bias``
-    and, with ``rollback``, divergences rolled back (:func:`protocol`)."""
+    and, with ``rollback``, divergences rolled back (:func:`protocol`, which takes the ``budget``
+    keywords ``steps`` and ``evaluations``). ``variants`` are added to the config's argument; by
+    default :func:`former_init`, this campaign's initialisation (``''``: each cell's own, as in
+    ``adding_baselines.py``)."""
     suffix = (f"_fb{forget_bias:g}" if forget_bias != 1.0 else "") + (f"_seed{seed}" if seed else "")
     return Run(
         name=f"T{seq_len}_{cell}_lr{lr:g}{suffix}" + ("_rollback" if rollback else ""),
-        config=f"adding:T={seq_len},cell={cell}",
-        overrides=protocol(seq_len, lr, seed, forget_bias, rollback),
+        config=f"adding:T={seq_len},cell={cell}" + (former_init(cell) if variants is None else variants),
+        overrides=protocol(seq_len, lr, seed, forget_bias, rollback, **budget),
     )
 
 

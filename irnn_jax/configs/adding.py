@@ -8,8 +8,11 @@
 # Variants (comma-separated, e.g. "quick,T=300"):
 #   T=<int>   sequence length (default 150; the paper uses 150, 200, 300, 400)
 #   cell=<c>  irnn (default), rnn_relu, rnn_tanh, lstm, gru: the paper's four models and a GRU,
-#             each with its recurrent initialiser (irnn_jax.config.RECURRENT_INIT_BY_CELL)
+#             each with its own initialisation (irnn_jax.config.INIT_BY_CELL)
 #   init=<n>  any registered recurrent initialiser, with its default arguments
+#   io_init=irnn every cell with the IRNN's input, bias and readout initialisation,
+#             N(0, 0.001^2) (all cells had it before issue 39); by default each
+#             cell has its own (irnn_jax.config.INIT_BY_CELL)
 #   quick     20,000 steps for a first look
 #   demo      the `make demo` run: T=100, Adam lr 2e-3 with cosine decay, clip 1, batch 32,
 #             8,000 steps, sized to finish in minutes on a 2-core CPU
@@ -22,7 +25,7 @@ from irnn_jax.config import default_model, paper_optim, parse_arg, train_section
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     """Paper-protocol config of the adding problem; variants through ``arg``."""
-    options = parse_arg(arg, ("T", "cell", "quick", "demo", "init"))
+    options = parse_arg(arg, ("T", "cell", "quick", "demo", "init", "io_init"))
     config = ml_collections.ConfigDict()
     config.seed = 0
 
@@ -31,7 +34,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.task.seq_len = options.get("T", 100 if options.get("demo") else 150)
     config.task.held_out_size = 10_000
 
-    config.model = default_model(options.get("cell", "irnn"), hidden_size=100, init=options.get("init"))
+    config.model = default_model(
+        options.get("cell", "irnn"),
+        hidden_size=100,
+        init=options.get("init"),
+        io_init=options.get("io_init", "standard"),
+    )
 
     config.optim = paper_optim(lr=0.01, clip=10.0)
     config.train = train_section(batch_size=16, steps=1_000_000, eval_every=10_000)

@@ -10,6 +10,9 @@
 #   permuted       one fixed pixel permutation drawn from permutation_seed (saved with the run)
 #   cell=<c>       irnn (default), rnn_relu, rnn_tanh, lstm, gru
 #   init=<n>       any registered recurrent initialiser, with its default arguments
+#   io_init=irnn   every cell with the IRNN's input, bias and readout initialisation,
+#                  N(0, 0.001^2) (all cells had it before issue 39); by default each
+#                  cell has its own (irnn_jax.config.INIT_BY_CELL)
 #   quick          not the paper's protocol: Adam lr 1e-4, clip 1, batch 32, 10,000 steps
 #                  (runtime and accuracy: experiments/RESULTS.md)
 """Config of sequential and permuted pixel MNIST."""
@@ -21,7 +24,7 @@ from irnn_jax.config import default_model, paper_optim, parse_arg, train_section
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     """Paper-protocol config of pixel MNIST; variants through ``arg``."""
-    options = parse_arg(arg, ("permuted", "cell", "quick", "init"))
+    options = parse_arg(arg, ("permuted", "cell", "quick", "init", "io_init"))
     config = ml_collections.ConfigDict()
     config.seed = 0
 
@@ -34,7 +37,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.task.normalization = "standard"
     config.task.source = "wheel"  # or a directory holding the original IDX files
 
-    config.model = default_model(options.get("cell", "irnn"), hidden_size=100, init=options.get("init"))
+    config.model = default_model(
+        options.get("cell", "irnn"),
+        hidden_size=100,
+        init=options.get("init"),
+        io_init=options.get("io_init", "standard"),
+    )
 
     config.optim = paper_optim(lr=1e-3, clip=1.0)
     config.train = train_section(batch_size=16, steps=1_000_000, eval_every=20_000)

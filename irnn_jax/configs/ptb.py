@@ -17,6 +17,8 @@
 # rnn_tanh, lstm, gru), quick (256 units, Adam 1e-3, zero-state windows; runtimes and results in
 # experiments/RESULTS.md).
 # init=<n> sets the recurrent initialiser to any registered one, with its default arguments.
+# io_init=irnn gives every cell the IRNN's N(0, 0.001^2) input and readout weights; by
+# default each cell has its own (irnn_jax.config.INIT_BY_CELL).
 """Config of Penn Treebank language modelling."""
 
 import ml_collections
@@ -26,7 +28,7 @@ from irnn_jax.config import default_model, paper_optim, parse_arg, train_section
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     """PTB language-model config; variants through ``arg``."""
-    options = parse_arg(arg, ("level", "cell", "quick", "init"))
+    options = parse_arg(arg, ("level", "cell", "quick", "init", "io_init"))
     level = options.get("level", "word")
     config = ml_collections.ConfigDict()
     config.seed = 0
@@ -37,7 +39,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.task.seq_len = 35 if level == "word" else 100
     config.task.carry_state = True
 
-    config.model = default_model(options.get("cell", "irnn"), hidden_size=1024, init=options.get("init"))
+    config.model = default_model(
+        options.get("cell", "irnn"),
+        hidden_size=1024,
+        init=options.get("init"),
+        io_init=options.get("io_init", "standard"),
+    )
     if config.model.cell == "irnn" and "init" not in options:
         config.model.recurrent_init = {"name": "scaled_identity", "scale": 0.9}
     config.model.readout = "sequence"

@@ -12,6 +12,8 @@
 # rnn_relu, rnn_tanh, lstm, gru), bidirectional, quick (Adam 1e-3, 3,000 steps; runtimes and
 # results in experiments/RESULTS.md).
 # init=<n> sets the recurrent initialiser to any registered one, with its default arguments.
+# io_init=irnn gives every cell the IRNN's N(0, 0.001^2) input and readout weights; by
+# default each cell has its own (irnn_jax.config.INIT_BY_CELL).
 """Config of speech frame classification."""
 
 import ml_collections
@@ -21,7 +23,7 @@ from irnn_jax.config import default_model, paper_optim, parse_arg, train_section
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     """Speech frame-classification config; variants through ``arg``."""
-    options = parse_arg(arg, ("dataset", "cell", "bidirectional", "quick", "init"))
+    options = parse_arg(arg, ("dataset", "cell", "bidirectional", "quick", "init", "io_init"))
     config = ml_collections.ConfigDict()
     config.seed = 0
 
@@ -32,7 +34,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.task.valid_fraction = 0.1
     config.task.test_fraction = 0.1  # FSDD only; Japanese Vowels has an official test set
 
-    config.model = default_model(options.get("cell", "irnn"), hidden_size=128, init=options.get("init"))
+    config.model = default_model(
+        options.get("cell", "irnn"),
+        hidden_size=128,
+        init=options.get("init"),
+        io_init=options.get("io_init", "standard"),
+    )
     config.model.readout = "sequence"
     config.model.bidirectional = bool(options.get("bidirectional", False))
 
