@@ -204,6 +204,14 @@ INIT_BY_CELL = {
 IO_INITS = ("standard", "irnn")
 
 
+def former_init(cell: str) -> str:
+    """The config variants (``",io_init=irnn"``, and for the ReLU RNN ``",init=random_walk"``)
+    that give ``cell`` the initialisation every cell had before issue 39 gave each its own: the
+    IRNN's N(0, 0.001^2) input and readout weights, and the random-walk recurrent matrix for
+    the ReLU RNN; the comparisons' older records were run with it."""
+    return ",io_init=irnn" + (",init=random_walk" if cell == "rnn_relu" else "")
+
+
 def default_model(
     cell: str = "irnn", hidden_size: int = 100, init: str | None = None, io_init: str = "standard"
 ) -> ml_collections.ConfigDict:

@@ -1,11 +1,19 @@
+import json
+import pathlib
+
+import jax
+import jax.numpy as jnp
 import ml_collections
 import pytest
 
 from irnn_jax import config as config_lib
-from irnn_jax import initializers, models
+from irnn_jax import initializers, models, recurrence
+from irnn_jax import workdir as workdir_lib
 from irnn_jax.errors import ConfigError
 
 from .helpers import ADDING_CONFIG
+
+RESULTS = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "results"
 
 
 def test_parse_arg_reads_flags_and_literal_values():
@@ -89,10 +97,32 @@ def test_override_refuses_unknown_fields_and_wrong_types(assignment, error, mess
 
 
 @pytest.mark.parametrize("cell", ["irnn", "rnn_relu", "rnn_tanh", "lstm", "gru"])
-def test_the_adding_config_selects_each_cell_with_its_recurrent_initialiser(cell):
-    config = config_lib.load(f"{ADDING_CONFIG}:cell={cell}")
-    assert config.model.cell == cell
-    assert config.model.recurrent_init.to_dict() == config_lib.RECURRENT_INIT_BY_CELL[cell]
+def test_the_adding_config_selects_each_cell_with_its_own_initialisation(cell):
+    model = config_lib.load(f"{ADDING_CONFIG}:cell={cell}").model
+    assert model.cell == cell
+    inits = {part: model[f"{part}_init"].to_dict() for part in ("recurrent", "input", "bias", "output")}
+    assert inits == config_lib.INIT_BY_CELL[cell]
+
+
+def test_only_the_irnn_starts_from_the_papers_small_gaussian_input_and_readout_weights():
+    small = {"name": "gaussian", "std": 1e-3}
+    for cell in config_lib.INIT_BY_CELL:
+        model = config_lib.default_model(cell)
+        assert (model.input_init.to_dict() == small) == (cell == "irnn"), cell
+        assert (model.output_init.to_dict() == small) == (cell == "irnn"), cell
+
+
+@pytest.mark.parametrize("cell", ["irnn", "rnn_relu", "rnn_tanh", "lstm"])
+def test_the_former_init_variants_give_a_baseline_the_initialisation_of_the_older_records(cell):
+    model = config_lib.load(f"{ADDING_CONFIG}:cell={cell}{config_lib.former_init(cell)}").model
+    assert model.input_init.to_dict() == model.output_init.to_dict() == {"name": "gaussian", "std": 1e-3}
+    record = json.loads((RESULTS / "adding" / f"T150_{cell}_lr0.0003.json").read_text())
+    assert workdir_lib.as_dict(model) == config_lib.upgrade(record["config"])["model"]
+
+
+def test_an_unknown_io_init_is_refused_naming_the_allowed_ones():
+    with pytest.raises(ValueError, match="unknown io_init 'paper'; allowed: standard, irnn"):
+        config_lib.load(f"{ADDING_CONFIG}:io_init=paper")
 
 
 def test_default_model_refuses_an_unknown_cell():
@@ -169,6 +199,17 @@ def test_every_task_config_takes_an_init_variant(name):
     assert config.model.recurrent_init.to_dict() == {"name": "np_rnn"}
 
 
-def test_the_relu_rnn_baseline_starts_from_the_random_walk_initialiser():
-    config = config_lib.load(f"{ADDING_CONFIG}:cell=rnn_relu")
-    assert config.model.recurrent_init.to_dict() == {"name": "random_walk", "nonlinearity": "relu"}
+def test_the_relu_rnn_baseline_keeps_a_784_step_state_bounded_where_the_random_walk_overflows():
+    pixels = jax.random.normal(jax.random.key(0), (64, 784, 1)) * 0.1 - 0.42  # MNIST-like: background
+    final_norms = {}
+    for variants in ("", ",init=random_walk"):
+        model = config_lib.load(f"{ADDING_CONFIG}:cell=rnn_relu{variants}").model
+        inits = {
+            f"{part}_init": initializers.get(**model[f"{part}_init"].to_dict())
+            for part in ("recurrent", "input", "bias")
+        }
+        params = recurrence.init_rnn(jax.random.key(1), 1, model.hidden_size, **inits)
+        states = recurrence.rnn(params, pixels, activation="relu")
+        final_norms[variants] = float(jnp.linalg.norm(states[:, -1], axis=-1).mean())
+    assert 0.0 < final_norms[""] < 100.0
+    assert not final_norms[",init=random_walk"] < 1e6

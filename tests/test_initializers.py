@@ -162,6 +162,8 @@ JAX_REFERENCES = {
     "lecun_normal": jax.nn.initializers.lecun_normal(),
     # N(0, g^2 / N), N = 6 rows, with the ReLU gain sqrt(2) exp(1.2 / (max(N, 6) - 2.4))
     "random_walk": jax.nn.initializers.normal(math.sqrt(2) * math.exp(1.2 / 3.6) / math.sqrt(6)),
+    # N(0, g^2 / N), N = 6 rows, with the gain given (ARGUMENTS)
+    "fan_in_gaussian": jax.nn.initializers.normal(1.3 / math.sqrt(6)),
 }
 # The rest, by a property that only the named initialiser has.
 PROPERTIES = {
@@ -176,6 +178,7 @@ PROPERTIES = {
 }
 ARGUMENTS = {"gaussian": {"std": 0.1}, "normal": {"std": 0.1}, "scaled_identity": {"scale": 0.01}}
 ARGUMENTS["eigen"] = {"magnitude": 0.9}
+ARGUMENTS["fan_in_gaussian"] = {"gain": 1.3}
 
 
 def test_every_registered_name_is_checked_below():

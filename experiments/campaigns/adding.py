@@ -57,6 +57,7 @@ median ``wall_s`` of the records.
 import pathlib
 
 from irnn_jax import adding_study, init_study
+from irnn_jax import config as config_lib
 from irnn_jax.campaign import Run
 
 LENGTHS = (150, 200, 300, 400)
@@ -96,13 +97,6 @@ def protocol(
     )
 
 
-def former_init(cell: str) -> str:
-    """The config variants that give ``cell`` the initialisation this campaign's runs had:
-    every cell the IRNN's N(0, 0.001^2) input and readout weights, and the ReLU RNN the
-    random-walk recurrent matrix (the defaults until issue 39 gave each cell its own)."""
-    return ",io_init=irnn" + (",init=random_walk" if cell == "rnn_relu" else "")
-
-
 def run(
     seq_len: int,
     cell: str,
@@ -116,12 +110,13 @@ def run(
     """The run of ``cell`` at length ``seq_len``, learning rate ``lr``, (LSTM) ``forget_bias``
     and, with ``rollback``, divergences rolled back (:func:`protocol`, which takes the ``budget``
     keywords ``steps`` and ``evaluations``). ``variants`` are added to the config's argument; by
-    default :func:`former_init`, this campaign's initialisation (``''``: each cell's own, as in
-    ``adding_baselines.py``)."""
+    default :func:`irnn_jax.config.former_init`, this campaign's initialisation (``''``: each
+    cell's own, as in ``adding_baselines.py``)."""
     suffix = (f"_fb{forget_bias:g}" if forget_bias != 1.0 else "") + (f"_seed{seed}" if seed else "")
     return Run(
         name=f"T{seq_len}_{cell}_lr{lr:g}{suffix}" + ("_rollback" if rollback else ""),
-        config=f"adding:T={seq_len},cell={cell}" + (former_init(cell) if variants is None else variants),
+        config=f"adding:T={seq_len},cell={cell}"
+        + (config_lib.former_init(cell) if variants is None else variants),
         overrides=protocol(seq_len, lr, seed, forget_bias, rollback, **budget),
     )
 

@@ -62,6 +62,7 @@ included), to be replaced by the records' median ``wall_s``.
 import json
 import pathlib
 
+from irnn_jax import config as config_lib
 from irnn_jax.campaign import Run
 
 CELLS = ("irnn", "rnn_relu", "rnn_tanh", "lstm")
@@ -71,12 +72,23 @@ COST_S = 700
 RESULTS = pathlib.Path(__file__).resolve().parents[1] / "results" / "mnist_comparison"
 
 
-def run(name: str, cell: str, lr: float, steps: int, permuted: bool = False, evaluations: int = 10) -> Run:
+def run(
+    name: str,
+    cell: str,
+    lr: float,
+    steps: int,
+    permuted: bool = False,
+    evaluations: int = 10,
+    variants: str | None = None,
+) -> Run:
     """A run of ``cell`` at learning rate ``lr`` for ``steps`` steps on one pixel order, with
-    ``evaluations`` held-out passes (each a checkpoint)."""
+    ``evaluations`` held-out passes (each a checkpoint). ``variants`` are added to the config's
+    argument; by default :func:`irnn_jax.config.former_init`, this campaign's initialisation
+    (``''``: each cell's own, as in ``mnist_baselines.py``)."""
+    variants = config_lib.former_init(cell) if variants is None else variants
     return Run(
         name=name,
-        config=f"mnist:quick,cell={cell}" + (",permuted" if permuted else ""),
+        config=f"mnist:quick,cell={cell}" + (",permuted" if permuted else "") + variants,
         overrides=(
             f"optim.lr={lr}",
             f"optim.decay_steps={steps}",
@@ -88,20 +100,21 @@ def run(name: str, cell: str, lr: float, steps: int, permuted: bool = False, eva
     )
 
 
-# Four held-out passes each: ten would add about a quarter to a pilot's cost.
-PILOT_RUNS = [
-    run(f"pilot_{cell}_lr{lr:g}", cell, lr, PILOT_STEPS, evaluations=4)
-    for cell in CELLS
-    for lr in LEARNING_RATES
-]
-
-
-def chosen_rate(cell: str) -> float | None:
-    """The pilot grid's learning rate of ``cell`` by final validation accuracy (None until the
-    whole grid of ``cell`` has records; a diverged pilot counts as the worst)."""
-    paths = [
-        RESULTS / f"{pilot.name}.json" for pilot in PILOT_RUNS if pilot.name.startswith(f"pilot_{cell}_lr")
+def pilot_runs(cells: tuple[str, ...], variants: str | None = None) -> list[Run]:
+    """The pilot grid of ``cells``: each learning rate, ``PILOT_STEPS`` steps, sequential order.
+    Four held-out passes each: ten would add about a quarter to a pilot's cost."""
+    return [
+        run(f"pilot_{cell}_lr{lr:g}", cell, lr, PILOT_STEPS, evaluations=4, variants=variants)
+        for cell in cells
+        for lr in LEARNING_RATES
     ]
+
+
+def chosen_rate(cell: str, results: pathlib.Path = RESULTS) -> float | None:
+    """The pilot grid's learning rate of ``cell`` by final validation accuracy, from the records
+    in ``results`` (None until the whole grid of ``cell`` has records; a diverged pilot counts as
+    the worst)."""
+    paths = [results / f"pilot_{cell}_lr{lr:g}.json" for lr in LEARNING_RATES]
     if not all(path.is_file() for path in paths):
         return None
     records = [json.loads(path.read_text()) for path in paths]
@@ -109,15 +122,17 @@ def chosen_rate(cell: str) -> float | None:
     return best["config"]["optim"]["lr"]
 
 
-def comparison_runs() -> list[Run]:
-    """The equal-budget runs, both orders, of each model whose pilot grid is complete."""
-    rates = {cell: chosen_rate(cell) for cell in CELLS}
+def comparison_runs(
+    cells: tuple[str, ...], results: pathlib.Path = RESULTS, variants: str | None = None
+) -> list[Run]:
+    """The equal-budget runs, both orders, of each of ``cells`` whose pilot grid is complete."""
+    rates = {cell: chosen_rate(cell, results) for cell in cells}
     return [
-        run(f"{order}_{cell}", cell, rates[cell], STEPS, permuted=order == "permuted")
+        run(f"{order}_{cell}", cell, rates[cell], STEPS, permuted=order == "permuted", variants=variants)
         for order in ("sequential", "permuted")
-        for cell in CELLS
+        for cell in cells
         if rates[cell] is not None
     ]
 
 
-RUNS = PILOT_RUNS + comparison_runs()
+RUNS = pilot_runs(CELLS) + comparison_runs(CELLS)
