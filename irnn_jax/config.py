@@ -10,7 +10,8 @@ import ast
 import importlib.util
 import json
 import pathlib
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import ml_collections
@@ -172,7 +173,7 @@ def initializer_section(name: str) -> dict[str, object]:
 #   weights N(0, 0.001^2).
 # - rnn_relu: the paper's Gaussian recurrent baseline, N(0, g^2/N) with g = 1.3, the largest gain
 #   of a grid whose forward state stays bounded over 784 MNIST steps
-#   (experiments/analyses/relu_rnn_gain.py, experiments/results/relu_rnn_gain.json); the
+#   (experiments/analyses/relu_rnn_gain.py, experiments/results/relu_rnn_gain/gain_grid.json); the
 #   random-walk gain of Sussillo & Abbott (about 1.43 at N = 100), which the paper used,
 #   overflows there. Input and readout as the tanh RNN's.
 # - rnn_tanh, lstm, gru: Keras's defaults for SimpleRNN, LSTM and GRU (kernel Glorot-uniform,
@@ -210,6 +211,24 @@ def former_init(cell: str) -> str:
     IRNN's N(0, 0.001^2) input and readout weights, and the random-walk recurrent matrix for
     the ReLU RNN; the comparisons' older records were run with it."""
     return ",io_init=irnn" + (",init=random_walk" if cell == "rnn_relu" else "")
+
+
+def reproducing_command(command: str, model: Mapping[str, Any]) -> str:
+    """A recorded ``irnn-jax train`` ``command`` that makes its run again today: where the run's
+    recorded ``model`` section has the initialisation of :func:`former_init` and the command
+    predates the ``io_init`` variant, that function's variants follow its ``cell=`` argument."""
+    cell = model.get("cell", "irnn")
+    former = (
+        cell != "irnn"
+        and "io_init=" not in command
+        and model.get("input_init") == IRNN_IO["input"]
+        and model.get("output_init") == IRNN_IO["output"]
+    )
+    if not former:
+        return command
+    return re.sub(
+        rf",cell={cell}(?=[ ,]|$)", lambda match: match.group(0) + former_init(cell), command, count=1
+    )
 
 
 def default_model(

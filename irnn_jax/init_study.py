@@ -25,6 +25,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from irnn_jax import config as config_lib
 from irnn_jax.initializers import COMPARED
 
 TOMITA, MNIST = "eigen_tomita", "eigen_mnist"
@@ -36,9 +37,13 @@ def load(results_dir: pathlib.Path, campaign: str) -> list[Record]:
     run's ``name`` (the record file's stem) and its command as run from the repository's root."""
     paths = sorted((results_dir / campaign).glob("*.json"))
     records = {path.stem: json.loads(path.read_text()) for path in paths}
-    return [
-        {**record, "name": name, "command": portable(record["command"])} for name, record in records.items()
-    ]
+    return [{**record, "name": name, "command": reproducible(record)} for name, record in records.items()]
+
+
+def reproducible(record: Record) -> str:
+    """A record's command as run from the repository's root (:func:`portable`) and as it makes the
+    same run today (:func:`irnn_jax.config.reproducing_command`)."""
+    return config_lib.reproducing_command(portable(record["command"]), record["config"]["model"])
 
 
 def portable(command: str) -> str:

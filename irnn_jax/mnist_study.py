@@ -1,12 +1,15 @@
 """The RESULTS.md section of the pixel-MNIST reproduction of Le, Jaitly & Hinton (2015).
 
-It reads three campaigns' records under ``<results>/``: ``mnist_pilots`` (how the IRNN's
+It reads four campaigns' records under ``<results>/``: ``mnist_pilots`` (how the IRNN's
 protocol was found), ``mnist_comparison`` (four models on both pixel orders at one budget, each
-model's learning rate from a pilot grid) and ``mnist_headline`` (the IRNN trained long on each
-order), and the records of the weight-averaging analysis of the long sequential run
-(``mnist_averaging``). It writes a table per campaign beside the paper's values (read off its
-figure 3) and a figure in the paper's style: one panel per order, test accuracy against steps,
-one curve per model (the headline figure adds a row zoomed in on each order's goal).
+model's learning rate from a pilot grid, every model with the IRNN's input and readout
+initialisation), ``mnist_baselines`` (the LSTM, GRU, tanh and ReLU RNNs again under that protocol,
+each with its own initialisation; they replace ``mnist_comparison``'s baselines in its table, which
+move to a side table) and ``mnist_headline`` (the IRNN trained long on each order), and the
+records of the weight-averaging analysis of the long sequential run (``mnist_averaging``). It
+writes a table per campaign beside the paper's values (read off its figure 3) and a figure in the
+paper's style: one panel per order, test accuracy against steps, one curve per model (the
+headline figure adds a row zoomed in on each order's goal).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from irnn_jax import init_study
 from irnn_jax.adding_study import MODELS, budget, wall
 
 PILOTS, COMPARISON, HEADLINE = "mnist_pilots", "mnist_comparison", "mnist_headline"
+BASELINES = "mnist_baselines"
 AVERAGING = "mnist_averaging"  # records of experiments/analyses/mnist_weight_averaging.py
 ORDERS = ("sequential", "permuted")
 # Approximate test accuracy read off the paper's figure 3 (about 10^6 SGD steps, batch 16).
@@ -34,6 +38,7 @@ PAPER = {
     "lstm": {"sequential": "~65%", "permuted": "~36%"},
     "rnn_tanh": {"sequential": "~34%", "permuted": "~33%"},
     "rnn_relu": {"sequential": "~20%", "permuted": "~25%"},
+    "gru": {"sequential": "", "permuted": ""},  # not in the paper
 }
 GOALS = {"sequential": 0.97, "permuted": 0.88}  # the headline runs' targets (issue 17)
 LINE_STYLES = ("-", "-.", (0, (5, 2)))  # runs of one model in one panel, by step budget
@@ -237,20 +242,26 @@ def section(
 ) -> tuple[str, list[pathlib.Path]]:
     """The markdown of the section and its figures (empty if none of its campaigns has run)."""
     pilots, comparison = init_study.load(results_dir, PILOTS), init_study.load(results_dir, COMPARISON)
-    headline = init_study.load(results_dir, HEADLINE)
+    headline, baselines = init_study.load(results_dir, HEADLINE), init_study.load(results_dir, BASELINES)
     if not (pilots or comparison or headline):
         return "", []
-    lines = ["## Pixel MNIST: IRNN against LSTM and RNNs (Le, Jaitly & Hinton 2015, figure 3)", ""]
+    lines = ["## Pixel MNIST: IRNN against LSTM, GRU and RNNs (Le, Jaitly & Hinton 2015, figure 3)", ""]
     figures = []
-    finished = [r for r in comparison if not r["name"].startswith("pilot_")]
-    grid = [r for r in comparison if r["name"].startswith("pilot_")]
+    is_pilot = lambda record: record["name"].startswith("pilot_")  # noqa: E731
+    irnn = [r for r in comparison if cell(r) == "irnn" and not is_pilot(r)]
+    former = [r for r in comparison if cell(r) != "irnn" and not is_pilot(r)]
+    finished = irnn + [r for r in baselines if not is_pilot(r)]
     if comparison:
         lines += [
-            "Our protocol: `experiments/campaigns/mnist_comparison.py` (Adam, batch 32, clipping at 1,",
-            "the learning rate cosine-decayed over one step budget shared by the four models; each",
-            "model's rate picked by validation accuracy from a short pilot grid on the sequential order,",
-            "listed below). One seed. The paper trained with SGD for about 10^6 steps; its values are",
-            f"read off its figure 3 (approximate). {len(finished)} of the comparison's runs recorded so far.",
+            "Our protocol: Adam, batch 32, clipping at 1, the learning rate cosine-decayed over one step",
+            "budget shared by all models; each model's rate picked by validation accuracy from a short",
+            "pilot grid on the sequential order, listed below. One seed. The IRNN:",
+            "`experiments/campaigns/mnist_comparison.py`, the paper's initialisation. The baselines:",
+            "`experiments/campaigns/mnist_baselines.py`, each with its own initialisation",
+            "(`irnn_jax.config.INIT_BY_CELL`). The paper trained with SGD for about 10^6 steps, 50 times",
+            "our 20,000: a model's standing here is its standing after a short run. The paper's values",
+            "are read off its figure 3 (approximate); it has no GRU.",
+            f"{len(finished)} of the comparison's runs recorded so far.",
             "",
         ]
     if finished:
@@ -263,9 +274,32 @@ def section(
             f"![pixel MNIST comparison]({os.path.relpath(path, output_dir)})",
             "",
         ]
-    if grid:
-        lines += ["The learning-rate pilot grid of the comparison:", "", *pilot_table(grid), ""]
-    lines += notes(comparison)
+    grids = [r for r in comparison if is_pilot(r) and cell(r) == "irnn"]
+    grids += [{**r, "name": f"{r['name']} (own init)"} for r in baselines if is_pilot(r)]
+    grids += [
+        {**r, "name": f"{r['name']} (the IRNN's init)"}
+        for r in comparison
+        if is_pilot(r) and cell(r) != "irnn"
+    ]
+    if grids:
+        lines += [
+            "The learning-rate pilot grids (the IRNN's, and the baselines' with their own and with the",
+            "IRNN's initialisation):",
+            "",
+            *pilot_table(grids),
+            "",
+        ]
+    if former:
+        lines += [
+            "The baselines as first run, every model with the IRNN's N(0, 0.001^2) input and readout",
+            "weights and the ReLU RNN with the random-walk recurrent matrix; the table above replaced",
+            "them (issue 39). The commands carry the config variants that now give a model that",
+            "initialisation:",
+            "",
+            *comparison_table(former),
+            "",
+        ]
+    lines += notes(comparison) + notes(baselines)
     if headline:
         path = figures_dir / "mnist_headline.png"
         plot(headline, path, "Pixel MNIST, the IRNN trained long", GOALS)

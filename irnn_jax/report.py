@@ -200,6 +200,7 @@ def write_report(
             raise UserError(
                 f"{file} is not a results record (missing {', '.join(missing)}); make it with --collect"
             )
+    records = [{**record, "command": init_study.reproducible(record)} for record in records]
     figures = {}
     for key, group in groups(records).items():
         path = figures_dir / f"{key}.png"

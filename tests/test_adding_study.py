@@ -48,16 +48,48 @@ def test_each_model_gets_the_learning_rate_of_its_lowest_validation_mse_and_its_
     )
 
 
+def write(tmp_path, campaign, records):
+    directory = tmp_path / "results" / campaign
+    directory.mkdir(parents=True, exist_ok=True)
+    for number, item in enumerate(records):
+        (directory / f"{number}.json").write_text(json.dumps(item))
+
+
 def test_the_section_shows_the_table_and_a_panel_per_length(tmp_path):
-    (tmp_path / "results" / "adding").mkdir(parents=True)
-    for number, item in enumerate(RECORDS):
-        (tmp_path / "results" / "adding" / f"{number}.json").write_text(json.dumps(item))
+    write(tmp_path, "adding", RECORDS)
     text, figures = adding_study.section(tmp_path / "results", tmp_path / "figures", tmp_path)
-    assert text.startswith("## Adding problem") and "6 runs recorded so far" in text
+    assert text.startswith("## Adding problem") and "4 IRNN runs and 0 baseline runs recorded so far" in text
     assert "![adding comparison](figures/adding_comparison.png)" in text
     assert "- T=150, IRNN, seed 1: wall_s includes a pause" in text
     assert figures == [tmp_path / "figures" / "adding_comparison.png"] and figures[0].stat().st_size > 10_000
     assert adding_study.section(tmp_path / "none", tmp_path / "figures", tmp_path) == ("", [])
+
+
+def test_the_table_takes_the_irnn_from_the_comparison_and_the_baselines_from_their_own_campaign(tmp_path):
+    write(tmp_path, "adding", RECORDS)  # an IRNN at T=150, and baselines with the IRNN's initialisation
+    own = [
+        record(150, "lstm", 1e-3, valid=0.001, test=0.002),
+        record(150, "gru", 3e-4, valid=0.02, test=0.03),
+    ]
+    write(tmp_path, "adding_baselines", own)
+
+    text, _ = adding_study.section(tmp_path / "results", tmp_path / "figures", tmp_path)
+
+    main, side = text.split("### The baselines as first run, with the IRNN's initialisation")
+    assert [row.split(" | ")[1] for row in main.splitlines() if row.startswith("| 150")] == [
+        "IRNN",
+        "LSTM",
+        "GRU",
+    ]
+    assert "4 IRNN runs and 2 baseline runs recorded so far" in main
+    assert "- T=150: LSTM 0.002 < IRNN 0.013 < GRU 0.03; below the IRNN: LSTM." in main
+    assert (
+        "Not recorded yet: IRNN at T=200, 300, 400; LSTM at T=200, 300, 400; GRU at T=200, 300, 400; " in main
+    )
+    assert [row.split(" | ")[:2] for row in side.splitlines() if row.startswith("| ")][1:] == [
+        ["| 150", "RNN + ReLU"],
+        ["| 300", "LSTM"],
+    ]
 
 
 def test_a_diverged_extra_seed_is_named_and_a_group_without_seed_zero_waits():
@@ -70,6 +102,7 @@ def test_a_diverged_extra_seed_is_named_and_a_group_without_seed_zero_waits():
     assert (400, "lstm") not in picked
     rows = adding_study.table(picked, extra)
     assert rows[2].startswith("| 200 | IRNN | 0.01; seed 2 diverged at step 40 |")
+    assert adding_study.reading(picked) == ["- T=200: IRNN 0.01 (1 of 2 seeds diverged)."]
 
 
 def test_the_lstm_picks_its_forget_bias_by_validation_and_its_seeds_share_that_bias(tmp_path):

@@ -120,6 +120,29 @@ def test_the_former_init_variants_give_a_baseline_the_initialisation_of_the_olde
     assert workdir_lib.as_dict(model) == config_lib.upgrade(record["config"])["model"]
 
 
+@pytest.mark.parametrize("name", ["T150_rnn_relu_lr0.0003", "T150_lstm_lr0.0003", "T150_irnn_lr0.0003"])
+def test_a_recorded_command_is_made_to_give_the_initialisation_its_run_had(name):
+    record = json.loads((RESULTS / "adding" / f"{name}.json").read_text())
+    command = config_lib.reproducing_command(record["command"], record["config"]["model"])
+    words = command.split()
+    spec = words[words.index("--config") + 1]
+    assert workdir_lib.as_dict(config_lib.load(spec).model) == config_lib.upgrade(record["config"])["model"]
+    assert command == record["command"] or "io_init=irnn" not in record["command"]
+
+
+def test_a_command_with_the_io_init_variant_or_a_cells_own_initialisation_is_left_as_it_is():
+    own = workdir_lib.as_dict(config_lib.default_model("lstm"))
+    former = workdir_lib.as_dict(config_lib.load("adding:cell=lstm,io_init=irnn").model)
+    assert config_lib.reproducing_command("irnn-jax train --config adding:cell=lstm", own).endswith(
+        "cell=lstm"
+    )
+    given = "irnn-jax train --config adding:cell=lstm,io_init=irnn --workdir w"
+    assert config_lib.reproducing_command(given, former) == given
+    assert config_lib.reproducing_command(
+        "irnn-jax train --config mnist:quick,cell=lstm,permuted", former
+    ) == ("irnn-jax train --config mnist:quick,cell=lstm,io_init=irnn,permuted")
+
+
 def test_an_unknown_io_init_is_refused_naming_the_allowed_ones():
     with pytest.raises(ValueError, match="unknown io_init 'paper'; allowed: standard, irnn"):
         config_lib.load(f"{ADDING_CONFIG}:io_init=paper")

@@ -78,6 +78,15 @@ def test_the_section_shows_each_campaigns_table_and_the_figures(tmp_path):
         {
             "pilot_lstm_lr0.001": record("lstm", False, 0.3, lr=1e-3) | {"note": "wall_s includes a pause"},
             "sequential_lstm": record("lstm", False, 0.6),
+            "sequential_irnn": record("irnn", False, 0.8),
+        },
+    )
+    write(
+        results,
+        "mnist_baselines",
+        {
+            "pilot_lstm_lr0.0003": record("lstm", False, 0.5, lr=3e-4),
+            "sequential_lstm": record("lstm", False, 0.7),
         },
     )
     write(results, "mnist_headline", {"permuted_irnn": record("irnn", True, 0.89) | {"note": "two segments"}})
@@ -85,8 +94,14 @@ def test_the_section_shows_each_campaigns_table_and_the_figures(tmp_path):
     text, figures = mnist_study.section(results, tmp_path / "figures", tmp_path)
 
     assert text.startswith("## Pixel MNIST")
-    assert "| sequential | LSTM | 60.00% | ~65% |" in text and "1 of the comparison's runs recorded" in text
-    assert "| pilot_lstm_lr0.001 | sequential | LSTM | Adam, batch 32 | 0.001 | 100 |" in text
+    main, side = text.split("The baselines as first run")
+    assert "| sequential | IRNN | 80.00% | ~97% |" in main and "2 of the comparison's runs recorded" in main
+    assert "| sequential | LSTM | 70.00% | ~65% |" in main and "60.00%" not in main
+    assert "| sequential | LSTM | 60.00% | ~65% |" in side
+    assert "| pilot_lstm_lr0.0003 (own init) | sequential | LSTM | Adam, batch 32 | 0.0003 | 100 |" in main
+    assert (
+        "| pilot_lstm_lr0.001 (the IRNN's init) | sequential | LSTM | Adam, batch 32 | 0.001 | 100 |" in main
+    )
     assert "| pilot_adam_lr1e-4 | sequential | IRNN |" in text
     assert "- pilot_lstm_lr0.001: wall_s includes a pause" in text
     assert "| permuted | Adam, batch 32 | 89.00% | 88% | ~82% |" in text

@@ -14,7 +14,7 @@ for which, on every one of :data:`SEEDS`, the mean state norm at step 784 is fin
 drives to a level and that then does not grow exponentially with time.
 
 Measured on the first :data:`BATCH` validation images (standardised pixels, scanline order);
-written to ``experiments/results/relu_rnn_gain.json`` with the norms at a few steps per gain and
+written to ``experiments/results/relu_rnn_gain/gain_grid.json`` with the norms at a few steps per gain and
 seed, and the chosen gain.
 
 Run from the repository root:
@@ -36,7 +36,7 @@ from irnn_jax import initializers, recurrence
 from irnn_jax.tasks.mnist import PixelMNIST
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-OUTPUT = ROOT / "experiments" / "results" / "relu_rnn_gain.json"
+OUTPUT = ROOT / "experiments" / "results" / "relu_rnn_gain" / "gain_grid.json"
 HIDDEN = 100
 RANDOM_WALK_GAIN = math.sqrt(2.0) * math.exp(1.2 / (HIDDEN - 2.4))
 GAINS = (0.5, 0.75, 1.0, 1.1, 1.2, 1.25, 1.3, 1.35, 1.4, math.sqrt(2.0), RANDOM_WALK_GAIN)

@@ -19,6 +19,7 @@ an overestimate: the grid runs took 262-290 s each and the IRNN's long run about
 import json
 import pathlib
 
+from irnn_jax import config as config_lib
 from irnn_jax.campaign import Run
 
 GRID = [(lr, clip) for lr in (1e-3, 1e-2) for clip in (1.0, 10.0)]
@@ -28,10 +29,12 @@ RESULTS = pathlib.Path(__file__).resolve().parents[1] / "results" / "adding_sgd"
 
 
 def run(name: str, cell: str, lr: float, clip: float, steps: int) -> Run:
-    """An SGD run of ``cell`` at T=150 (the config's paper protocol) with ``lr``, ``clip``, ``steps``."""
+    """An SGD run of ``cell`` at T=150 (the config's paper protocol) with ``lr``, ``clip``, ``steps``,
+    and the initialisation these runs had (:func:`irnn_jax.config.former_init`: the tanh RNN with
+    the IRNN's input and readout weights)."""
     return Run(
         name=name,
-        config=f"adding:T=150,cell={cell}",
+        config=f"adding:T=150,cell={cell}{config_lib.former_init(cell)}",
         overrides=(
             f"optim.lr={lr}",
             f"optim.clip={clip}",
