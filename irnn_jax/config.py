@@ -227,7 +227,7 @@ def reproducing_command(command: str, model: Mapping[str, Any]) -> str:
     if not former:
         return command
     return re.sub(
-        rf",cell={cell}(?=[ ,]|$)", lambda match: match.group(0) + former_init(cell), command, count=1
+        rf"(?<=[:,])cell={cell}(?=[ ,]|$)", lambda match: match.group(0) + former_init(cell), command, count=1
     )
 
 

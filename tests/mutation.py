@@ -116,6 +116,55 @@ MUTANTS = (
         "    if False:\n",
         ("test_workdir.py",),
     ),
+    Mutant(
+        "a baseline given the IRNN's input and readout weights",
+        "irnn_jax/config.py",
+        '"lstm": {"recurrent": {"name": "orthogonal", "scale": 1.0}, **_STANDARD_IO},',
+        '"lstm": {"recurrent": {"name": "orthogonal", "scale": 1.0}, **IRNN_IO},',
+        ("test_config.py",),
+    ),
+    Mutant(
+        "io_init=irnn ignored",
+        "irnn_jax/config.py",
+        'inits = {**INIT_BY_CELL[cell], **(IRNN_IO if io_init == "irnn" else {})}',
+        "inits = dict(INIT_BY_CELL[cell])",
+        ("test_config.py",),
+    ),
+    Mutant(
+        "fan_in_gaussian ignores its gain",
+        "irnn_jax/initializers.py",
+        'lambda fan_in: gain, "fan_in_gaussian"',
+        'lambda fan_in: 1.0, "fan_in_gaussian"',
+        ("test_initializers.py",),
+    ),
+    Mutant(
+        "a command with io_init given it again",
+        "irnn_jax/config.py",
+        'and "io_init=" not in command',
+        "and True",
+        ("test_config.py",),
+    ),
+    Mutant(
+        "the adding reading ranked from the worst",
+        "irnn_jax/adding_study.py",
+        "ranked = sorted(runs_of, key=lambda cell: mean_test(runs_of[cell]))",
+        "ranked = sorted(runs_of, key=lambda cell: mean_test(runs_of[cell]), reverse=True)",
+        ("test_adding_study.py",),
+    ),
+    Mutant(
+        "the MNIST table keeps the baselines with the IRNN's initialisation",
+        "irnn_jax/mnist_study.py",
+        "finished = irnn + [r for r in baselines if not is_pilot(r)]",
+        "finished = [r for r in comparison if not is_pilot(r)]",
+        ("test_mnist_study.py",),
+    ),
+    Mutant(
+        "a pilot alive at the baseline",
+        "experiments/campaigns/baseline_pilots.py",
+        'record["valid"]["mse"] < ALIVE_FRACTION * record["baseline"]',
+        'record["valid"]["mse"] < record["baseline"]',
+        ("test_campaigns.py",),
+    ),
 )
 
 
