@@ -263,6 +263,8 @@ def _rollback_lines(records: Sequence[Record]) -> list[str]:
         "",
         *runs_table(sorted(rolled, key=lambda r: (key(r)[0], r["config"]["seed"])), columns),
         "",
+        *[f"- T={key(r)[0]}, seed {r['config']['seed']}: {r['note']}" for r in rolled if r.get("note")],
+        "",
     ]
 
 

@@ -134,7 +134,7 @@ def test_the_lstm_picks_its_forget_bias_by_validation_and_its_seeds_share_that_b
 
 def test_runs_made_again_with_rollback_are_listed_apart_from_the_seeds_of_the_table(tmp_path):
     stopped = record(400, "irnn", 3e-4, valid=None, test=None, seed=1, diverged_at=13)
-    rolled = record(400, "irnn", 3e-4, valid=0.002, test=0.003, seed=1) | {"rollbacks": 2}
+    rolled = record(400, "irnn", 3e-4, valid=0.002, test=0.003, seed=1) | {"rollbacks": 2, "note": "why"}
     rolled["config"]["train"] = {"on_divergence": "rollback"}
     runs = [record(400, "irnn", 3e-4, valid=0.001, test=0.001), stopped, rolled]
     assert [run["config"]["seed"] for run in adding_study.chosen(runs)[400, "irnn"]] == [0, 1]
@@ -148,6 +148,7 @@ def test_runs_made_again_with_rollback_are_listed_apart_from_the_seeds_of_the_ta
         row for row in listed if row.startswith("| 400 | IRNN | 1 | 0.0003 | 2 | 100 | 0.002 | 0.003 |")
     ]
     assert len(listed) == 1
+    assert "- T=400, seed 1: why" in text.split("on_divergence=rollback")[1]
 
 
 def sgd_record(cell, lr, clip, steps, valid_curve):

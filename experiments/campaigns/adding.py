@@ -32,7 +32,11 @@ Plan, and how it was chosen:
   apart from the table (``ROLLBACK_RUNS``; about 520 s each, as seed 0's run). Actual: seed 1
   rolled back once and ended at test MSE 0.0334 (428 s); seed 2 rolled back twice and ended at
   validation MSE 0.134 but test MSE 7.79 (435 s), so its outputs on some test sequences are far
-  off (not examined further).
+  off. Session 22 (issue 39) looked into it: its record's note gives the reading (a few test
+  sequences driving the unbounded ReLU state of a run still near the instability that had
+  diverged it twice) and why it could not be confirmed (the parameters are gone; the same command
+  on another machine learns, ``adding_reruns/``, with no such outliers,
+  ``experiments/analyses/adding_outliers.py``).
 - Seeds: the chosen learning rate of the IRNN at each T, and of the LSTM at T=150, is repeated
   with seeds 1 and 2 (``seed_runs``, added once that (T, model) has its learning-rate records).
 
