@@ -3,7 +3,11 @@
 Four models (IRNN; ReLU RNN with the random-walk initialiser; tanh RNN with an orthogonal
 recurrent matrix; LSTM with forget-gate bias 1) at T = 150, 200, 300 and 400: 100 units, batch 16
 as in the paper, N(0, 0.001^2) input and readout weights, 10,000 validation and 10,000 test
-sequences (adding). Our protocol differs from the paper's in the optimiser:
+sequences (adding). Those input and readout weights are the IRNN's, and kept the LSTM and the tanh
+RNN at the baseline (issue 39): ``adding_baselines.py`` runs the three baselines and a GRU again
+with their own initialisation, and RESULTS.md keeps this campaign's baseline rows in a side
+table; its IRNN rows stand. Its runs' configs carry ``irnn_jax.config.former_init``'s variants,
+which give each model the initialisation it ran with. Our protocol differs from the paper's in the optimiser:
 Adam with its learning rate cosine-decayed to zero over the budget and clipping by global norm at
 1, where the paper ran plain SGD with clipping for 10^6 to 10^7 steps, out of reach of 2 CPU cores.
 
