@@ -5,7 +5,7 @@
 
 XLA:CPU runs one dependent chain on one core, so a single run leaves the second core idle.
 With ``--host-devices 2`` (``jax_num_cpu_devices``) ``fit`` splits each batch over two CPU
-devices and keeps the state replicated (:mod:`irnn_jax.sharding`). Each case trains the adding
+devices and keeps the state replicated (:mod:`irnn_jax.runtime.sharding`). Each case trains the adding
 problem at T=``--seq-len`` (``adding:T=...``, H=100, Adam) for ``--steps`` steps in a fresh
 process, one device count after the other, alternating for ``--repeats`` rounds; the figure is
 the median training steps/s that ``fit`` logs (its first window, which compiles, left out).

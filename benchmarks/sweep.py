@@ -27,7 +27,8 @@ import numpy as np
 
 from benchmarks import train_step
 from irnn_jax import config as config_lib
-from irnn_jax import experiment, optim, sharding, sweep
+from irnn_jax import experiment, optim, sweep
+from irnn_jax.runtime import sharding
 
 LRS = [10.0**exponent for exponent in range(-9, 0)]
 CLIPS = [1.0, 10.0, 100.0, 1000.0]

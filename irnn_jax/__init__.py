@@ -13,25 +13,26 @@ several processes).
 import importlib
 import importlib.metadata
 
-PUBLIC_MODULES = (
-    "campaign",
-    "config",
-    "diagnostics",
-    "distributed",
-    "experiment",
-    "initializers",
-    "models",
-    "nnx_models",
-    "optim",
-    "progress",
-    "recurrence",
-    "report",
-    "sharding",
-    "sweep",
-    "tasks",
-    "tensorboard",
-    "train",
-)
+# Each public module by its attribute name, with where it lives (the layers' folders).
+PUBLIC_MODULES = {
+    "campaign": "irnn_jax.reproduce.campaign",
+    "config": "irnn_jax.config",
+    "diagnostics": "irnn_jax.diagnostics",
+    "distributed": "irnn_jax.runtime.distributed",
+    "experiment": "irnn_jax.experiment",
+    "initializers": "irnn_jax.initializers",
+    "models": "irnn_jax.models",
+    "nnx_models": "irnn_jax.nnx_models",
+    "optim": "irnn_jax.optim",
+    "progress": "irnn_jax.runtime.progress",
+    "recurrence": "irnn_jax.recurrence",
+    "report": "irnn_jax.reproduce.report",
+    "sharding": "irnn_jax.runtime.sharding",
+    "sweep": "irnn_jax.sweep",
+    "tasks": "irnn_jax.tasks",
+    "tensorboard": "irnn_jax.runtime.tensorboard",
+    "train": "irnn_jax.train",
+}
 
 try:
     __version__ = importlib.metadata.version("irnn_jax")
@@ -44,7 +45,7 @@ __all__ = ["__version__", *PUBLIC_MODULES]
 def __getattr__(name: str) -> object:
     """Import a public module on first access (``irnn_jax.initializers``)."""
     if name in PUBLIC_MODULES:
-        return importlib.import_module(f"irnn_jax.{name}")
+        return importlib.import_module(PUBLIC_MODULES[name])
     raise AttributeError(f"module 'irnn_jax' has no attribute {name!r}")
 
 

@@ -9,7 +9,7 @@ After each save the sha256 of every file of the checkpoint goes to
 whose files still match and that orbax can read; a damaged one is moved (never deleted) to
 ``<workdir>/unrestorable_checkpoints/`` and the next older one is tried.
 
-In a job of several processes (:mod:`irnn_jax.distributed`) every process calls these functions
+In a job of several processes (:mod:`irnn_jax.runtime.distributed`) every process calls these functions
 alike: orbax saves and restores across them, the main process alone records digests and moves
 a damaged checkpoint, and the workdir is on a file system that all of them see.
 """
@@ -26,8 +26,8 @@ from typing import Any
 import jax
 import orbax.checkpoint as ocp
 
-from irnn_jax import distributed
 from irnn_jax.errors import WorkdirError
+from irnn_jax.runtime import distributed
 
 DIGESTS_FILE = "checkpoint_digests.json"
 SET_ASIDE_DIR = "unrestorable_checkpoints"

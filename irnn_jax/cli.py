@@ -3,10 +3,10 @@
 ``irnn-jax train --config adding:T=150 --workdir runs/adding
 [--resume] [--config.optim.lr=1e-3 ...]``, ``irnn-jax sweep --config ... --workdir ...
 --grid optim.lr=1e-4,1e-3 --grid optim.clip=1,10 --seeds 3``, ``irnn-jax campaign FILE
-[--shard K/N] [--list]`` (:mod:`irnn_jax.campaign`), ``irnn-jax report`` and
+[--shard K/N] [--list]`` (:mod:`irnn_jax.reproduce.campaign`), ``irnn-jax report`` and
 ``irnn-jax data fetch|verify|list [NAME]``. ``train`` and ``sweep`` run as one process of a
 multi-process job with ``--coordinator HOST:PORT --num-processes N --process-id I`` or
-``--distributed`` (:mod:`irnn_jax.distributed`). Bad input (a :class:`irnn_jax.errors.UserError`:
+``--distributed`` (:mod:`irnn_jax.runtime.distributed`). Bad input (a :class:`irnn_jax.errors.UserError`:
 config, data, workdir) prints one ``irnn-jax: error: ...`` line, exit code 2; a diverged run or a
 ``data verify`` that finds a dataset missing or corrupt exits 1. Any other exception is a bug and
 keeps its traceback.
@@ -20,8 +20,8 @@ import sys
 from collections.abc import Sequence
 
 from irnn_jax import config as config_lib
-from irnn_jax import progress
 from irnn_jax.errors import UserError
+from irnn_jax.runtime import progress
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -222,7 +222,7 @@ def _report(args: argparse.Namespace) -> int:
     import json
     import pathlib
 
-    from irnn_jax import report
+    from irnn_jax.reproduce import report
 
     results = pathlib.Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
@@ -243,7 +243,7 @@ def _report(args: argparse.Namespace) -> int:
 def _campaign(args: argparse.Namespace) -> int:
     import pathlib
 
-    from irnn_jax import campaign
+    from irnn_jax.reproduce import campaign
 
     loaded = campaign.load(args.file)
     name = loaded.path.stem
@@ -292,13 +292,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "report":
             return _report(args)
         if getattr(args, "host_devices", None) is not None:
-            from irnn_jax import sharding
+            from irnn_jax.runtime import sharding
 
             sharding.use_host_devices(args.host_devices)
         if args.distributed or any(
             value is not None for value in (args.coordinator, args.num_processes, args.process_id)
         ):
-            from irnn_jax import distributed
+            from irnn_jax.runtime import distributed
 
             distributed.initialize(
                 args.coordinator, args.num_processes, args.process_id, detect=args.distributed

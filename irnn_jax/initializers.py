@@ -265,19 +265,6 @@ _REGISTRY: dict[str, Callable[..., Initializer]] = {
 }
 
 
-# The recurrent initialisers of our Dou & Principe (2023) comparison, with the names tables use.
-COMPARED = {
-    "identity": "IRNN (I)",
-    "scaled_identity": "0.01 I",
-    "orthogonal": "orthogonal",
-    "glorot_normal": "Xavier",
-    "he_normal": "Kaiming",
-    "np_rnn": "np-RNN (for sp-RNN)",
-    "random_walk": "random walk",
-    "eigen": "eigen (our reading)",
-}
-
-
 def names() -> list[str]:
     """The initialiser names :func:`get` accepts, sorted."""
     return sorted(_REGISTRY)

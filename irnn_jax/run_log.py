@@ -21,7 +21,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from irnn_jax import checkpoint, optim, steps, validation
-from irnn_jax import tensorboard as tensorboard_lib
+from irnn_jax.runtime import tensorboard as tensorboard_lib
 
 METRICS_FILE = "metrics.jsonl"
 DIAGNOSTICS_FILE = "diagnostics.jsonl"
@@ -45,7 +45,7 @@ class RunLog:
     ``tensorboard``, every line's numbers also go to TensorBoard event files in
     ``<workdir>/tensorboard/`` as scalars tagged ``split/name`` (``train/loss``, ``test/mse``).
     A resumed or rolled-back run marks the event files so that TensorBoard forgets the points
-    after the step it goes on from (:meth:`irnn_jax.tensorboard.EventWriter.restart`). Without
+    after the step it goes on from (:meth:`irnn_jax.runtime.tensorboard.EventWriter.restart`). Without
     ``writes`` (a process of a multi-process job other than the main one) it only reads.
     """
 

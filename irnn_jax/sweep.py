@@ -5,8 +5,8 @@ A sweep is a config, a grid over ``optim.lr`` and ``optim.clip`` (the hyperparam
 the parameters and the batch stream that :func:`irnn_jax.train.fit` would give it for its seed
 (runs with the same seed see the same batches), and one ``jax.vmap`` of the train step advances
 all runs together; per-run learning rates and clips are arrays in the stacked optimiser state.
-With several devices the run axis is sharded over them (:mod:`irnn_jax.sharding`), in a job of
-several processes over all of theirs (:mod:`irnn_jax.distributed`; only the main one writes).
+With several devices the run axis is sharded over them (:mod:`irnn_jax.runtime.sharding`), in a job of
+several processes over all of theirs (:mod:`irnn_jax.runtime.distributed`; only the main one writes).
 
 A run whose loss or gradient becomes non-finite is marked diverged at that step and its result
 is reported as such; the other runs go on.
@@ -26,8 +26,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from irnn_jax import checks, distributed, errors, experiment, optim, run_log, sharding, steps, train
+from irnn_jax import checks, errors, experiment, optim, run_log, steps, train
 from irnn_jax import workdir as workdir_lib
+from irnn_jax.runtime import distributed, sharding
 
 SWEEPABLE = {"optim.lr": "learning_rate", "optim.clip": "clip"}
 HIGHER_IS_BETTER = ("accuracy",)
@@ -231,7 +232,7 @@ def sweep_step(
 ) -> Callable[[steps.TrainState, steps.Batch], tuple[steps.TrainState, steps.Metrics]]:
     """The step of all runs at once (stacked states and batches, run axis first): ``vmap`` of
     ``train_step``, or (``'map'``) a ``lax.map`` over the runs, each device looping over its own
-    share of them (:func:`irnn_jax.sharding.per_device`)."""
+    share of them (:func:`irnn_jax.runtime.sharding.per_device`)."""
     if execution == "vmap":
         return jax.vmap(train_step)
     return sharding.per_device(

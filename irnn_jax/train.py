@@ -19,12 +19,13 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
-from irnn_jax import checkpoint, diagnostics, distributed, errors, experiment, run_log, sharding
+from irnn_jax import checkpoint, diagnostics, errors, experiment, run_log
 from irnn_jax import config as config_lib
-from irnn_jax import progress as progress_lib
 from irnn_jax import workdir as workdir_lib
 from irnn_jax.errors import WorkdirError
 from irnn_jax.run_log import TrainingDivergedError
+from irnn_jax.runtime import distributed, sharding
+from irnn_jax.runtime import progress as progress_lib
 from irnn_jax.steps import (
     Batch,
     Metrics,
@@ -89,10 +90,10 @@ def fit(
     finite. With ``resume`` the run continues from the latest checkpoint: batch ``step`` is a pure
     function of the seed and the step, so the result is bit-identical to an uninterrupted run.
     With several devices, batches are split over them and the state is replicated
-    (:mod:`irnn_jax.sharding`); in a job of several processes (:mod:`irnn_jax.distributed`)
+    (:mod:`irnn_jax.runtime.sharding`); in a job of several processes (:mod:`irnn_jax.runtime.distributed`)
     those are all the processes' devices, every process calls ``fit`` alike, and only the main
     one holds the workdir, logs and writes its files (all of them checkpoint, through orbax).
-    ``progress`` is a mode of :mod:`irnn_jax.progress` (by default a
+    ``progress`` is a mode of :mod:`irnn_jax.runtime.progress` (by default a
     widget in notebooks, a bar on terminals, a line through ``log`` every 30 s elsewhere). With
     ``tensorboard`` the lines of ``metrics.jsonl`` also go to TensorBoard event files in
     ``<workdir>/tensorboard/`` (:class:`irnn_jax.run_log.RunLog`).

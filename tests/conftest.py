@@ -35,6 +35,7 @@ settings.load_profile("ci")  # --hypothesis-profile=dev overrides this
 
 # Modules whose tests compile long scans, train, or start processes: `pytest -m "not slow"` skips them.
 SLOW_MODULES = (
+    "test_analyses",
     "test_benchmarks",
     "test_campaign",
     "test_checkpoint",

@@ -146,17 +146,17 @@ MUTANTS = (
     ),
     Mutant(
         "the adding reading ranked from the worst",
-        "irnn_jax/adding_study.py",
+        "irnn_jax/reproduce/studies/adding.py",
         "ranked = sorted(runs_of, key=lambda cell: mean_test(runs_of[cell]))",
         "ranked = sorted(runs_of, key=lambda cell: mean_test(runs_of[cell]), reverse=True)",
-        ("test_adding_study.py",),
+        ("test_studies_adding.py",),
     ),
     Mutant(
         "the MNIST table keeps the baselines with the IRNN's initialisation",
-        "irnn_jax/mnist_study.py",
+        "irnn_jax/reproduce/studies/mnist.py",
         "finished = irnn + [r for r in baselines if not is_pilot(r)]",
         "finished = [r for r in comparison if not is_pilot(r)]",
-        ("test_mnist_study.py",),
+        ("test_studies_mnist.py",),
     ),
     Mutant(
         "a pilot alive at the baseline",

@@ -3,9 +3,10 @@ import pathlib
 
 import pytest
 
-from irnn_jax import campaign, cli, models, optim
+from irnn_jax import cli, models, optim
 from irnn_jax import config as config_lib
 from irnn_jax.errors import ConfigError
+from irnn_jax.reproduce import campaign
 
 from .helpers import ADDING_CONFIG
 
@@ -20,7 +21,7 @@ def run_all(loaded, tmp_path):
 
 def write_campaign(path, runs):
     path.write_text(
-        "from irnn_jax.campaign import Run\nCOST_S = 5\nRUNS = [\n"
+        "from irnn_jax.reproduce.campaign import Run\nCOST_S = 5\nRUNS = [\n"
         + "".join(f"    Run({name!r}, {spec!r}, {overrides!r}),\n" for name, spec, overrides in runs)
         + "]\n"
     )

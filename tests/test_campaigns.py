@@ -7,8 +7,8 @@ import pathlib
 
 import pytest
 
-from irnn_jax import campaign
 from irnn_jax import config as config_lib
+from irnn_jax.reproduce import campaign
 
 CAMPAIGNS = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "campaigns"
 

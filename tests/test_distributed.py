@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 from jax.tree_util import keystr
 
-from irnn_jax import cli, distributed, sweep, train
+from irnn_jax import cli, sweep, train
 from irnn_jax import config as config_lib
 from irnn_jax.errors import ConfigError
+from irnn_jax.runtime import distributed
 
 from .helpers import ADDING_CONFIG
 

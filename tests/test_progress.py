@@ -4,7 +4,8 @@ import types
 
 import pytest
 
-from irnn_jax import progress, train
+from irnn_jax import train
+from irnn_jax.runtime import progress
 
 from .helpers import adding_config
 

@@ -3,8 +3,9 @@ import json
 import matplotlib.image
 import pytest
 
-from irnn_jax import cli, report
+from irnn_jax import cli
 from irnn_jax.errors import WorkdirError
+from irnn_jax.reproduce import report
 
 from .helpers import ADDING_CONFIG
 

@@ -6,7 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from irnn_jax import cli, sharding, sweep, train
+from irnn_jax import cli, sweep, train
+from irnn_jax.runtime import sharding
 
 from .helpers import ADDING_CONFIG, adding_config
 

@@ -64,9 +64,10 @@ median ``wall_s`` of the records.
 
 import pathlib
 
-from irnn_jax import adding_study, init_study
 from irnn_jax import config as config_lib
-from irnn_jax.campaign import Run
+from irnn_jax.reproduce import records as records_lib
+from irnn_jax.reproduce.campaign import Run
+from irnn_jax.reproduce.studies import adding as adding_study
 
 LENGTHS = (150, 200, 300, 400)
 CELLS = ("irnn", "rnn_relu", "rnn_tanh", "lstm")
@@ -136,7 +137,7 @@ FORGET_BIASES = (4.0, 10.0, 20.0)
 def seed_runs() -> list[Run]:
     """Seeds 1 and 2 at the chosen setting (learning rate; an LSTM's forget bias) of the IRNN at
     each T and of the LSTM at T=150."""
-    picked = adding_study.chosen(init_study.load(RESULTS.parent, adding_study.CAMPAIGN))
+    picked = adding_study.chosen(records_lib.load(RESULTS.parent, adding_study.CAMPAIGN))
     repeated = [(T, "irnn") for T in LENGTHS] + [(150, "lstm")]
     settings = {(T, cell): picked[T, cell][0]["config"] for T, cell in repeated if (T, cell) in picked}
     return [

@@ -35,7 +35,8 @@ COST_S: the estimate of a gated run at the mean length, to be replaced by the re
 import pathlib
 import runpy
 
-from irnn_jax import adding_study, init_study
+from irnn_jax.reproduce import records as records_lib
+from irnn_jax.reproduce.studies import adding as adding_study
 
 HERE = pathlib.Path(__file__).resolve().parent
 ADDING = runpy.run_path(str(HERE / "adding.py"))
@@ -60,8 +61,8 @@ def grid(cells: tuple[str, ...]) -> list:
 
 def seed_runs() -> list:
     """Seeds 1 and 2 of the LSTM's and the GRU's picked rate at each length whose grid is
-    recorded (:func:`irnn_jax.adding_study.chosen`, lowest final validation MSE of seed 0)."""
-    picked = adding_study.chosen(init_study.load(RESULTS, CAMPAIGN))
+    recorded (:func:`irnn_jax.reproduce.studies.adding.chosen`, lowest final validation MSE of seed 0)."""
+    picked = adding_study.chosen(records_lib.load(RESULTS, CAMPAIGN))
     return [
         ADDING["run"](seq_len, cell, picked[seq_len, cell][0]["config"]["optim"]["lr"], seed, variants="")
         for seq_len in ADDING["LENGTHS"]

@@ -20,7 +20,7 @@ import json
 import pathlib
 
 from irnn_jax import config as config_lib
-from irnn_jax.campaign import Run
+from irnn_jax.reproduce.campaign import Run
 
 GRID = [(lr, clip) for lr in (1e-3, 1e-2) for clip in (1.0, 10.0)]
 GRID_STEPS, LONG_STEPS = 30_000, 300_000

@@ -13,8 +13,8 @@ COST_S: the median ``wall_s`` of the records of the runs that trained all 20,000
 each, XLA single-threaded, sharing the machine with other work); diverged runs end sooner.
 """
 
-from irnn_jax.campaign import Run
-from irnn_jax.initializers import COMPARED
+from irnn_jax.reproduce.campaign import Run
+from irnn_jax.reproduce.studies.init_comparison import COMPARED
 
 COST_S = 896
 

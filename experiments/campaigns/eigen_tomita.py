@@ -12,8 +12,8 @@ COST_S: the median ``wall_s`` of the campaign's 168 records (one core each, XLA 
 the compilation cache warm; the first, which compiled every string length, took 59 s).
 """
 
-from irnn_jax.campaign import Run
-from irnn_jax.initializers import COMPARED
+from irnn_jax.reproduce.campaign import Run
+from irnn_jax.reproduce.studies.init_comparison import COMPARED
 
 GRAMMARS = range(1, 8)
 SEEDS = range(3)

@@ -67,7 +67,7 @@ import json
 import pathlib
 
 from irnn_jax import config as config_lib
-from irnn_jax.campaign import Run
+from irnn_jax.reproduce.campaign import Run
 
 CELLS = ("irnn", "rnn_relu", "rnn_tanh", "lstm")
 LEARNING_RATES = (1e-4, 3e-4, 1e-3)

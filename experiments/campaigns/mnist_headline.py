@@ -189,7 +189,7 @@ only the part after the last resume (``resumed_from``).
 import json
 import pathlib
 
-from irnn_jax.campaign import Run
+from irnn_jax.reproduce.campaign import Run
 
 STEPS = 500_000
 COST_S = 19_000

@@ -24,7 +24,7 @@ COST_S: an estimate from the long run's step rate (80,000 steps of batch 32 in 3
 core) plus ten held-out passes; to be replaced by the records' median ``wall_s``.
 """
 
-from irnn_jax.campaign import Run
+from irnn_jax.reproduce.campaign import Run
 
 STEPS = 20_000
 COMMON = (

@@ -24,8 +24,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from irnn_jax import progress
 from irnn_jax.errors import DataError
+from irnn_jax.runtime import progress
 
 
 @dataclasses.dataclass(frozen=True)

@@ -25,8 +25,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from irnn_jax import init_study
-from irnn_jax.adding_study import MODELS, budget, wall
+from irnn_jax.reproduce import records as records_lib
+from irnn_jax.reproduce.records import MODELS, budget, wall
 
 PILOTS, COMPARISON, HEADLINE = "mnist_pilots", "mnist_comparison", "mnist_headline"
 BASELINES = "mnist_baselines"
@@ -203,7 +203,7 @@ def plot(
     for row in axes:
         row[0].set_ylabel("test accuracy")
     figure.suptitle(title)
-    init_study.save_figure(figure, path)
+    records_lib.save_figure(figure, path)
 
 
 def _draw(axis: plt.Axes, panel: Sequence[Record]) -> None:
@@ -241,8 +241,8 @@ def section(
     results_dir: pathlib.Path, figures_dir: pathlib.Path, output_dir: pathlib.Path
 ) -> tuple[str, list[pathlib.Path]]:
     """The markdown of the section and its figures (empty if none of its campaigns has run)."""
-    pilots, comparison = init_study.load(results_dir, PILOTS), init_study.load(results_dir, COMPARISON)
-    headline, baselines = init_study.load(results_dir, HEADLINE), init_study.load(results_dir, BASELINES)
+    pilots, comparison = records_lib.load(results_dir, PILOTS), records_lib.load(results_dir, COMPARISON)
+    headline, baselines = records_lib.load(results_dir, HEADLINE), records_lib.load(results_dir, BASELINES)
     if not (pilots or comparison or headline):
         return "", []
     lines = ["## Pixel MNIST: IRNN against LSTM, GRU and RNNs (Le, Jaitly & Hinton 2015, figure 3)", ""]

@@ -3,7 +3,7 @@ import json
 import matplotlib.colors
 import pytest
 
-from irnn_jax import mnist_study
+from irnn_jax.reproduce.studies import mnist as mnist_study
 
 from .helpers import line_colours
 
@@ -152,7 +152,7 @@ def test_the_headline_part_lists_each_average_of_checkpoints_and_each_evaluated_
 
 def test_each_model_keeps_its_colour_in_both_panels(tmp_path, monkeypatch):
     figures = []
-    monkeypatch.setattr(mnist_study.init_study, "save_figure", lambda figure, path: figures.append(figure))
+    monkeypatch.setattr(mnist_study.records_lib, "save_figure", lambda figure, path: figures.append(figure))
     runs = [record("irnn", False, 0.9), record("lstm", False, 0.6), record("lstm", True, 0.4)]
 
     mnist_study.plot(runs, tmp_path / "figure.png", "title")
@@ -164,7 +164,7 @@ def test_each_model_keeps_its_colour_in_both_panels(tmp_path, monkeypatch):
 
 def test_the_headline_figure_draws_each_orders_goal_and_zooms_in_on_it(tmp_path, monkeypatch):
     figures = []
-    monkeypatch.setattr(mnist_study.init_study, "save_figure", lambda figure, path: figures.append(figure))
+    monkeypatch.setattr(mnist_study.records_lib, "save_figure", lambda figure, path: figures.append(figure))
 
     runs = [record("irnn", False, 0.96), record("irnn", True, 0.87)]
 
@@ -188,7 +188,7 @@ def test_runs_of_one_model_in_a_panel_are_told_apart_by_protocol_step_budget_lin
     tmp_path, monkeypatch
 ):
     figures = []
-    monkeypatch.setattr(mnist_study.init_study, "save_figure", lambda figure, path: figures.append(figure))
+    monkeypatch.setattr(mnist_study.records_lib, "save_figure", lambda figure, path: figures.append(figure))
     runs = [
         record("irnn", False, 0.97, steps=200, optim="sgd", batch=16),
         record("irnn", False, 0.96),

@@ -4,7 +4,7 @@
 an explicit coordinator, process count and process id (the arguments of
 ``jax.distributed.initialize``), or by letting JAX detect the cluster (TPU, SLURM, Open MPI,
 Kubernetes). Afterwards ``jax.devices()`` lists every process's devices, so the meshes of
-:mod:`irnn_jax.sharding` span the whole job, and each process places only its own devices'
+:mod:`irnn_jax.runtime.sharding` span the whole job, and each process places only its own devices'
 share of every array. Every process runs the same program; only the main process
 (:func:`is_main`) writes logs, records and summaries, while checkpoints are saved by all of them
 through orbax. On CPUs the processes talk through JAX's gloo collectives.

@@ -1,6 +1,6 @@
 import json
 
-from irnn_jax import init_study
+from irnn_jax.reproduce.studies import init_comparison
 
 
 def record(grammar, init, seed, valid, test, diagnostics=True):
@@ -42,7 +42,7 @@ def write(results, campaign, records):
 def test_the_tomita_table_averages_seeds_and_marks_the_best_initialiser_per_grammar(tmp_path):
     write(
         tmp_path,
-        init_study.TOMITA,
+        init_comparison.TOMITA,
         [
             record(1, "identity", 0, 0.90, 0.80),
             record(1, "identity", 1, 1.00, 0.60),
@@ -52,7 +52,7 @@ def test_the_tomita_table_averages_seeds_and_marks_the_best_initialiser_per_gram
             record(2, "identity", 0, 0.60, 0.55),
         ],
     )
-    text, figures = init_study.section(tmp_path, tmp_path / "figures", tmp_path)
+    text, figures = init_comparison.section(tmp_path, tmp_path / "figures", tmp_path)
     tables = text.split("Accuracy on training lengths")[1]
     valid_table, test_table = tables.split("Accuracy on longer test strings")
     assert "| 1 | **95.0 ± 7.1** | 60.0 ± 14.1 |" in valid_table  # identity best on training lengths
@@ -62,31 +62,15 @@ def test_the_tomita_table_averages_seeds_and_marks_the_best_initialiser_per_gram
     assert all(path.is_file() for path in figures) and len(figures) == 2  # spectra, gradients
 
 
-def test_loaded_records_carry_their_name_and_a_workdir_relative_to_the_repository(tmp_path):
-    made = record(1, "identity", 0, 0.9, 0.8) | {
-        "command": "irnn-jax train --config tomita --workdir /home/me/irnn_jax/experiments/campaigns/"
-        "eigen_tomita.runs/g1 --config.seed=0"
-    }
-    write(tmp_path, "eigen_tomita", [made, record(2, "identity", 0, 0.9, 0.8)])
-
-    loaded = init_study.load(tmp_path, "eigen_tomita")
-
-    assert [item["name"] for item in loaded] == ["0", "1"]
-    assert loaded[0]["command"] == (
-        "irnn-jax train --config tomita --workdir experiments/campaigns/eigen_tomita.runs/g1 --config.seed=0"
-    )
-    assert loaded[1]["command"] == record(2, "identity", 0, 0.9, 0.8)["command"]  # nothing to shorten
-
-
 def test_no_campaign_records_give_no_section(tmp_path):
-    assert init_study.section(tmp_path, tmp_path / "figures", tmp_path) == ("", [])
+    assert init_comparison.section(tmp_path, tmp_path / "figures", tmp_path) == ("", [])
 
 
 def test_the_mnist_runs_get_a_table_and_a_curve_figure(tmp_path):
     runs = [record(0, "identity", 0, 0.7, 0.65), record(0, "orthogonal", 0, 0.5, 0.45, diagnostics=False)]
     runs.append({**record(0, "glorot_normal", 0, 0.0, 0.0), "diverged": "non-finite", "diverged_at": 1234})
-    write(tmp_path, init_study.MNIST, runs)
-    text, figures = init_study.section(tmp_path, tmp_path / "figures", tmp_path)
+    write(tmp_path, init_comparison.MNIST, runs)
+    text, figures = init_comparison.section(tmp_path, tmp_path / "figures", tmp_path)
     assert "| IRNN (I) | 3,000 | 30 s | 70.00% | 65.00% |" in text and "| orthogonal |" in text
     assert "| Xavier | diverged at step 1,234 | | | | `irnn-jax train ... 0 glorot_normal 0` |" in text
     names = [path.name for path in figures]

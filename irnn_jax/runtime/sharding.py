@@ -3,7 +3,7 @@
 Training shards the batch axis and replicates the state (data parallelism); sweeps shard the run
 axis. ``jit`` then partitions the computation (GSPMD): the same program runs on one CPU, several
 GPUs or a TPU slice. An axis that the device count does not divide stays replicated. In a job of
-several processes (:mod:`irnn_jax.distributed`) the mesh spans all their devices; every process
+several processes (:mod:`irnn_jax.runtime.distributed`) the mesh spans all their devices; every process
 holds the same host values and places only its own devices' share of them.
 """
 

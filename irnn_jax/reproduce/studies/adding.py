@@ -25,12 +25,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from irnn_jax import init_study
+from irnn_jax.reproduce import records as records_lib
+from irnn_jax.reproduce.records import MODELS, budget, wall
 
 CAMPAIGN = "adding"
 BASELINES = "adding_baselines"  # the baselines with their own initialisation (issue 39)
 SGD_CAMPAIGN = "adding_sgd"  # the paper's own protocol (SGD), item 2 of the reproduction
-MODELS = {"irnn": "IRNN", "lstm": "LSTM", "gru": "GRU", "rnn_tanh": "RNN + tanh", "rnn_relu": "RNN + ReLU"}
 LENGTHS = (150, 200, 300, 400)
 # Approximate test MSE read off the paper's figure 2 (the baseline, always predicting 1, is 1/6);
 # the paper has no GRU.
@@ -47,11 +47,6 @@ Record = Mapping[str, Any]
 def key(record: Record) -> tuple[int, str]:
     """The (sequence length, model) a record belongs to."""
     return record["config"]["task"]["seq_len"], record["config"]["model"]["cell"]
-
-
-def budget(record: Record) -> int:
-    """The run's step budget (a diverged run's record holds it only in its config)."""
-    return record.get("steps", record["config"].get("train", {}).get("steps", 0))
 
 
 def final_mse(record: Record, split: str) -> float:
@@ -147,12 +142,6 @@ def table(picked: Mapping[tuple[int, str], Sequence[Record]], records: Sequence[
     return lines
 
 
-def wall(record: Record) -> str:
-    """The run's wall seconds, saying so where they count only the part after a resume."""
-    seconds, resumed_from = record.get("wall_s", ""), record.get("resumed_from")
-    return f"{seconds} (steps {resumed_from} on)" if resumed_from else f"{seconds}"
-
-
 def notes(picked: Mapping[tuple[int, str], Sequence[Record]]) -> list[str]:
     """The notes that the table's runs carry in their records (e.g. a pause inside ``wall_s``)."""
     lines = [
@@ -177,7 +166,7 @@ def plot(picked: Mapping[tuple[int, str], Sequence[Record]], path: pathlib.Path)
         axis.axhline(1 / 6, color="gray", linestyle=":", label="always predict 1")
         axis.set(title=f"Adding problem, T = {seq_len}", xlabel="step", ylabel="test MSE", ylim=(0, 0.5))
     axes[0][0].legend(fontsize="small")
-    init_study.save_figure(figure, path)
+    records_lib.save_figure(figure, path)
 
 
 def runs_table(records: Sequence[Record], columns: Mapping[str, Callable[[Record], str]]) -> list[str]:
@@ -242,7 +231,7 @@ def plot_sgd(records: Sequence[Record], path: pathlib.Path) -> None:
     axis.axhline(1 / 6, color="gray", linestyle=":", label="always predict 1")
     axis.set(title="Adding problem, T = 150, plain SGD", xlabel="step", ylabel="test MSE", ylim=(0, 0.5))
     axis.legend(fontsize="x-small")
-    init_study.save_figure(figure, path)
+    records_lib.save_figure(figure, path)
 
 
 def _rollback_lines(records: Sequence[Record]) -> list[str]:
@@ -320,12 +309,12 @@ def section(
     results_dir: pathlib.Path, figures_dir: pathlib.Path, output_dir: pathlib.Path
 ) -> tuple[str, list[pathlib.Path]]:
     """The markdown of the section and its figures (empty if the campaign has not run)."""
-    records = init_study.load(results_dir, CAMPAIGN)
+    records = records_lib.load(results_dir, CAMPAIGN)
     if not records:
         return "", []
     irnn = [record for record in records if key(record)[1] == "irnn"]
     former = [record for record in records if key(record)[1] != "irnn"]
-    baselines = init_study.load(results_dir, BASELINES)
+    baselines = records_lib.load(results_dir, BASELINES)
     picked = {**chosen(irnn), **chosen(baselines)}
     path = figures_dir / "adding_comparison.png"
     plot(picked, path)
@@ -372,7 +361,7 @@ def section(
         *_forget_bias_lines(former),
     ]
     figures = [path]
-    sgd_records = init_study.load(results_dir, SGD_CAMPAIGN)
+    sgd_records = records_lib.load(results_dir, SGD_CAMPAIGN)
     if sgd_records:
         sgd_path = figures_dir / "adding_sgd.png"
         plot_sgd(sgd_records, sgd_path)

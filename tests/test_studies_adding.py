@@ -1,6 +1,6 @@
 import json
 
-from irnn_jax import adding_study
+from irnn_jax.reproduce.studies import adding as adding_study
 
 from .helpers import line_colours
 
@@ -187,7 +187,7 @@ def test_the_sgd_runs_get_a_table_of_where_each_ended_and_its_own_figure(tmp_pat
 
 def test_each_model_keeps_its_colour_in_panels_where_another_model_is_missing(tmp_path, monkeypatch):
     figures = []
-    monkeypatch.setattr(adding_study.init_study, "save_figure", lambda figure, path: figures.append(figure))
+    monkeypatch.setattr(adding_study.records_lib, "save_figure", lambda figure, path: figures.append(figure))
     runs = [record(150, "irnn", 1e-3, 0.01, 0.01), record(150, "rnn_tanh", 1e-3, 0.2, 0.2)]
     picked = adding_study.chosen([*runs, record(300, "rnn_tanh", 1e-3, valid=0.2, test=0.2)])
 

@@ -3,7 +3,7 @@
 A campaign file is a Python file defining ``RUNS``, a list of :class:`Run`, and ``COST_S``, the
 measured seconds of one run on one CPU core (its docstring says how it was measured). ``irnn-jax
 campaign FILE`` trains every run that has no record yet, resuming an interrupted one from its
-workdir, and writes each record (:func:`irnn_jax.report.collect`) as soon as its run ends, then
+workdir, and writes each record (:func:`irnn_jax.reproduce.report.collect`) as soon as its run ends, then
 removes that run's workdir: the record keeps its curve, diagnostics and command, and the run's
 training log (``metrics.jsonl``: training-batch metrics and steps/s, which the record does not
 hold) is kept beside it as ``<name>.metrics.jsonl``. So the runs directory (by default the
@@ -30,9 +30,10 @@ from collections.abc import Callable, Sequence
 import jax
 
 from irnn_jax import config as config_lib
-from irnn_jax import report, tasks, train
+from irnn_jax import tasks, train
 from irnn_jax import workdir as workdir_lib
 from irnn_jax.errors import ConfigError
+from irnn_jax.reproduce import report
 
 COMPILATION_CACHE = pathlib.Path("~/.cache/irnn_jax/compilation_cache")
 LOG_SUFFIX = ".metrics.jsonl"

@@ -8,7 +8,7 @@
   problem one panel per sequence length T, as in the paper's figures), plus, for each run that
   logged diagnostics, a figure of ``||dL/dh_t||`` through time, the spectrum of ``w_hh`` and the
   spectral radius and active ReLUs over training; and the initialiser comparison's section
-  (:mod:`irnn_jax.init_study`) from the campaign records in subdirectories.
+  (:mod:`irnn_jax.reproduce.studies.init_comparison`) from the campaign records in subdirectories.
 
 Numbers are never typed in by hand: a table row is a record, a record is a run.
 """
@@ -28,8 +28,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from irnn_jax import adding_study, init_study, mnist_study
 from irnn_jax.errors import UserError, WorkdirError
+from irnn_jax.reproduce import records as records_lib
+from irnn_jax.reproduce.studies import adding as adding_study
+from irnn_jax.reproduce.studies import init_comparison
+from irnn_jax.reproduce.studies import mnist as mnist_study
 
 # The papers' numbers, as the brief and Le et al. 2015 state them (abstract, sections 4.1-4.2).
 PAPER = {
@@ -200,7 +203,7 @@ def write_report(
             raise UserError(
                 f"{file} is not a results record (missing {', '.join(missing)}); make it with --collect"
             )
-    records = [{**record, "command": init_study.reproducible(record)} for record in records]
+    records = [{**record, "command": records_lib.reproducible(record)} for record in records]
     figures = {}
     for key, group in groups(records).items():
         path = figures_dir / f"{key}.png"
@@ -220,7 +223,7 @@ def write_report(
             f"{name}:\n\n![{name}]({path})\n\n" for name, path in diagnostics_figures.items()
         )
     # The campaigns' sections, from their subdirectories.
-    for study in (init_study, adding_study, mnist_study):
+    for study in (init_comparison, adding_study, mnist_study):
         section, section_figures = study.section(results_dir, figures_dir, output.parent)
         text += "\n" + section if section else ""
         written += section_figures

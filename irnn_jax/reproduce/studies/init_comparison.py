@@ -11,11 +11,9 @@ MNIST batch.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import pathlib
-import re
 import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,32 +23,21 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from irnn_jax import config as config_lib
-from irnn_jax.initializers import COMPARED
+from irnn_jax.reproduce import records as records_lib
 
 TOMITA, MNIST = "eigen_tomita", "eigen_mnist"
+# The recurrent initialisers of our Dou & Principe (2023) comparison, with the names tables use.
+COMPARED = {
+    "identity": "IRNN (I)",
+    "scaled_identity": "0.01 I",
+    "orthogonal": "orthogonal",
+    "glorot_normal": "Xavier",
+    "he_normal": "Kaiming",
+    "np_rnn": "np-RNN (for sp-RNN)",
+    "random_walk": "random walk",
+    "eigen": "eigen (our reading)",
+}
 Record = Mapping[str, Any]
-
-
-def load(results_dir: pathlib.Path, campaign: str) -> list[Record]:
-    """The records of ``campaign`` under ``results_dir`` (none if it has not run), each with its
-    run's ``name`` (the record file's stem) and its command as run from the repository's root."""
-    paths = sorted((results_dir / campaign).glob("*.json"))
-    records = {path.stem: json.loads(path.read_text()) for path in paths}
-    return [{**record, "name": name, "command": reproducible(record)} for name, record in records.items()]
-
-
-def reproducible(record: Record) -> str:
-    """A record's command as run from the repository's root (:func:`portable`) and as it makes the
-    same run today (:func:`irnn_jax.config.reproducing_command`)."""
-    return config_lib.reproducing_command(portable(record["command"]), record["config"]["model"])
-
-
-def portable(command: str) -> str:
-    """``command`` with a campaign workdir's absolute path made relative to the repository's root
-    (``/home/me/irnn_jax/experiments/campaigns/x.runs/y`` -> ``experiments/campaigns/x.runs/y``),
-    the campaign's default, so that the command reads the same on every machine."""
-    return re.sub(r"(?<=--workdir )/\S*?/(?=experiments/campaigns/)", "", command)
 
 
 def init_name(record: Record) -> str:
@@ -62,7 +49,7 @@ def section(
     results_dir: pathlib.Path, figures_dir: pathlib.Path, output_dir: pathlib.Path
 ) -> tuple[str, list[pathlib.Path]]:
     """The markdown of the section and the figures it shows (empty if no campaign has run)."""
-    tomita, mnist = load(results_dir, TOMITA), load(results_dir, MNIST)
+    tomita, mnist = records_lib.load(results_dir, TOMITA), records_lib.load(results_dir, MNIST)
     if not tomita and not mnist:
         return "", []
     lines = [
@@ -197,7 +184,7 @@ def plot_curves(records: Sequence[Record], path: pathlib.Path) -> None:
     axis.set_title("Sequential pixel MNIST: recurrent initialisers at one budget")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
-    save_figure(figure, path)
+    records_lib.save_figure(figure, path)
 
 
 def _initial(records: Sequence[Record], name: str) -> Mapping[str, Any] | None:
@@ -223,7 +210,7 @@ def plot_spectra(tomita: Sequence[Record], mnist: Sequence[Record], path: pathli
         axis.set_aspect("equal")
         axis.grid(alpha=0.3)
     figure.suptitle("Eigenvalues of w_hh at initialisation")
-    save_figure(figure, path)
+    records_lib.save_figure(figure, path)
 
 
 def plot_gradients(tomita: Sequence[Record], mnist: Sequence[Record], path: pathlib.Path) -> None:
@@ -254,12 +241,4 @@ def plot_gradients(tomita: Sequence[Record], mnist: Sequence[Record], path: path
         axis.set_title(title)
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7)
-    save_figure(figure, path)
-
-
-def save_figure(figure: Any, path: pathlib.Path) -> None:
-    """Lay out ``figure``, write it to ``path`` (a PNG) and close it."""
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    records_lib.save_figure(figure, path)

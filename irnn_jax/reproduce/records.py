@@ -1,0 +1,61 @@
+"""What the paper studies share: reading a campaign's records, the names of the models, a record's
+budget and wall time, and writing a figure."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from irnn_jax import config as config_lib
+
+Record = Mapping[str, Any]
+# The models of the comparisons, as tables and legends name them (in this order).
+MODELS = {"irnn": "IRNN", "lstm": "LSTM", "gru": "GRU", "rnn_tanh": "RNN + tanh", "rnn_relu": "RNN + ReLU"}
+
+
+def load(results_dir: pathlib.Path, campaign: str) -> list[Record]:
+    """The records of ``campaign`` under ``results_dir`` (none if it has not run), each with its
+    run's ``name`` (the record file's stem) and its command as run from the repository's root."""
+    paths = sorted((results_dir / campaign).glob("*.json"))
+    records = {path.stem: json.loads(path.read_text()) for path in paths}
+    return [{**record, "name": name, "command": reproducible(record)} for name, record in records.items()]
+
+
+def reproducible(record: Record) -> str:
+    """A record's command as run from the repository's root (:func:`portable`) and as it makes the
+    same run today (:func:`irnn_jax.config.reproducing_command`)."""
+    return config_lib.reproducing_command(portable(record["command"]), record["config"]["model"])
+
+
+def portable(command: str) -> str:
+    """``command`` with a campaign workdir's absolute path made relative to the repository's root
+    (``/home/me/irnn_jax/experiments/campaigns/x.runs/y`` -> ``experiments/campaigns/x.runs/y``),
+    the campaign's default, so that the command reads the same on every machine."""
+    return re.sub(r"(?<=--workdir )/\S*?/(?=experiments/campaigns/)", "", command)
+
+
+def budget(record: Record) -> int:
+    """The run's step budget (a diverged run's record holds it only in its config)."""
+    return record.get("steps", record["config"].get("train", {}).get("steps", 0))
+
+
+def wall(record: Record) -> str:
+    """The run's wall seconds, saying so where they count only the part after a resume."""
+    seconds, resumed_from = record.get("wall_s", ""), record.get("resumed_from")
+    return f"{seconds} (steps {resumed_from} on)" if resumed_from else f"{seconds}"
+
+
+def save_figure(figure: Any, path: pathlib.Path) -> None:
+    """Lay out ``figure``, write it to ``path`` (a PNG) and close it."""
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

@@ -1,0 +1,1 @@
+"""One module per paper study, each writing its RESULTS.md section from campaign records."""
