@@ -10,9 +10,8 @@
 from __future__ import annotations
 
 import json
-import math
 import pathlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -132,17 +131,27 @@ def stack(window: Sequence[steps.Metrics]) -> dict[str, np.ndarray]:
     return jax.device_get(jax.tree.map(lambda *values: jnp.stack(values), *window))
 
 
+FINITE_NORMS = ("loss", "grad_l2", "param_l2", "update_l2")
+
+
+def finite(metrics: Mapping[str, Any]) -> jax.Array:
+    """Whether a training step stayed finite, the one definition of divergence that training and
+    sweeps share: its loss, the norms of its gradients, parameters and updates, and every
+    gradient and parameter array (``grad_finite``, ``param_finite``) finite. ``metrics`` are one
+    step's, or stacked along leading axes (steps, runs): the result has those axes."""
+    norms = jnp.stack([jnp.isfinite(metrics[name]) for name in FINITE_NORMS])
+    arrays = jnp.all(metrics["grad_finite"], axis=-1) & jnp.all(metrics["param_finite"], axis=-1)
+    return jnp.all(norms, axis=0) & arrays
+
+
 def check_finite(stacked: dict[str, np.ndarray], first_step: int, param_names: Sequence[str]) -> None:
     """Raise :class:`TrainingDivergedError` at the first step of ``stacked`` (numbered from
-    ``first_step``) with a non-finite loss, gradient, update or updated parameter, naming the
-    parameters (``param_names``, in leaf order) whose gradients or values are non-finite."""
-    for offset in range(len(stacked["loss"])):
-        grads_ok, params_ok = stacked["grad_finite"][offset], stacked["param_finite"][offset]
-        norms_ok = all(
-            math.isfinite(stacked[name][offset]) for name in ("loss", "grad_l2", "param_l2", "update_l2")
-        )
-        if norms_ok and grads_ok.all() and params_ok.all():
+    ``first_step``) that is not :func:`finite`, naming the parameters (``param_names``, in leaf
+    order) whose gradients or values are non-finite."""
+    for offset, ok in enumerate(np.asarray(finite(stacked))):
+        if ok:
             continue
+        grads_ok, params_ok = stacked["grad_finite"][offset], stacked["param_finite"][offset]
 
         def names(flags: np.ndarray) -> str:
             return ", ".join(name for name, ok in zip(param_names, flags, strict=True) if not ok) or "none"

@@ -14,7 +14,6 @@ is reported as such; the other runs go on.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import pathlib
@@ -29,9 +28,9 @@ import numpy as np
 from irnn_jax import checks, errors, experiment, optim, run_log, steps, train
 from irnn_jax import workdir as workdir_lib
 from irnn_jax.runtime import distributed, sharding
+from irnn_jax.tasks.base import higher_is_better
 
 SWEEPABLE = {"optim.lr": "learning_rate", "optim.clip": "clip"}
-HIGHER_IS_BETTER = ("accuracy",)
 EXECUTIONS = ("vmap", "map")
 SPLITS = ("valid", "test")
 
@@ -126,9 +125,7 @@ def _run(
     records = run_log.RunLog(workdir, resumed_from=None, writes=distributed.is_main())
     for step in range(1, settings.steps + 1):
         state, metrics = step_fn(state, sharding.shard_leading_axis(next(batches), mesh))
-        finite = functools.reduce(
-            jnp.logical_and, [jnp.isfinite(metrics[name]) for name in ("loss", "grad_l2", "param_l2")]
-        )
+        finite = run_log.finite(metrics)
         first_bad_step = jnp.where((first_bad_step == 0) & ~finite, step, first_bad_step)  # no host sync
         if step % settings.eval_every and step != settings.steps:
             continue
@@ -245,5 +242,5 @@ def best_run(results: Sequence[Mapping[str, Any]], metric: str) -> dict[str, Any
     candidates = [r for r in results if r["diverged_at"] is None and np.isfinite(r["valid"][metric])]
     if not candidates:
         return None
-    sign = -1.0 if metric in HIGHER_IS_BETTER else 1.0
+    sign = -1.0 if higher_is_better(metric) else 1.0
     return dict(min(candidates, key=lambda r: sign * r["valid"][metric]))

@@ -33,6 +33,7 @@ from irnn_jax.reproduce import records as records_lib
 from irnn_jax.reproduce.studies import adding as adding_study
 from irnn_jax.reproduce.studies import init_comparison
 from irnn_jax.reproduce.studies import mnist as mnist_study
+from irnn_jax.tasks.base import format_metric
 
 # The papers' numbers, as the brief and Le et al. 2015 state them (abstract, sections 4.1-4.2).
 PAPER = {
@@ -51,7 +52,6 @@ TITLES = {
     "speech": "Speech frame classification (section 4.4 set-up, other data)",
     "tomita": "Tomita grammars (generated; the benchmark of Dou & Principe 2023)",
 }
-PERCENT_METRICS = ("accuracy", "frame_error_rate")
 
 
 def collect(workdir: str | pathlib.Path, command: str | None = None) -> dict[str, Any]:
@@ -101,10 +101,6 @@ def label(record: Mapping[str, Any]) -> str:
     return " ".join([spec, *overrides])
 
 
-def _format(value: float, metric: str) -> str:
-    return f"{100 * value:.2f}%" if metric in PERCENT_METRICS else f"{value:.5g}"
-
-
 def groups(records: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
     """Records by task, and by headline metric where a task has several (PTB words and chars):
     keys ``'<task>'`` or ``'<task>_<metric>'``, in the order of :data:`TITLES`."""
@@ -141,10 +137,13 @@ def markdown(records: Iterable[Mapping[str, Any]], figures: Mapping[str, str]) -
             "|---|---|---|---|---|---|---|",
         ]
         for record in runs:
+            valid, test, baseline = (
+                format_metric(metric, value)
+                for value in (record["valid"][metric], record["test"][metric], record["baseline"])
+            )
             lines.append(
-                f"| {label(record)} | {record['steps']:,} | {record['wall_s']:.0f} s | "
-                f"{_format(record['valid'][metric], metric)} | {_format(record['test'][metric], metric)} | "
-                f"{_format(record['baseline'], metric)} | `{record['command']}` |"
+                f"| {label(record)} | {record['steps']:,} | {record['wall_s']:.0f} s | {valid} | {test} | "
+                f"{baseline} | `{record['command']}` |"
             )
         notes = [record["note"] for record in runs if record.get("note")]
         if notes:

@@ -15,6 +15,21 @@ import numpy as np
 
 Inputs = Any  # an array [B, T, D] ([B, T] token ids), or a dict of model arguments
 Batch = tuple[Inputs, Any]
+# How the tasks' headline metrics read: which are better high (the others: low), and which are
+# shown as percentages. Sweeps pick their best run and reports write their tables by these.
+HIGHER_IS_BETTER = frozenset({"accuracy"})
+PERCENT = frozenset({"accuracy", "frame_error_rate"})
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a higher value of the headline ``metric`` is better (accuracy) or a lower one (an
+    error, a loss, a perplexity)."""
+    return metric in HIGHER_IS_BETTER
+
+
+def format_metric(metric: str, value: float) -> str:
+    """``value`` of ``metric`` as tables show it: ``'96.66%'`` for a percentage, else 5 digits."""
+    return f"{100 * value:.2f}%" if metric in PERCENT else f"{value:.5g}"
 
 
 class Task:
