@@ -67,9 +67,12 @@ def test_the_section_shows_the_table_and_a_panel_per_length(tmp_path):
 
 def test_the_table_takes_the_irnn_from_the_comparison_and_the_baselines_from_their_own_campaign(tmp_path):
     write(tmp_path, "adding", RECORDS)  # an IRNN at T=150, and baselines with the IRNN's initialisation
-    own = [
+    own = [  # whole rate grids of the LSTM and the GRU at T=150, and one run of the tanh RNN's
+        *(record(150, "lstm", lr, valid=0.1, test=0.1) for lr in (1e-4, 3e-4)),
         record(150, "lstm", 1e-3, valid=0.001, test=0.002),
+        *(record(150, "gru", lr, valid=0.1, test=0.1) for lr in (1e-4, 1e-3)),
         record(150, "gru", 3e-4, valid=0.02, test=0.03),
+        record(150, "rnn_tanh", 3e-4, valid=0.0001, test=0.0001),  # its grid is not whole yet
     ]
     write(tmp_path, "adding_baselines", own)
 
@@ -81,11 +84,12 @@ def test_the_table_takes_the_irnn_from_the_comparison_and_the_baselines_from_the
         "LSTM",
         "GRU",
     ]
-    assert "4 IRNN runs and 2 baseline runs recorded so far" in main
+    assert "4 IRNN runs and 7 baseline runs recorded so far" in main
     assert "- T=150: LSTM 0.002 < IRNN 0.013 < GRU 0.03; below the IRNN: LSTM." in main
     assert (
         "Not recorded yet: IRNN at T=200, 300, 400; LSTM at T=200, 300, 400; GRU at T=200, 300, 400; " in main
     )
+    assert "RNN + tanh at T=150, 200, 300, 400;" in main  # a partial grid's best is not shown
     assert [row.split(" | ")[:2] for row in side.splitlines() if row.startswith("| ")][1:] == [
         ["| 150", "RNN + ReLU"],
         ["| 300", "LSTM"],

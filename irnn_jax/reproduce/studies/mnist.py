@@ -237,33 +237,34 @@ def _shade(colour: str, amount: float) -> tuple[float, float, float]:
     return red, green, blue
 
 
-def section(
-    results_dir: pathlib.Path, figures_dir: pathlib.Path, output_dir: pathlib.Path
-) -> tuple[str, list[pathlib.Path]]:
-    """The markdown of the section and its figures (empty if none of its campaigns has run)."""
-    pilots, comparison = records_lib.load(results_dir, PILOTS), records_lib.load(results_dir, COMPARISON)
-    headline, baselines = records_lib.load(results_dir, HEADLINE), records_lib.load(results_dir, BASELINES)
-    if not (pilots or comparison or headline):
-        return "", []
-    lines = ["## Pixel MNIST: IRNN against LSTM, GRU and RNNs (Le, Jaitly & Hinton 2015, figure 3)", ""]
+def _is_pilot(record: Record) -> bool:
+    return record["name"].startswith("pilot_")
+
+
+def _comparison_lines(
+    comparison: Sequence[Record],
+    baselines: Sequence[Record],
+    figures_dir: pathlib.Path,
+    output_dir: pathlib.Path,
+) -> tuple[list[str], list[pathlib.Path]]:
+    """The equal-budget comparison: the IRNN of ``comparison`` and the ``baselines`` in one table
+    and figure, the pilot grids, and ``comparison``'s own baselines in a side table."""
+    irnn = [r for r in comparison if cell(r) == "irnn" and not _is_pilot(r)]
+    former = [r for r in comparison if cell(r) != "irnn" and not _is_pilot(r)]
+    finished = irnn + [r for r in baselines if not _is_pilot(r)]
+    lines = [
+        "Our protocol: Adam, batch 32, clipping at 1, the learning rate cosine-decayed over one step",
+        "budget shared by all models; each model's rate picked by validation accuracy from a short",
+        "pilot grid on the sequential order, listed below. One seed. The IRNN:",
+        "`experiments/campaigns/mnist_comparison.py`, the paper's initialisation. The baselines:",
+        "`experiments/campaigns/mnist_baselines.py`, each with its own initialisation",
+        "(`irnn_jax.config.INIT_BY_CELL`). The paper trained with SGD for about 10^6 steps, 50 times",
+        "our 20,000: a model's standing here is its standing after a short run. The paper's values",
+        "are read off its figure 3 (approximate); it has no GRU.",
+        f"{len(finished)} of the comparison's runs recorded so far.",
+        "",
+    ]
     figures = []
-    is_pilot = lambda record: record["name"].startswith("pilot_")  # noqa: E731
-    irnn = [r for r in comparison if cell(r) == "irnn" and not is_pilot(r)]
-    former = [r for r in comparison if cell(r) != "irnn" and not is_pilot(r)]
-    finished = irnn + [r for r in baselines if not is_pilot(r)]
-    if comparison:
-        lines += [
-            "Our protocol: Adam, batch 32, clipping at 1, the learning rate cosine-decayed over one step",
-            "budget shared by all models; each model's rate picked by validation accuracy from a short",
-            "pilot grid on the sequential order, listed below. One seed. The IRNN:",
-            "`experiments/campaigns/mnist_comparison.py`, the paper's initialisation. The baselines:",
-            "`experiments/campaigns/mnist_baselines.py`, each with its own initialisation",
-            "(`irnn_jax.config.INIT_BY_CELL`). The paper trained with SGD for about 10^6 steps, 50 times",
-            "our 20,000: a model's standing here is its standing after a short run. The paper's values",
-            "are read off its figure 3 (approximate); it has no GRU.",
-            f"{len(finished)} of the comparison's runs recorded so far.",
-            "",
-        ]
     if finished:
         path = figures_dir / "mnist_comparison.png"
         plot(finished, path, "Pixel MNIST, equal budget")
@@ -274,12 +275,12 @@ def section(
             f"![pixel MNIST comparison]({os.path.relpath(path, output_dir)})",
             "",
         ]
-    grids = [r for r in comparison if is_pilot(r) and cell(r) == "irnn"]
-    grids += [{**r, "name": f"{r['name']} (own init)"} for r in baselines if is_pilot(r)]
+    grids = [r for r in comparison if _is_pilot(r) and cell(r) == "irnn"]
+    grids += [{**r, "name": f"{r['name']} (own init)"} for r in baselines if _is_pilot(r)]
     grids += [
         {**r, "name": f"{r['name']} (the IRNN's init)"}
         for r in comparison
-        if is_pilot(r) and cell(r) != "irnn"
+        if _is_pilot(r) and cell(r) != "irnn"
     ]
     if grids:
         lines += [
@@ -299,6 +300,22 @@ def section(
             *comparison_table(former),
             "",
         ]
+    return lines, figures
+
+
+def section(
+    results_dir: pathlib.Path, figures_dir: pathlib.Path, output_dir: pathlib.Path
+) -> tuple[str, list[pathlib.Path]]:
+    """The markdown of the section and its figures (empty if none of its campaigns has run)."""
+    pilots, comparison = records_lib.load(results_dir, PILOTS), records_lib.load(results_dir, COMPARISON)
+    headline, baselines = records_lib.load(results_dir, HEADLINE), records_lib.load(results_dir, BASELINES)
+    if not (pilots or comparison or headline):
+        return "", []
+    lines = ["## Pixel MNIST: IRNN against LSTM, GRU and RNNs (Le, Jaitly & Hinton 2015, figure 3)", ""]
+    figures = []
+    if comparison:
+        comparison_lines, figures = _comparison_lines(comparison, baselines, figures_dir, output_dir)
+        lines += comparison_lines
     lines += notes(comparison) + notes(baselines)
     if headline:
         path = figures_dir / "mnist_headline.png"
