@@ -7,7 +7,7 @@ Both sides train the same runs (pixel-MNIST shapes: input 1, H=100 IRNN, 10 clas
 clipping by global norm; lr in 1e-9..1e-1, clip in {1, 10, 100, 1000}, the paper's grid) on the
 same pre-drawn batches: "sequential" calls one jitted single-run train step ``steps`` times per
 run, run after run; "vmapped" calls the jitted ``vmap`` of that step ``steps`` times for all runs
-at once (:mod:`irnn_jax.sweep`); "mapped" calls one program that loops over the runs with
+at once (:mod:`irnn_jax.training.sweep`); "mapped" calls one program that loops over the runs with
 ``lax.map`` (``sweep.run(..., execution='map')``), each device looping over its share of the
 runs. The CPU counts as one device unless ``XLA_FLAGS=--xla_force_host_platform_device_count=N``
 splits it into N (one per core), which lets the runs of different devices go in parallel.
@@ -27,8 +27,8 @@ import numpy as np
 
 from benchmarks import train_step
 from irnn_jax import config as config_lib
-from irnn_jax import experiment, optim, sweep
 from irnn_jax.runtime import sharding
+from irnn_jax.training import experiment, optim, sweep
 
 LRS = [10.0**exponent for exponent in range(-9, 0)]
 CLIPS = [1.0, 10.0, 100.0, 1000.0]
@@ -89,7 +89,7 @@ def measure(batch: int, seq_len: int, steps: int, runs: int) -> dict[str, float]
     sequential_s = time.perf_counter() - start
     start = time.perf_counter()
     vmapped_state = stacked
-    for batch_arrays in per_run:  # one batch per run, as irnn_jax.sweep feeds them
+    for batch_arrays in per_run:  # one batch per run, as irnn_jax.training.sweep feeds them
         vmapped_state, metrics = vmapped(vmapped_state, batch_arrays)
     jax.block_until_ready(metrics)
     vmapped_s = time.perf_counter() - start

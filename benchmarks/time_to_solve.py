@@ -9,8 +9,8 @@ decay over 8,000 steps, clipping by global norm at 1) and is evaluated every ``-
 steps on the same 2,000 held-out sequences; the clock runs from the first step (compilation
 included) to the evaluation that first shows MSE below the threshold:
 
-- ours, the loop: the train step and evaluation that ``irnn_jax.train.fit`` runs, in a loop here;
-- ours, ``fit``: ``irnn_jax.train.fit`` itself for the steps the loop needed (same parameters,
+- ours, the loop: the train step and evaluation that ``irnn_jax.training.train.fit`` runs, in a loop here;
+- ours, ``fit``: ``irnn_jax.training.train.fit`` itself for the steps the loop needed (same parameters,
   same batches, so the same trajectory), with its logging, checkpoints and held-out passes;
 - Flax: ``flax.linen.RNN`` of ``SimpleCell`` (ReLU, our identity initialiser, N(0, 0.001^2)
   input and readout weights; for the LSTM, ``OptimizedLSTMCell``) with the same optax chain;
@@ -41,7 +41,8 @@ import optax
 
 from benchmarks.train_step import write_results
 from irnn_jax import config as config_lib
-from irnn_jax import experiment, initializers, optim, steps, train
+from irnn_jax.core import initializers
+from irnn_jax.training import experiment, optim, steps, train
 
 EVAL_SIZE = 2_000
 Step = Callable[[], float | None]  # one training step; returns the test MSE when it evaluated

@@ -51,7 +51,9 @@ import numpy as np
 import optax
 from jax import lax
 
-from irnn_jax import initializers, models, recurrence, train
+from irnn_jax import models
+from irnn_jax.core import initializers, recurrence
+from irnn_jax.training import train
 
 HIDDEN, CLASSES, LR = 100, 10, 1e-3
 # Idle time before each timed call: PyTorch's OpenMP workers spin for a few ms after a call and

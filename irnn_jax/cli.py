@@ -6,7 +6,7 @@
 [--shard K/N] [--list]`` (:mod:`irnn_jax.reproduce.campaign`), ``irnn-jax report`` and
 ``irnn-jax data fetch|verify|list [NAME]``. ``train`` and ``sweep`` run as one process of a
 multi-process job with ``--coordinator HOST:PORT --num-processes N --process-id I`` or
-``--distributed`` (:mod:`irnn_jax.runtime.distributed`). Bad input (a :class:`irnn_jax.errors.UserError`:
+``--distributed`` (:mod:`irnn_jax.runtime.distributed`). Bad input (a :class:`irnn_jax.core.errors.UserError`:
 config, data, workdir) prints one ``irnn-jax: error: ...`` line, exit code 2; a diverged run or a
 ``data verify`` that finds a dataset missing or corrupt exits 1. Any other exception is a bug and
 keeps its traceback.
@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from irnn_jax import config as config_lib
-from irnn_jax.errors import UserError
+from irnn_jax.core.errors import UserError
 from irnn_jax.runtime import progress
 
 EXIT_FAILED = 1
@@ -154,7 +154,7 @@ def _split_overrides(argv: Sequence[str]) -> tuple[list[str], list[str]]:
 def _train(args: argparse.Namespace, overrides: list[str]) -> int:
     import jax  # heavy imports only for the commands that need them
 
-    from irnn_jax import train
+    from irnn_jax.training import train
 
     config = _load_config(args, overrides)
     try:
@@ -182,7 +182,7 @@ def _train(args: argparse.Namespace, overrides: list[str]) -> int:
 def _sweep(args: argparse.Namespace, overrides: list[str]) -> int:
     import jax
 
-    from irnn_jax import sweep
+    from irnn_jax.training import sweep
 
     config = _load_config(args, overrides)
     grid = {}

@@ -51,12 +51,12 @@ SLOW_MODULES = (
     "test_readme",
     "test_recurrence",
     "test_report",
+    "test_schema",
     "test_sharding",
     "test_speech",
     "test_sweep",
     "test_tensorboard",
     "test_train",
-    "test_validation",
     "test_workdir",
 )
 

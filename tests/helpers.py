@@ -47,7 +47,8 @@ def held_out_score(workdir, config, score, split="test"):
     import jax
     import numpy as np
 
-    from irnn_jax import checkpoint, models, tasks
+    from irnn_jax import models, tasks
+    from irnn_jax.training import checkpoint
 
     manager = checkpoint.manager(workdir, keep=10)
     params = manager.restore(manager.latest_step())["params"]

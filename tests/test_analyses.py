@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from irnn_jax import config as config_lib
-from irnn_jax import train
+from irnn_jax.training import train
 
 from .helpers import adding_config
 

@@ -3,10 +3,11 @@ import pathlib
 
 import pytest
 
-from irnn_jax import cli, models, optim
+from irnn_jax import cli, models
 from irnn_jax import config as config_lib
-from irnn_jax.errors import ConfigError
+from irnn_jax.core.errors import ConfigError
 from irnn_jax.reproduce import campaign
+from irnn_jax.training import optim
 
 from .helpers import ADDING_CONFIG
 

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from irnn_jax import checkpoint, cli, train
-from irnn_jax.errors import WorkdirError
+from irnn_jax import cli
+from irnn_jax.core.errors import WorkdirError
+from irnn_jax.training import checkpoint, train
 
 from .helpers import ADDING_CONFIG, adding_config, run_child
 
@@ -123,7 +124,8 @@ def test_divergence_stops_naming_the_step_and_gradients_and_keeps_the_last_good_
 
 
 def test_the_divergence_message_names_the_parameters_with_non_finite_gradients():
-    from irnn_jax import models, optim, run_log, tasks
+    from irnn_jax import models, tasks
+    from irnn_jax.training import optim, run_log
 
     config = diverging_config()
     task = tasks.from_config(config.task)

@@ -4,7 +4,8 @@ import sys
 
 import pytest
 
-from irnn_jax import cli, initializers
+from irnn_jax import cli
+from irnn_jax.core import initializers
 
 from .helpers import ADDING_CONFIG
 
@@ -149,7 +150,7 @@ def test_data_verify_exits_1_for_a_corrupt_cache_file_and_fetch_repairs_it(toy_d
 
 @pytest.mark.parametrize("error", [TypeError("bug"), KeyError("bug"), ValueError("bug")])
 def test_an_error_that_is_not_bad_input_surfaces_with_its_traceback(tmp_path, monkeypatch, error):
-    from irnn_jax import train
+    from irnn_jax.training import train
 
     def broken_fit(*args, **kwargs):
         raise error

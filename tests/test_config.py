@@ -7,9 +7,10 @@ import ml_collections
 import pytest
 
 from irnn_jax import config as config_lib
-from irnn_jax import initializers, models, recurrence
-from irnn_jax import workdir as workdir_lib
-from irnn_jax.errors import ConfigError
+from irnn_jax import models
+from irnn_jax.core import initializers, recurrence
+from irnn_jax.core.errors import ConfigError
+from irnn_jax.training import workdir as workdir_lib
 
 from .helpers import ADDING_CONFIG
 
@@ -117,7 +118,7 @@ def test_the_former_init_variants_give_a_baseline_the_initialisation_of_the_olde
     model = config_lib.load(f"{ADDING_CONFIG}:cell={cell}{config_lib.former_init(cell)}").model
     assert model.input_init.to_dict() == model.output_init.to_dict() == {"name": "gaussian", "std": 1e-3}
     record = json.loads((RESULTS / "adding" / f"T150_{cell}_lr0.0003.json").read_text())
-    assert workdir_lib.as_dict(model) == config_lib.upgrade(record["config"])["model"]
+    assert workdir_lib.as_dict(model) == config_lib.complete(record["config"])["model"]
 
 
 @pytest.mark.parametrize("name", ["T150_rnn_relu_lr0.0003", "T150_lstm_lr0.0003", "T150_irnn_lr0.0003"])
@@ -126,7 +127,7 @@ def test_a_recorded_command_is_made_to_give_the_initialisation_its_run_had(name)
     command = config_lib.reproducing_command(record["command"], record["config"]["model"])
     words = command.split()
     spec = words[words.index("--config") + 1]
-    assert workdir_lib.as_dict(config_lib.load(spec).model) == config_lib.upgrade(record["config"])["model"]
+    assert workdir_lib.as_dict(config_lib.load(spec).model) == config_lib.complete(record["config"])["model"]
     assert command == record["command"] or "io_init=irnn" not in record["command"]
 
 
@@ -173,7 +174,8 @@ def test_default_model_refuses_an_unknown_cell():
     ],
 )
 def test_every_config_variant_builds_its_task_model_and_optimiser(spec):
-    from irnn_jax import models, optim, tasks, train
+    from irnn_jax import models, tasks
+    from irnn_jax.training import optim, train
 
     config = config_lib.load(str(ADDING_CONFIG.parent / spec))
     task = tasks.from_config(config.task)

@@ -3,7 +3,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from irnn_jax import diagnostics, initializers, models
+from irnn_jax import models
+from irnn_jax.core import initializers
+from irnn_jax.models import diagnostics
 
 
 def mse(outputs, targets):
@@ -74,7 +76,7 @@ def test_unsupported_models_are_refused_by_name():
 def test_fit_writes_diagnostics_at_the_chosen_steps(tmp_path):
     import json
 
-    from irnn_jax import train
+    from irnn_jax.training import train
 
     from .helpers import adding_config
 
@@ -89,7 +91,7 @@ def test_fit_writes_diagnostics_at_the_chosen_steps(tmp_path):
 
 def test_diagnostics_of_an_unsupported_model_are_refused_before_training(tmp_path):
     from irnn_jax import config as config_lib
-    from irnn_jax import train
+    from irnn_jax.training import train
 
     from .helpers import adding_config
 

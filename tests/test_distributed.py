@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 from jax.tree_util import keystr
 
-from irnn_jax import cli, sweep, train
+from irnn_jax import cli
 from irnn_jax import config as config_lib
-from irnn_jax.errors import ConfigError
+from irnn_jax.core.errors import ConfigError
 from irnn_jax.runtime import distributed
+from irnn_jax.training import sweep, train
 
 from .helpers import ADDING_CONFIG
 

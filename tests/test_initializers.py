@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from irnn_jax import initializers
+from irnn_jax.core import initializers
 
 KEY = jax.random.PRNGKey(0)
 

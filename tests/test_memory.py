@@ -1,9 +1,10 @@
 import jax
 import pytest
 
-from irnn_jax import memory, models, optim, train
+from irnn_jax import models
 from irnn_jax.config import default_model, paper_optim
-from irnn_jax.errors import ConfigError
+from irnn_jax.core.errors import ConfigError
+from irnn_jax.training import memory, optim, train
 
 
 def estimate(cell, hidden_size=32, batch_size=4, seq_len=50):

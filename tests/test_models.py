@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from irnn_jax import initializers, models, recurrence
+from irnn_jax import models
+from irnn_jax.core import initializers, recurrence
 
 from . import torch_reference
 

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from irnn_jax import initializers, models, nnx_models
+from irnn_jax import models
+from irnn_jax.core import initializers
+from irnn_jax.models import nnx as nnx_models
 
 XS = jax.random.normal(jax.random.PRNGKey(0), (3, 6, 2))
 LENGTHS = jnp.array([6, 4, 2])

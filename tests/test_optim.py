@@ -4,7 +4,8 @@ import numpy as np
 import optax
 import pytest
 
-from irnn_jax import optim
+from irnn_jax.config import schema
+from irnn_jax.training import optim
 
 PARAMS = {"w": jnp.zeros((3, 4)), "b": jnp.zeros(4)}
 BIG_GRADS = {"w": jnp.full((3, 4), 30.0), "b": jnp.full(4, -50.0)}
@@ -123,7 +124,8 @@ def test_cosine_decay_scales_updates_from_one_to_zero_over_decay_steps():
 
 
 def test_a_name_and_a_learning_rate_are_enough_the_rest_takes_the_documented_defaults():
-    assert optim.DEFAULTS == {"clip_mode": "none", "clip": 1.0, "momentum": 0.0, "decay_steps": 0}
+    defaults = {"momentum": 0.0, "clip_mode": "none", "clip": 1.0, "decay_steps": 0}
+    assert schema.OptimSettings.defaults() == defaults
     short = updates_for({"name": "sgd", "lr": 0.5})
     np.testing.assert_allclose(short["b"], updates_for(config(clip_mode="none"))["b"])  # no clipping
 
@@ -131,5 +133,5 @@ def test_a_name_and_a_learning_rate_are_enough_the_rest_takes_the_documented_def
 @pytest.mark.parametrize("missing", ["name", "lr"])
 def test_an_optim_section_without_a_name_or_learning_rate_says_which_is_missing(missing):
     section = {key: value for key, value in config().items() if key != missing}
-    with pytest.raises(ValueError, match=f"the optim section needs {missing}"):
+    with pytest.raises(ValueError, match=f"optim is missing field\\(s\\) {missing}"):
         optim.make_optimizer(section)

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from irnn_jax import experiment, train
+from irnn_jax.training import experiment, train
 
 from .helpers import adding_config
 

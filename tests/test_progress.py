@@ -4,8 +4,8 @@ import types
 
 import pytest
 
-from irnn_jax import train
 from irnn_jax.runtime import progress
+from irnn_jax.training import train
 
 from .helpers import adding_config
 

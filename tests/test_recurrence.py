@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from irnn_jax import initializers, recurrence
+from irnn_jax.core import initializers, recurrence
 
 from . import torch_reference
 

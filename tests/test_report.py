@@ -4,7 +4,7 @@ import matplotlib.image
 import pytest
 
 from irnn_jax import cli
-from irnn_jax.errors import WorkdirError
+from irnn_jax.core.errors import WorkdirError
 from irnn_jax.reproduce import report
 
 from .helpers import ADDING_CONFIG

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from irnn_jax import run_log
+from irnn_jax.training import run_log
 
 
 def step_metrics(runs=3, params=2):

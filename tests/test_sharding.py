@@ -6,8 +6,9 @@ import sys
 import numpy as np
 import pytest
 
-from irnn_jax import cli, sweep, train
+from irnn_jax import cli
 from irnn_jax.runtime import sharding
+from irnn_jax.training import sweep, train
 
 from .helpers import ADDING_CONFIG, adding_config
 
@@ -15,7 +16,7 @@ SCRIPT = """
 import json, sys, tempfile, jax
 sys.path.insert(0, {root!r})
 from tests.helpers import adding_config
-from irnn_jax import sweep, train
+from irnn_jax.training import sweep, train
 assert jax.device_count() == 4, jax.devices()
 config = adding_config(seq_len=6, steps=30, lr=1e-2, log_every=10, eval_every=30)
 fit = train.fit(config, tempfile.mkdtemp(), log=lambda line: None).summary

@@ -3,8 +3,9 @@ import json
 import numpy as np
 import pytest
 
-from irnn_jax import cli, sweep, train
+from irnn_jax import cli
 from irnn_jax import config as config_lib
+from irnn_jax.training import sweep, train
 
 from .helpers import ADDING_CONFIG, adding_config
 

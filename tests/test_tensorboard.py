@@ -3,8 +3,8 @@ import json
 import numpy as np
 from tensorboard.backend.event_processing import event_accumulator  # the reader: TensorBoard's own
 
-from irnn_jax import run_log, train
 from irnn_jax.runtime import tensorboard
+from irnn_jax.training import run_log, train
 
 from .helpers import adding_config
 

@@ -11,9 +11,11 @@ import optax
 import pytest
 
 from irnn_jax import config as config_lib
-from irnn_jax import models, optim, recurrence, train
-from irnn_jax.errors import WorkdirError
+from irnn_jax import models
+from irnn_jax.core import recurrence
+from irnn_jax.core.errors import WorkdirError
 from irnn_jax.tasks import adding, speech
+from irnn_jax.training import optim, train
 
 from .helpers import ADDING_CONFIG, adding_config, held_out_score
 

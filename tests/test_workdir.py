@@ -9,8 +9,9 @@ import sys
 
 import pytest
 
-from irnn_jax import cli, workdir
-from irnn_jax.errors import WorkdirError
+from irnn_jax import cli
+from irnn_jax.core.errors import WorkdirError
+from irnn_jax.training import workdir
 
 from .helpers import ADDING_CONFIG, run_child
 
@@ -52,7 +53,7 @@ def test_a_run_on_a_workdir_held_by_another_run_is_refused_naming_the_holder(tmp
 
 def test_the_lock_of_a_killed_run_is_taken_over_with_a_note(tmp_path):
     holder = (
-        "import pathlib, sys, time\nfrom irnn_jax import workdir\n"
+        "import pathlib, sys, time\nfrom irnn_jax.training import workdir\n"
         f"held = workdir.lock(pathlib.Path({str(tmp_path)!r}))\nheld.__enter__()\n"
         "print('held', flush=True)\ntime.sleep(120)\n"
     )

@@ -25,7 +25,7 @@ import time
 import jax
 import numpy as np
 
-from irnn_jax import checkpoint, steps, train
+from irnn_jax.training import checkpoint, steps, train
 
 WORST = 10
 

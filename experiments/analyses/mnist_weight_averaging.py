@@ -48,8 +48,8 @@ from typing import Any, TextIO
 import jax
 import numpy as np
 
-from irnn_jax import optim, steps, train
 from irnn_jax.tasks import base
+from irnn_jax.training import optim, steps, train
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = "experiments/analyses/mnist_weight_averaging.py"

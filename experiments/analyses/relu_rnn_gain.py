@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from irnn_jax import initializers, recurrence
+from irnn_jax.core import initializers, recurrence
 from irnn_jax.tasks.mnist import PixelMNIST
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

@@ -22,7 +22,7 @@ Plan, and how it was chosen:
   lowest final validation MSE is its result (the test MSE is read only for the table).
 - The LSTM, cut to fit the budget (session 7): at T=150 all three learning rates ended at the
   baseline (validation MSE 0.16636-0.16640), so at T = 200, 300 and 400 it runs at one learning
-  rate, ``LSTM_LR``, T=150's pick by validation. (T=200 also has lr 1e-4, which was under way when
+  rate, ``LSTM_LR``, T=150's pick by schema. (T=200 also has lr 1e-4, which was under way when
   the rule was made.) Three learning rates there would cost about 3.5 core-hours more.
 - The LSTM's forget-gate bias (session 8): the paper searched {1, 4, 10, 20}; at T=150 and lr
   3e-4 the LSTM also runs with 4, 10 and 20 (``FORGET_BIAS_RUNS``), the pick by validation MSE

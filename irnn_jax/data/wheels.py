@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from irnn_jax.errors import DataError
+from irnn_jax.core.errors import DataError
 from irnn_jax.runtime import progress
 
 

@@ -30,10 +30,11 @@ from collections.abc import Callable, Sequence
 import jax
 
 from irnn_jax import config as config_lib
-from irnn_jax import tasks, train
-from irnn_jax import workdir as workdir_lib
-from irnn_jax.errors import ConfigError
+from irnn_jax import tasks
+from irnn_jax.core.errors import ConfigError
 from irnn_jax.reproduce import report
+from irnn_jax.training import train
+from irnn_jax.training import workdir as workdir_lib
 
 COMPILATION_CACHE = pathlib.Path("~/.cache/irnn_jax/compilation_cache")
 LOG_SUFFIX = ".metrics.jsonl"

@@ -28,7 +28,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from irnn_jax.errors import UserError, WorkdirError
+from irnn_jax.core.errors import UserError, WorkdirError
 from irnn_jax.reproduce import records as records_lib
 from irnn_jax.reproduce.studies import adding as adding_study
 from irnn_jax.reproduce.studies import init_comparison

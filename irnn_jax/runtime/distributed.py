@@ -17,7 +17,7 @@ from collections.abc import Callable
 import jax
 from jax.experimental import multihost_utils
 
-from irnn_jax.errors import ConfigError
+from irnn_jax.core.errors import ConfigError
 
 
 def initialize(

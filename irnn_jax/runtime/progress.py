@@ -6,7 +6,7 @@
   for logs and CI, where a bar would be noise or invisible;
 - ``'none'``: nothing.
 
-``'auto'`` (the default of :func:`irnn_jax.train.fit`) picks ``'notebook'`` inside a notebook
+``'auto'`` (the default of :func:`irnn_jax.training.train.fit`) picks ``'notebook'`` inside a notebook
 kernel that has ipywidgets, ``'bar'`` when stderr is a terminal and ``'lines'`` otherwise.
 """
 

@@ -17,7 +17,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from irnn_jax.errors import ConfigError
+from irnn_jax.core.errors import ConfigError
 
 AXIS = "devices"
 

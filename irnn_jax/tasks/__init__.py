@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from irnn_jax import checks
+from irnn_jax.core import checks
 from irnn_jax.tasks.adding import AddingProblem
 from irnn_jax.tasks.base import Task
 from irnn_jax.tasks.language_model import PennTreebank

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import jax
 import jax.numpy as jnp
 
-from irnn_jax import checks
+from irnn_jax.core import checks
 from irnn_jax.tasks import base
 
 Batch = tuple[jax.Array, jax.Array]

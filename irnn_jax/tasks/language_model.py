@@ -30,7 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from irnn_jax import checks, data
+from irnn_jax import data
+from irnn_jax.core import checks
 from irnn_jax.tasks import base
 
 LEVELS = ("word", "char")

@@ -23,7 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from irnn_jax import checks, data
+from irnn_jax import data
+from irnn_jax.core import checks
 from irnn_jax.data import idx, tfds_source
 from irnn_jax.tasks import base
 

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from irnn_jax import checks
+from irnn_jax.core import checks
 from irnn_jax.tasks import base
 
 GRAMMARS = (1, 2, 3, 4, 5, 6, 7)

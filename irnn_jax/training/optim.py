@@ -12,13 +12,7 @@ from typing import Any
 import jax.numpy as jnp
 import optax
 
-from irnn_jax import checks
-
-OPTIMIZERS = ("sgd", "adam", "rmsprop")
-CONFIG_FIELDS = ("name", "lr", "momentum", "clip_mode", "clip", "decay_steps")
-CLIP_MODES = ("global_norm", "value", "none")
-# The value of every optional field of the ``optim`` section: no clipping, plain SGD, no decay.
-DEFAULTS = {"clip_mode": "none", "clip": 1.0, "momentum": 0.0, "decay_steps": 0}
+from irnn_jax.config import schema
 
 
 def _chain(
@@ -44,42 +38,31 @@ def _chain(
 
 
 def make_optimizer(optim_config: Mapping[str, Any]) -> optax.GradientTransformation:
-    """Build ``chain(clip, optimizer)`` from a config's ``optim`` section.
+    """Build ``chain(clip, optimizer, decay)`` from a config's ``optim`` section.
 
     Args:
-      optim_config: mapping with the required ``name`` in {sgd, adam, rmsprop} and ``lr`` > 0,
-        and the optional (defaults in :data:`DEFAULTS`) ``clip_mode`` in {global_norm, value,
-        none} (default none), ``clip`` > 0 (ignored for 'none'; default 1), ``momentum`` in
-        [0, 1) (sgd only; default 0, plain SGD) and ``decay_steps`` >= 0 (default 0): when
-        positive, updates are scaled by a cosine from 1 at step 0 to 0 at ``decay_steps``
-        (kept outside ``learning_rate``, so a sweep still sets the base rate).
+      optim_config: the section (:class:`irnn_jax.config.schema.OptimSettings`, where its fields,
+        checks and defaults are): the required ``name`` in {sgd, adam, rmsprop} and ``lr`` > 0,
+        and the optional ``clip_mode`` in {global_norm, value, none} (default none), ``clip`` > 0
+        (ignored for 'none'; default 1), ``momentum`` in [0, 1) (sgd only; default 0, plain
+        SGD) and ``decay_steps`` >= 0 (default 0): when positive, updates are scaled by a cosine
+        from 1 at step 0 to 0 at ``decay_steps`` (kept outside ``learning_rate``, so a sweep
+        still sets the base rate).
 
     Returns:
       An ``optax.GradientTransformation`` whose state carries ``hyperparams['learning_rate']``
       and ``hyperparams['clip']``. Clipping by global norm rescales ``g`` to
       ``g * min(1, clip / ||g||_2)``; by value clamps each entry to ``[-clip, clip]``.
     """
-    missing = [field for field in ("name", "lr") if field not in optim_config]
-    if missing:
-        raise ValueError(f"the optim section needs {' and '.join(missing)}; optional: {DEFAULTS}")
-    optim_config = {**DEFAULTS, **optim_config}
-    name = checks.one_of(optim_config["name"], OPTIMIZERS, "optimizer")
-    clip_mode = checks.one_of(optim_config["clip_mode"], CLIP_MODES, "clip_mode")
-    learning_rate = checks.finite_number(optim_config["lr"], "optim.lr")
-    if learning_rate <= 0:
-        raise ValueError(f"optim.lr must be > 0, got optim.lr={learning_rate}")
-    clip = checks.finite_number(optim_config["clip"], "optim.clip")
-    if clip_mode != "none" and clip <= 0:
-        raise ValueError(f"optim.clip must be > 0 with clip_mode={clip_mode!r}, got {clip}")
-    momentum = checks.finite_number(optim_config["momentum"], "optim.momentum")
-    if not 0 <= momentum < 1:
-        raise ValueError(f"optim.momentum must be in [0, 1), got {momentum}")
-    decay_steps = optim_config["decay_steps"]
-    if decay_steps != 0:
-        checks.positive_int(decay_steps, "optim.decay_steps")
-    static = {"name": name, "clip_mode": clip_mode, "momentum": momentum, "decay_steps": decay_steps}
+    settings = schema.OptimSettings.from_config(optim_config)
+    static = {
+        "name": settings.name,
+        "clip_mode": settings.clip_mode,
+        "momentum": settings.momentum,
+        "decay_steps": settings.decay_steps,
+    }
     return optax.inject_hyperparams(_chain, static_args=tuple(static))(
-        learning_rate=learning_rate, clip=clip, **static
+        learning_rate=settings.lr, clip=settings.clip, **static
     )
 
 

@@ -2,7 +2,7 @@
 
 A sweep is a config, a grid over ``optim.lr`` and ``optim.clip`` (the hyperparameters that
 ``optax.inject_hyperparams`` keeps in the optimiser state) and a number of seeds. Every run gets
-the parameters and the batch stream that :func:`irnn_jax.train.fit` would give it for its seed
+the parameters and the batch stream that :func:`irnn_jax.training.train.fit` would give it for its seed
 (runs with the same seed see the same batches), and one ``jax.vmap`` of the train step advances
 all runs together; per-run learning rates and clips are arrays in the stacked optimiser state.
 With several devices the run axis is sharded over them (:mod:`irnn_jax.runtime.sharding`), in a job of
@@ -25,10 +25,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from irnn_jax import checks, errors, experiment, optim, run_log, steps, train
-from irnn_jax import workdir as workdir_lib
+from irnn_jax.core import checks, errors
 from irnn_jax.runtime import distributed, sharding
 from irnn_jax.tasks.base import higher_is_better
+from irnn_jax.training import experiment, optim, run_log, steps, train
+from irnn_jax.training import workdir as workdir_lib
 
 SWEEPABLE = {"optim.lr": "learning_rate", "optim.clip": "clip"}
 EXECUTIONS = ("vmap", "map")
@@ -167,7 +168,7 @@ def _initial_state(
 ) -> tuple[steps.TrainState, Iterator[steps.Batch]]:
     """The runs' states stacked along a leading run axis, with each run's learning rate and
     clip, and the stream of stacked batches. Every run gets the parameters and batches that
-    :func:`irnn_jax.train.fit` would give its seed; the memory all runs need is checked first."""
+    :func:`irnn_jax.training.train.fit` would give its seed; the memory all runs need is checked first."""
     seeds = sorted({r["seed"] for r in runs})
     keys = {seed: jax.random.split(jax.random.PRNGKey(seed)) for seed in seeds}
     first = {

@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from irnn_jax import checks, initializers
+from irnn_jax.core import checks, initializers
 
 Params = dict[str, jax.Array]
 ACTIVATIONS = ("relu", "tanh")
@@ -152,7 +152,7 @@ class RNNOptions(TypedDict, total=False):
       probes: an array shaped like the states (``[B, T, H]``, time-major ``[T, B, H]`` for
         :func:`rnn_time_major`) added to each state inside the loop,
         ``h_t = act(...) + e_t``, so that the gradient with respect to ``e_t`` at zero is the
-        total derivative ``dL/dh_t`` through all later steps (:mod:`irnn_jax.diagnostics`).
+        total derivative ``dL/dh_t`` through all later steps (:mod:`irnn_jax.models.diagnostics`).
         Runs the plain scan, differentiated by JAX.
     """
 

@@ -2,7 +2,7 @@
 
 Every function here returns an initialiser usable verbatim as a Flax ``kernel_init`` or
 ``recurrent_kernel_init``. Recurrent matrices follow the row-vector convention of
-``irnn_jax.recurrence`` (``h @ w_hh``), so a paper's column-form ``W`` is ``w_hh.T``.
+``irnn_jax.core.recurrence`` (``h @ w_hh``), so a paper's column-form ``W`` is ``w_hh.T``.
 
 The "sp-RNN" baseline of Dou & Principe (2023) is not here: we could not identify it offline.
 :func:`np_rnn` (Talathi & Vartak 2015) is the closest published initialiser and stands in for it.
@@ -18,7 +18,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from irnn_jax import checks
+from irnn_jax.core import checks
 
 Initializer = Callable[..., jax.Array]
 

@@ -1,7 +1,7 @@
 """The pure parts of training: ``TrainState``, the train and eval steps, and ``evaluate``.
 
-Nothing here touches files or the clock; :mod:`irnn_jax.train` runs these in its loop and
-:mod:`irnn_jax.sweep` vmaps them over runs.
+Nothing here touches files or the clock; :mod:`irnn_jax.training.train` runs these in its loop and
+:mod:`irnn_jax.training.sweep` vmaps them over runs.
 """
 
 from __future__ import annotations

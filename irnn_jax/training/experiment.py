@@ -1,5 +1,6 @@
 """A config turned into a run, built and checked once: the task, the model, the optimiser and the
-training settings, for :func:`irnn_jax.train.fit`, :func:`irnn_jax.sweep.run` and the benchmarks.
+training settings, for :func:`irnn_jax.training.train.fit`, :func:`irnn_jax.training.sweep.run`
+and the benchmarks.
 """
 
 from __future__ import annotations
@@ -9,9 +10,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import jax
+import ml_collections
 import optax
 
-from irnn_jax import diagnostics, errors, memory, models, optim, steps, tasks, validation
+from irnn_jax import models, tasks
+from irnn_jax.config import schema
+from irnn_jax.core import errors
+from irnn_jax.models import diagnostics
+from irnn_jax.training import memory, optim, steps
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,7 +36,7 @@ class Experiment:
     task: tasks.Task
     model: models.RNNModel
     optimizer: optax.GradientTransformation
-    settings: validation.TrainSettings
+    settings: schema.TrainSettings
 
     def train_step(self) -> steps.TrainStep:
         """The pure ``train_step(state, batch) -> (state, metrics)`` of this run (not jitted)."""
@@ -47,7 +53,7 @@ class Experiment:
         return init_key, data_key
 
     def init_state(self, key: jax.Array, example_inputs: steps.Inputs) -> steps.TrainState:
-        """A fresh :class:`irnn_jax.steps.TrainState` drawn from ``key`` for inputs shaped like
+        """A fresh :class:`irnn_jax.training.steps.TrainState` drawn from ``key`` for inputs shaped like
         ``example_inputs`` (with a zero carry for a task that carries state)."""
         return steps.create_train_state(
             self.model, self.optimizer, key, example_inputs, self.task.carries_state
@@ -55,7 +61,7 @@ class Experiment:
 
     def check_memory(self, key: jax.Array, batch: steps.Batch, runs: int = 1) -> None:
         """Refuse (``ConfigError``) a run whose ``runs`` training states and stored activations on
-        ``batch`` cannot fit the device's memory (:mod:`irnn_jax.memory`), before allocating any."""
+        ``batch`` cannot fit the device's memory (:mod:`irnn_jax.training.memory`), before allocating any."""
         inputs, targets = batch
         needed = memory.training_bytes(
             lambda: steps.create_train_state(self.model, self.optimizer, key, inputs),
@@ -73,14 +79,15 @@ def build(config: Mapping[str, Any]) -> Experiment:
         wrong type, a value out of range, an unknown name).
       DataError: the task's data could not be read (a task whose sizes come from its data).
     """
-    validation.validate(config)
+    schema.validate(config)
+    config = ml_collections.ConfigDict(schema.complete(config))
     with errors.checking_config():
         task = tasks.from_config(config["task"])
     output_size, vocab_size = task.output_size, task.vocab_size  # may read the task's data
     with errors.checking_config():
         model = models.from_config(config["model"], output_size, vocab_size)
         optimizer = optim.make_optimizer(config["optim"])
-        settings = validation.TrainSettings.from_config(config["train"])
+        settings = schema.TrainSettings.from_config(config["train"])
         if settings.diagnostics_every:
             diagnostics.check_supported(model)
     return Experiment(config, task, model, optimizer, settings)

@@ -7,8 +7,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from irnn_jax import cli, validation
+from irnn_jax import cli
 from irnn_jax import config as config_lib
+from irnn_jax.config import schema
+from irnn_jax.training import experiment
+from irnn_jax.training import workdir as workdir_lib
 
 from .helpers import ADDING_CONFIG
 
@@ -109,29 +112,54 @@ def test_a_malformed_command_line_is_one_clean_error(argv, capsys):
     assert_one_clean_error(argv, capsys)
 
 
-SECTIONS_AND_FIELDS = [
+REQUIRED = [
     (section, field)
     for section, fields in (
-        ("model", validation.MODEL_FIELDS),
-        ("optim", validation.OPTIM_FIELDS),
+        ("model", ("hidden_size", *schema.models.INIT_FIELDS)),
+        ("optim", schema.OptimSettings.required()),
         ("task", ("seq_len", "held_out_size")),
-        ("train", ("steps", "batch_size", "on_divergence")),
+        ("train", schema.TrainSettings.required()),
     )
     for field in fields
 ]
+OPTIONAL = [
+    *(("model", field) for field in schema.model_defaults()),
+    *(("optim", field) for field in schema.OptimSettings.defaults()),
+    *(("train", field) for field in schema.TrainSettings.defaults()),
+]
 
 
-@pytest.mark.parametrize(("section", "field"), SECTIONS_AND_FIELDS)
-def test_a_missing_field_is_named(section, field):
-    config = config_lib.load(CONFIG).to_dict()
-    broken = copy.deepcopy(config)
+@pytest.mark.parametrize(("section", "field"), REQUIRED)
+def test_a_missing_required_field_is_named(section, field):
+    broken = config_lib.load(CONFIG).to_dict()
     del broken[section][field]
     with pytest.raises(ValueError, match=f"{section} is missing field\\(s\\) {field}"):
-        validation.validate(ml_collections.ConfigDict(broken))
+        schema.validate(ml_collections.ConfigDict(broken))
+
+
+def test_the_required_fields_are_those_without_a_default():
+    assert schema.TrainSettings.required() == ("batch_size", "steps", "eval_every", "checkpoint_every")
+    assert schema.OptimSettings.required() == ("name", "lr")
+    assert {field for _, field in OPTIONAL if _ == "model"} | {
+        "hidden_size",
+        *schema.models.INIT_FIELDS,
+    } == set(schema.MODEL_FIELDS)
+
+
+@pytest.mark.parametrize(("section", "field"), OPTIONAL)
+def test_a_field_left_out_takes_its_default_in_the_built_run(section, field):
+    config = config_lib.load(CONFIG).to_dict()
+    config[section][field] = default = schema.complete({section: {}})[section][field]
+    short = copy.deepcopy(config)
+    del short[section][field]
+    schema.validate(short)
+    run = experiment.build(ml_collections.ConfigDict(short))
+    assert run.config[section][field] == default
+    assert workdir_lib.as_dict(run.config) == workdir_lib.as_dict(experiment.build(config).config)
 
 
 def test_a_whole_section_of_the_wrong_type_is_named():
     config = config_lib.load(CONFIG).to_dict()
     config["optim"] = 0.1
     with pytest.raises(TypeError, match="optim must be a section with fields name, lr"):
-        validation.validate(config)
+        schema.validate(config)

@@ -16,7 +16,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from irnn_jax import checks, initializers, models, recurrence
+from irnn_jax.core import checks, initializers, recurrence
+from irnn_jax.models import linen
 
 
 class RecurrentLayer(nnx.Module):
@@ -29,9 +30,9 @@ class RecurrentLayer(nnx.Module):
         hidden_size: int,
         *,
         cell: str = "irnn",
-        recurrent_init: initializers.Initializer = models.LayerSpec.recurrent_init,
-        input_init: initializers.Initializer = models.LayerSpec.input_init,
-        bias_init: initializers.Initializer = models.LayerSpec.bias_init,
+        recurrent_init: initializers.Initializer = linen.LayerSpec.recurrent_init,
+        input_init: initializers.Initializer = linen.LayerSpec.input_init,
+        bias_init: initializers.Initializer = linen.LayerSpec.bias_init,
         forget_bias: float = 1.0,
         unroll: int = 1,
         dtype: str = "float32",
@@ -39,10 +40,10 @@ class RecurrentLayer(nnx.Module):
         reverse: bool = False,
         rngs: nnx.Rngs,
     ) -> None:
-        self.cell = checks.one_of(cell, models.CELLS, "cell")
+        self.cell = checks.one_of(cell, linen.CELLS, "cell")
         self.unroll, self.dtype, self.reverse = unroll, dtype, reverse
         specs = recurrence.parameter_specs(
-            models.KINDS[cell],
+            linen.KINDS[cell],
             input_size,
             hidden_size,
             recurrent_init=recurrent_init,
@@ -58,20 +59,20 @@ class RecurrentLayer(nnx.Module):
         self,
         xs: jax.Array,
         lengths: jax.Array | None = None,
-        initial_state: models.State | None = None,
+        initial_state: linen.State | None = None,
         return_state: bool = False,
         final_only: bool = False,
-    ) -> jax.Array | tuple[jax.Array, models.State]:
+    ) -> jax.Array | tuple[jax.Array, linen.State]:
         """The states ``[B, T, H]`` (or with ``final_only`` the final ``h``), as the linen layer."""
         params = {name: getattr(self, name)[...].astype(self.dtype) for name in self.names}
         xs = xs.astype(self.dtype)
         if initial_state is not None:
             initial_state = jax.tree.map(lambda state: state.astype(self.dtype), initial_state)
         if self.reverse:
-            xs = models.reverse_time(xs, lengths)
+            xs = linen.reverse_time(xs, lengths)
         need_states = return_state or not final_only
-        hs, final_state = models.recur(self.cell, params, xs, initial_state, self.unroll, need_states)
-        return models.layer_outputs(
+        hs, final_state = linen.recur(self.cell, params, xs, initial_state, self.unroll, need_states)
+        return linen.layer_outputs(
             self.cell, hs, final_state, lengths, self.reverse, final_only, return_state
         )
 
@@ -132,12 +133,12 @@ class RNNModel(nnx.Module):
         bidirectional: bool = False,
         projection_size: int = 0,
         readout: str = "last",
-        output_init: initializers.Initializer = models.RNNModel.output_init,
+        output_init: initializers.Initializer = linen.RNNModel.output_init,
         rngs: nnx.Rngs,
         **spec: Any,
     ) -> None:
         self.hidden_size, self.bidirectional = hidden_size, bidirectional
-        self.readout_kind = checks.one_of(readout, models.READOUTS, "readout")
+        self.readout_kind = checks.one_of(readout, linen.READOUTS, "readout")
         precision = {key: spec.get(key, "float32") for key in ("dtype", "param_dtype")}
         self.rnn = RecurrentStack(
             input_size, hidden_size, layers=layers, bidirectional=bidirectional, rngs=rngs, **spec
@@ -155,7 +156,7 @@ class RNNModel(nnx.Module):
         last = self.readout_kind == "last"
         hs = self.rnn(xs, lengths, final_only=last and lengths is None)
         if last and lengths is not None:  # the last real step of each sequence
-            hs = models.last_states(hs, lengths, self.hidden_size, self.bidirectional)
+            hs = linen.last_states(hs, lengths, self.hidden_size, self.bidirectional)
         if hasattr(self, "projection"):
             hs = self.projection(hs)
         return self.readout(hs).astype(jnp.float32)

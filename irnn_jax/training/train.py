@@ -1,8 +1,9 @@
 """Training: the ``fit`` loop that trains one run and logs it to its workdir.
 
 The pure parts (``TrainState``, the train and eval steps, ``evaluate``) live in
-:mod:`irnn_jax.steps` and the run's log, guard and rollback in :mod:`irnn_jax.run_log`; both are
-re-exported here, the one module a training script needs.
+:mod:`irnn_jax.training.steps` and the run's log, guard and rollback in
+:mod:`irnn_jax.training.run_log`; both are re-exported here, the one module a training script
+needs.
 """
 
 from __future__ import annotations
@@ -15,18 +16,18 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import jax
-import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
-from irnn_jax import checkpoint, diagnostics, errors, experiment, run_log
-from irnn_jax import config as config_lib
-from irnn_jax import workdir as workdir_lib
-from irnn_jax.errors import WorkdirError
-from irnn_jax.run_log import TrainingDivergedError
+from irnn_jax.core import errors
+from irnn_jax.core.errors import WorkdirError
+from irnn_jax.models import diagnostics
 from irnn_jax.runtime import distributed, sharding
 from irnn_jax.runtime import progress as progress_lib
-from irnn_jax.steps import (
+from irnn_jax.training import checkpoint, experiment, run_log
+from irnn_jax.training import workdir as workdir_lib
+from irnn_jax.training.run_log import TrainingDivergedError
+from irnn_jax.training.steps import (
     Batch,
     Metrics,
     TrainState,
@@ -84,7 +85,7 @@ def fit(
 
     Every ``train.log_every`` steps one ``train`` line (window means of the step metrics and
     steps/s) goes to ``metrics.jsonl``; every ``train.eval_every`` steps and at the end, one
-    ``valid``/``test`` line each. A checkpoint (:mod:`irnn_jax.checkpoint`) is written at step 0,
+    ``valid``/``test`` line each. A checkpoint (:mod:`irnn_jax.training.checkpoint`) is written at step 0,
     every ``train.checkpoint_every`` steps and at the end, keeping the last
     ``train.keep_checkpoints``; a step is checkpointed only after all its steps were checked
     finite. With ``resume`` the run continues from the latest checkpoint: batch ``step`` is a pure
@@ -96,14 +97,14 @@ def fit(
     ``progress`` is a mode of :mod:`irnn_jax.runtime.progress` (by default a
     widget in notebooks, a bar on terminals, a line through ``log`` every 30 s elsewhere). With
     ``tensorboard`` the lines of ``metrics.jsonl`` also go to TensorBoard event files in
-    ``<workdir>/tensorboard/`` (:class:`irnn_jax.run_log.RunLog`).
+    ``<workdir>/tensorboard/`` (:class:`irnn_jax.training.run_log.RunLog`).
 
-    The run holds ``workdir`` for its whole life (:mod:`irnn_jax.workdir`: a second run there is
+    The run holds ``workdir`` for its whole life (:mod:`irnn_jax.training.workdir`: a second run there is
     refused) and records its config in ``config.json``; a resume that changes more than
-    :data:`irnn_jax.workdir.RESUMABLE_FIELDS` is refused, and a damaged checkpoint is set aside
-    for the newest one that restores (:func:`irnn_jax.checkpoint.restore_latest`). Before
+    :data:`irnn_jax.training.workdir.RESUMABLE_FIELDS` is refused, and a damaged checkpoint is set aside
+    for the newest one that restores (:func:`irnn_jax.training.checkpoint.restore_latest`). Before
     anything is allocated, the memory the step needs is checked against the device's
-    (:mod:`irnn_jax.memory`).
+    (:mod:`irnn_jax.training.memory`).
 
     A non-finite loss, gradient or parameter raises :class:`TrainingDivergedError` naming the step, the
     loss, the gradient norm and the non-finite gradients, leaving the checkpoints untouched. With
@@ -142,7 +143,7 @@ def load(workdir: str | pathlib.Path, log: Callable[[str], None] = print) -> Loa
     path = workdir / workdir_lib.CONFIG_FILE
     if not path.is_file():
         raise WorkdirError(f"{workdir} is not a run's workdir: it has no {workdir_lib.CONFIG_FILE}")
-    run = experiment.build(ml_collections.ConfigDict(config_lib.upgrade(json.loads(path.read_text()))))
+    run = experiment.build(json.loads(path.read_text()))
     init_key, data_key = run.keys()
     first_inputs = next(run.task.batches("train", run.settings.batch_size, data_key))[0]
     restored = None

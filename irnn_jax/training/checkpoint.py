@@ -1,4 +1,5 @@
-"""Checkpoints of a :class:`irnn_jax.train.TrainState` with orbax: save every N steps, keep the last K.
+"""Checkpoints of a :class:`irnn_jax.training.steps.TrainState` with orbax: save every N steps,
+keep the last K.
 
 Checkpoints live in ``<workdir>/checkpoints/<step>/``. Orbax writes each to a temporary
 directory and renames it when complete, so a run killed mid-save leaves the previous
@@ -26,7 +27,7 @@ from typing import Any
 import jax
 import orbax.checkpoint as ocp
 
-from irnn_jax.errors import WorkdirError
+from irnn_jax.core.errors import WorkdirError
 from irnn_jax.runtime import distributed
 
 DIGESTS_FILE = "checkpoint_digests.json"

@@ -1,7 +1,7 @@
-"""Thin Flax linen modules over :mod:`irnn_jax.recurrence`.
+"""Thin Flax linen modules over :mod:`irnn_jax.core.recurrence`.
 
 The modules only own parameters; the recurrences are the pure functions of
-:mod:`irnn_jax.recurrence`, and a :class:`RecurrentLayer`'s parameters are exactly the pytree
+:mod:`irnn_jax.core.recurrence`, and a :class:`RecurrentLayer`'s parameters are exactly the pytree
 those functions take (``{'w_ih', 'w_hh', 'b'}``, plus ``'b_hn'`` for a GRU).
 """
 
@@ -15,7 +15,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from irnn_jax import checks, initializers, recurrence
+from irnn_jax.core import checks, initializers, recurrence
 
 CELLS = ("irnn", "rnn_relu", "rnn_tanh", "lstm", "gru")
 READOUTS = ("last", "sequence")
@@ -76,7 +76,7 @@ def _attributes(module: nn.Module, spec: type[nn.Module]) -> dict[str, Any]:
     }
 
 
-PROBES = "probes"  # the variable collection of the additive state probes (irnn_jax.diagnostics)
+PROBES = "probes"  # the variable collection of the additive state probes (irnn_jax.models.diagnostics)
 PROBED_STATES = "probed_states"  # what a probed layer sows: its states, probes included
 
 
@@ -93,7 +93,7 @@ class RecurrentLayer(LayerSpec):
     with ``apply(..., mutable=['intermediates'])``) for the training log. A ReLU or tanh layer
     applied with the collection :data:`PROBES` mutable, or given it, adds those probes to its
     states inside the recurrence (zeros when it creates them; see
-    :class:`irnn_jax.recurrence.RNNOptions`) and sows its states in :data:`PROBED_STATES`.
+    :class:`irnn_jax.core.recurrence.RNNOptions`) and sows its states in :data:`PROBED_STATES`.
     """
 
     reverse: bool = False
@@ -388,7 +388,7 @@ def from_config(model_config: Mapping[str, Any], output_size: int, vocab_size: i
 
     The section has every :class:`RNNModel` attribute but ``output_size`` and ``vocab_size``,
     which the task sets. Initialisers are given as ``{'name': ..., **kwargs}`` and resolved by
-    :func:`irnn_jax.initializers.get`, e.g. ``{'name': 'identity', 'gain': 1.0}``.
+    :func:`irnn_jax.core.initializers.get`, e.g. ``{'name': 'identity', 'gain': 1.0}``.
     """
     inits = {field: initializers.get(**dict(model_config[field])) for field in INIT_FIELDS}
     embed_size = model_config["embed_size"]

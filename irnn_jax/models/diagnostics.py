@@ -22,12 +22,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from irnn_jax import models
+from irnn_jax.models import linen
 
 _SUPPORTED_CELLS = ("irnn", "rnn_relu", "rnn_tanh")
 
 
-def check_supported(model: models.RNNModel) -> None:
+def check_supported(model: linen.RNNModel) -> None:
     """Raise unless :func:`state_gradient_norms` supports ``model``."""
     if model.cell not in _SUPPORTED_CELLS or model.layers != 1 or model.bidirectional or model.vocab_size:
         raise ValueError(
@@ -37,15 +37,15 @@ def check_supported(model: models.RNNModel) -> None:
         )
 
 
-def zero_probes(model: models.RNNModel, params: Any, xs: jax.Array) -> Any:
+def zero_probes(model: linen.RNNModel, params: Any, xs: jax.Array) -> Any:
     """The model's probe variables (:data:`irnn_jax.models.PROBES`), all zero, for inputs ``xs``."""
     check_supported(model)
-    _, variables = model.apply({"params": params}, xs, mutable=[models.PROBES])
-    return variables[models.PROBES]
+    _, variables = model.apply({"params": params}, xs, mutable=[linen.PROBES])
+    return variables[linen.PROBES]
 
 
 def probed_forward(
-    model: models.RNNModel, params: Any, xs: jax.Array, probes: jax.Array
+    model: linen.RNNModel, params: Any, xs: jax.Array, probes: jax.Array
 ) -> tuple[jax.Array, jax.Array]:
     """``(outputs, hidden states [B, T, H])`` of ``model`` with ``probes`` ``[B, T, H]`` added to
     the states inside its recurrence (``probes = 0`` gives ``model.apply``'s outputs)."""
@@ -54,15 +54,15 @@ def probed_forward(
 
 
 def _probed_apply(
-    model: models.RNNModel, params: Any, xs: jax.Array, probes: Any
+    model: linen.RNNModel, params: Any, xs: jax.Array, probes: Any
 ) -> tuple[jax.Array, jax.Array]:
-    outputs, sown = model.apply({"params": params, models.PROBES: probes}, xs, mutable=[models.PROBED_STATES])
-    (states,) = jax.tree.leaves(sown[models.PROBED_STATES])
+    outputs, sown = model.apply({"params": params, linen.PROBES: probes}, xs, mutable=[linen.PROBED_STATES])
+    (states,) = jax.tree.leaves(sown[linen.PROBED_STATES])
     return outputs, states
 
 
 def state_gradient_norms(
-    model: models.RNNModel,
+    model: linen.RNNModel,
     params: Any,
     xs: jax.Array,
     targets: jax.Array,
@@ -90,7 +90,7 @@ def active_fraction(hidden_states: jax.Array) -> float:
 
 
 def snapshot(
-    model: models.RNNModel,
+    model: linen.RNNModel,
     params: Any,
     inputs: jax.Array | Mapping[str, jax.Array],
     targets: jax.Array,

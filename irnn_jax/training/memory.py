@@ -17,7 +17,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from irnn_jax.errors import ConfigError
+from irnn_jax.core.errors import ConfigError
 
 
 def nbytes(tree: Any) -> int:

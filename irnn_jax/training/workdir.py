@@ -21,26 +21,15 @@ import socket
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from irnn_jax import config as config_lib
-from irnn_jax.errors import WorkdirError
+from irnn_jax.config import schema
+from irnn_jax.core.errors import WorkdirError
 
 LOCK_FILE = "lock"
 CONFIG_FILE = "config.json"
 
-# Fields a resumed run may change: how long it runs and how it logs, evaluates, checkpoints and
-# handles divergence. Everything else must equal the recorded config.
-RESUMABLE_FIELDS = (
-    "train.steps",
-    "train.log_every",
-    "train.eval_every",
-    "train.eval_batch_size",
-    "train.checkpoint_every",
-    "train.keep_checkpoints",
-    "train.on_divergence",
-    "train.rollback_lr_factor",
-    "train.max_rollbacks",
-    "train.diagnostics_every",
-)
+# Fields a resumed run may change (the train section's resumable ones): the rest must equal the
+# recorded config.
+RESUMABLE_FIELDS = schema.RESUMABLE_FIELDS
 
 
 def prepare(workdir: str | pathlib.Path) -> pathlib.Path:
@@ -131,7 +120,7 @@ def check_resumable(
         recorded = json.loads(path.read_text())
     except ValueError:
         raise WorkdirError(f"{path} is not valid JSON; restore it or start a new --workdir") from None
-    recorded_fields, new_fields = _flatten(config_lib.upgrade(recorded)), _flatten(as_dict(config))
+    recorded_fields, new_fields = _flatten(schema.complete(recorded)), _flatten(as_dict(config))
     changed = [
         f"{name} {recorded_fields.get(name, '(absent)')!r} -> {new_fields.get(name, '(absent)')!r}"
         for name in sorted(set(recorded_fields) | set(new_fields))

@@ -19,8 +19,9 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
-from irnn_jax import checkpoint, optim, steps, validation
+from irnn_jax.config import schema
 from irnn_jax.runtime import tensorboard as tensorboard_lib
+from irnn_jax.training import checkpoint, optim, steps
 
 METRICS_FILE = "metrics.jsonl"
 DIAGNOSTICS_FILE = "diagnostics.jsonl"
@@ -180,7 +181,7 @@ def roll_back(
     error: TrainingDivergedError,
     state: steps.TrainState,
     checkpoints: ocp.CheckpointManager,
-    settings: validation.TrainSettings,
+    settings: schema.TrainSettings,
     rollbacks: int,
     run_log: RunLog,
     log: Callable[[str], None],
