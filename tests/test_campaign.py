@@ -17,7 +17,9 @@ SMALL += ("train.eval_batch_size=64", "model.hidden_size=8")
 
 
 def run_all(loaded, tmp_path):
-    return campaign.run(loaded, loaded.runs, tmp_path / "runs", tmp_path / "results", log=lambda line: None)
+    return campaign.train_pending(
+        loaded, loaded.runs, tmp_path / "runs", tmp_path / "results", log=lambda line: None
+    )
 
 
 def write_campaign(path, runs):
@@ -76,7 +78,9 @@ def test_a_recorded_runs_leftover_workdir_is_removed_and_the_run_not_trained_aga
     (tmp_path / "runs" / "first" / "checkpoints").mkdir(parents=True)  # killed before its removal
     messages = []
 
-    written = campaign.run(loaded, loaded.runs[:1], tmp_path / "runs", tmp_path / "results", messages.append)
+    written = campaign.train_pending(
+        loaded, loaded.runs[:1], tmp_path / "runs", tmp_path / "results", messages.append
+    )
 
     assert written == [] and not (tmp_path / "runs" / "first").exists()
     assert "first is recorded already: removing its leftover workdir" in messages[0]

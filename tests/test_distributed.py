@@ -123,7 +123,7 @@ def test_a_two_process_sweep_spreads_its_runs_and_equals_a_one_process_sweep(tmp
     arguments = ("train.steps=30", "train.eval_every=30")
     grid = ["--grid", "optim.lr=0.01,0.001"]
     outputs = run_job(command("sweep", tmp_path / "job", *arguments, extra=grid))
-    expected = sweep.run(config_of(*arguments), {"optim.lr": [0.01, 0.001]}, 1, tmp_path / "alone", log=print)
+    expected = sweep.fit(config_of(*arguments), {"optim.lr": [0.01, 0.001]}, 1, tmp_path / "alone", log=print)
 
     assert "2 runs over 2 devices of 2 processes" in outputs[0]
     runs = json.loads((tmp_path / "job" / "sweep.json").read_text())["runs"]

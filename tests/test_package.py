@@ -28,7 +28,7 @@ def test_the_built_wheel_ships_the_configs_and_trains_by_config_name_from_an_emp
     (wheel,) = wheels.glob("irnn_jax-*.whl")
     subprocess.run([*pip, "install", "--no-deps", "--target", site, wheel], check=True)
     installed = site / "irnn_jax"
-    assert (installed / "py.typed").is_file() and (installed / "configs" / "adding.py").is_file()
+    assert (installed / "py.typed").is_file() and (installed / "config" / "packaged" / "adding.py").is_file()
     # The wheel's package comes first on the path (its dependencies come from this environment).
     env = {**os.environ, "PYTHONPATH": str(site)}
     script = "import sys, irnn_jax.cli as cli; print(cli.__file__); sys.exit(cli.main())"

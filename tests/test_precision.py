@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from irnn_jax.training import experiment, train
+from irnn_jax.training import parts, train
 
 from .helpers import adding_config
 
@@ -42,7 +42,7 @@ def test_the_computation_runs_in_bfloat16_and_the_parameters_in_their_own_dtype(
     def build(param_dtype):
         config = adding_config(seq_len=5)
         config.model.cell, config.model.dtype, config.model.param_dtype = cell, "bfloat16", param_dtype
-        model = experiment.build(config).model
+        model = parts.build(config).model
         return model, model.init(jax.random.PRNGKey(0), xs)["params"]
 
     model, params = build("float32")
@@ -61,4 +61,4 @@ def test_an_unknown_dtype_is_refused_naming_the_allowed_ones():
     with pytest.raises(
         ValueError, match=r"unknown model\.dtype 'float8'; allowed: float32, bfloat16, float16, float64"
     ):
-        experiment.build(config)
+        parts.build(config)

@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from irnn_jax.core import initializers, recurrence
+from irnn_jax.core import initializers, recurrence, simple
 
 from . import torch_reference
 
@@ -428,29 +428,44 @@ def test_gated_cells_refuse_bad_input_naming_the_value(call, error, message):
 
 
 @pytest.mark.parametrize("implementation", ["fused", "autodiff"])
-@pytest.mark.parametrize("function", ["rnn", "rnn_time_major", "rnn_final"])
-def test_the_active_fraction_counted_in_the_loop_is_the_share_of_positive_states(implementation, function):
+@pytest.mark.parametrize("final_only", [False, True])
+def test_the_active_fraction_counted_in_the_loop_is_the_share_of_positive_states(implementation, final_only):
     params = random_params(jax.random.PRNGKey(5), 3, 16)
     xs, h0 = make_inputs(16, 4, 9, 3, 16)
     hs = python_loop_rnn(params, xs, h0, "relu")
-    if function == "rnn_time_major":
-        xs = jnp.swapaxes(xs, 0, 1)
-    run = getattr(recurrence, function)
-    result, active = run(params, xs, h0, implementation=implementation, return_active_fraction=True)
+    run = recurrence.rnn_final if final_only else recurrence.rnn
+
+    def plain(params):
+        return run(params, xs, h0, implementation=implementation)
+
+    def counted(params):
+        return simple.rnn_counting_active(
+            params, xs, h0, final_only=final_only, implementation=implementation
+        )
+
+    result, active = counted(params)
     assert 0 < float(active) < 1
     np.testing.assert_allclose(active, np.mean(hs > 0), rtol=1e-6)
-    np.testing.assert_array_equal(result, run(params, xs, h0, implementation=implementation))
-
-    def loss(params, with_fraction):
-        out = run(params, xs, h0, implementation=implementation, return_active_fraction=with_fraction)
-        return jnp.sum(jnp.sin(out[0] if with_fraction else out))
-
+    np.testing.assert_array_equal(result, plain(params))
     for got, want in zip(
-        jax.tree.leaves(jax.grad(loss)(params, True)),
-        jax.tree.leaves(jax.grad(loss)(params, False)),
+        jax.tree.leaves(jax.grad(lambda p: jnp.sum(jnp.sin(counted(p)[0])))(params)),
+        jax.tree.leaves(jax.grad(lambda p: jnp.sum(jnp.sin(plain(p))))(params)),
         strict=True,
     ):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_every_cell_takes_the_same_keywords_and_gives_its_final_state_the_same_way(cell):
+    params = getattr(recurrence, f"init_{cell}")(jax.random.PRNGKey(2), 3, 5)
+    xs = jax.random.normal(jax.random.PRNGKey(3), (4, 6, 3))
+    options = {"unroll": 2, "implementation": "auto", "hoist_input": False}
+    hs, final = getattr(recurrence, cell)(params, xs, return_state=True, **options)
+    final_only = getattr(recurrence, f"{cell}_final")(params, xs, **options)
+    np.testing.assert_allclose(getattr(recurrence, cell)(params, xs, **options), hs)
+    for got, want in zip(jax.tree.leaves(final), jax.tree.leaves(final_only), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    np.testing.assert_allclose(jax.tree.leaves(final)[0], hs[:, -1], rtol=1e-6)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])

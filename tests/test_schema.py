@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from irnn_jax import cli
 from irnn_jax import config as config_lib
 from irnn_jax.config import schema
-from irnn_jax.training import experiment
+from irnn_jax.training import parts
 from irnn_jax.training import workdir as workdir_lib
 
 from .helpers import ADDING_CONFIG
@@ -153,9 +153,9 @@ def test_a_field_left_out_takes_its_default_in_the_built_run(section, field):
     short = copy.deepcopy(config)
     del short[section][field]
     schema.validate(short)
-    run = experiment.build(ml_collections.ConfigDict(short))
+    run = parts.build(ml_collections.ConfigDict(short))
     assert run.config[section][field] == default
-    assert workdir_lib.as_dict(run.config) == workdir_lib.as_dict(experiment.build(config).config)
+    assert workdir_lib.as_dict(run.config) == workdir_lib.as_dict(parts.build(config).config)
 
 
 def test_a_whole_section_of_the_wrong_type_is_named():

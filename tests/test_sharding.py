@@ -21,8 +21,8 @@ assert jax.device_count() == 4, jax.devices()
 config = adding_config(seq_len=6, steps=30, lr=1e-2, log_every=10, eval_every=30)
 fit = train.fit(config, tempfile.mkdtemp(), log=lambda line: None).summary
 grid = {{"optim.lr": [1e-3, 1e-2]}}
-swept = sweep.run(config, grid, 2, tempfile.mkdtemp(), log=lambda line: None)
-mapped = sweep.run(config, grid, 2, tempfile.mkdtemp(), execution="map", log=lambda line: None)
+swept = sweep.fit(config, grid, 2, tempfile.mkdtemp(), log=lambda line: None)
+mapped = sweep.fit(config, grid, 2, tempfile.mkdtemp(), execution="map", log=lambda line: None)
 print(json.dumps({{
     "fit": fit["test"]["mse"],
     "sweep": [r["test"]["mse"] for r in swept["runs"]],
@@ -46,7 +46,7 @@ def test_training_and_sweeps_on_four_devices_equal_one_device(tmp_path):
     four = json.loads(result.stdout.strip().splitlines()[-1])
     config = adding_config(seq_len=6, steps=30, lr=1e-2, log_every=10, eval_every=30)
     one_fit = train.fit(config, tmp_path / "fit", log=lambda line: None).summary
-    one_sweep = sweep.run(config, {"optim.lr": [1e-3, 1e-2]}, 2, tmp_path / "sweep", log=lambda line: None)
+    one_sweep = sweep.fit(config, {"optim.lr": [1e-3, 1e-2]}, 2, tmp_path / "sweep", log=lambda line: None)
     np.testing.assert_allclose(four["fit"], one_fit["test"]["mse"], rtol=1e-4)
     np.testing.assert_allclose(four["sweep"], [r["test"]["mse"] for r in one_sweep["runs"]], rtol=1e-4)
     np.testing.assert_allclose(four["mapped"], [r["test"]["mse"] for r in one_sweep["runs"]], rtol=1e-4)

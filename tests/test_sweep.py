@@ -17,7 +17,7 @@ def small_config():
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory):
     grid = {"optim.lr": [1e-3, 1e-2], "optim.clip": [1.0, 0.01]}
-    return sweep.run(small_config(), grid, 2, tmp_path_factory.mktemp("sweep"), log=lambda line: None)
+    return sweep.fit(small_config(), grid, 2, tmp_path_factory.mktemp("sweep"), log=lambda line: None)
 
 
 def test_the_grid_is_every_combination_of_values_and_seeds(swept):
@@ -43,7 +43,7 @@ def test_the_best_run_has_the_lowest_validation_error_among_runs_that_did_not_di
 def test_a_diverging_run_is_marked_and_the_others_go_on(tmp_path):
     config = small_config()
     config.optim.name, config.optim.clip_mode = "sgd", "none"
-    summary = sweep.run(config, {"optim.lr": [1e-2, 1e30]}, 1, tmp_path, log=lambda line: None)
+    summary = sweep.fit(config, {"optim.lr": [1e-2, 1e30]}, 1, tmp_path, log=lambda line: None)
     stable, exploded = summary["runs"]
     assert stable["diverged_at"] is None and np.isfinite(stable["test"]["mse"])
     assert summary["best"]["optim.lr"] == 1e-2
@@ -59,7 +59,7 @@ def test_a_language_model_sweep_reports_bits_per_char(tmp_path):
     config.model.hidden_size, config.model.embed_size = 8, 4
     config.train.steps = config.train.eval_every = 2
     config.train.eval_batch_size = 500
-    summary = sweep.run(config, {"optim.lr": [1e-3, 1e-2]}, 1, tmp_path / "sweep", log=lambda line: None)
+    summary = sweep.fit(config, {"optim.lr": [1e-3, 1e-2]}, 1, tmp_path / "sweep", log=lambda line: None)
     for run in summary["runs"]:  # each run scores what the same config trained alone scores
         config.optim.lr = run["optim.lr"]
         alone = train.fit(config, tmp_path / f"lr{run['optim.lr']}", log=lambda line: None).summary
@@ -71,7 +71,7 @@ def test_a_task_whose_batch_shapes_vary_by_seed_cannot_sweep_several_seeds(tmp_p
     config = config_lib.load(str(ADDING_CONFIG.parent / "tomita.py") + ":grammar=4,quick")
     config.model.hidden_size = 4
     with pytest.raises(ValueError, match=r"batches of different seeds differ in shape at step 1 .*--seeds 1"):
-        sweep.run(config, {}, 3, tmp_path, log=lambda line: None)
+        sweep.fit(config, {}, 3, tmp_path, log=lambda line: None)
 
 
 @pytest.mark.parametrize(
@@ -117,6 +117,6 @@ def test_the_sweep_command_writes_sweep_json_and_names_the_best_run(tmp_path, ca
 
 def test_looping_over_runs_inside_the_program_gives_the_vmapped_results(swept, tmp_path):
     grid = {"optim.lr": [1e-3, 1e-2], "optim.clip": [1.0, 0.01]}
-    mapped = sweep.run(small_config(), grid, 2, tmp_path, execution="map", log=lambda line: None)
+    mapped = sweep.fit(small_config(), grid, 2, tmp_path, execution="map", log=lambda line: None)
     for vmapped_run, mapped_run in zip(swept["runs"], mapped["runs"], strict=True):
         np.testing.assert_allclose(mapped_run["test"]["mse"], vmapped_run["test"]["mse"], rtol=2e-4)

@@ -6,7 +6,7 @@ resumed run may change and the packaged configs' sections are all derived from t
 
 :func:`validate` raises one :class:`irnn_jax.core.errors.ConfigError` (a ``ValueError``) naming
 a missing or unknown field or a section of the wrong type. The values are checked where they are
-used, by building the run once (:func:`irnn_jax.training.experiment.build`): a value out of
+used, by building the run once (:func:`irnn_jax.training.parts.build`): a value out of
 range or an unknown name (task, cell, initialiser, optimiser, ...) gets the same one-line error
 from there.
 """

@@ -15,13 +15,13 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from irnn_jax.core import checks, initializers, recurrence
+from irnn_jax.core import checks, initializers, recurrence, simple
 
 CELLS = ("irnn", "rnn_relu", "rnn_tanh", "lstm", "gru")
 READOUTS = ("last", "sequence")
 DTYPES = ("float32", "bfloat16", "float16", "float64")
 # The recurrence (recurrence.rnn, lstm or gru) each cell runs.
-KINDS = {"irnn": "rnn", "rnn_relu": "rnn", "rnn_tanh": "rnn", "lstm": "lstm", "gru": "gru"}
+RECURRENCE_BY_CELL = {"irnn": "rnn", "rnn_relu": "rnn", "rnn_tanh": "rnn", "lstm": "lstm", "gru": "gru"}
 
 
 class LayerSpec(nn.Module):
@@ -113,7 +113,7 @@ class RecurrentLayer(LayerSpec):
         needs it); ``initial_state`` is ``h`` (``(h, c)`` for an LSTM), zeros when ``None``; with
         ``return_state`` the state after the last step is returned too (for truncated BPTT).
         """
-        kind = KINDS[checks.one_of(self.cell, CELLS, "cell")]
+        kind = RECURRENCE_BY_CELL[checks.one_of(self.cell, CELLS, "cell")]
         if getattr(xs, "ndim", None) != 3:
             raise ValueError(f"xs must be 3-D (batch, time, features), got shape {getattr(xs, 'shape', xs)}")
         specs = recurrence.parameter_specs(
@@ -136,12 +136,12 @@ class RecurrentLayer(LayerSpec):
             xs = reverse_time(xs, lengths)
         need_states = return_state or not self.final_only
         if kind == "rnn":
-            hs, final_state = self._simple(params, xs, initial_state, lengths, need_states)
+            hs, final_state = self._relu_or_tanh_states(params, xs, initial_state, lengths, need_states)
         else:
-            hs, final_state = recur(self.cell, params, xs, initial_state, self.unroll, need_states)
+            hs, final_state = layer_recurrence(self.cell, params, xs, initial_state, self.unroll, need_states)
         return layer_outputs(self.cell, hs, final_state, lengths, self.reverse, self.final_only, return_state)
 
-    def _simple(
+    def _relu_or_tanh_states(
         self,
         params: recurrence.Params,
         xs: jax.Array,
@@ -149,37 +149,45 @@ class RecurrentLayer(LayerSpec):
         lengths: jax.Array | None,
         need_states: bool,
     ) -> tuple[jax.Array | None, jax.Array]:
-        """``(states or None, final state)`` of a ReLU or tanh layer on time-ordered ``xs``: the
-        states only when ``need_states`` or when probed (else the cheaper ``rnn_final``)."""
-        activation = "tanh" if self.cell == "rnn_tanh" else "relu"
-        options: recurrence.RNNOptions = {
-            "activation": activation,
-            "unroll": self.unroll,
-            "return_active_fraction": True,
-        }
+        """``(states or None, final state)`` of a ReLU or tanh layer on time-ordered ``xs``, with
+        the fraction of active units sown and the probes added: the states only when
+        ``need_states`` or when probed (else the cheaper final-state recurrence)."""
         probed = self.has_variable(PROBES, "states") or (
             self.is_mutable_collection(PROBES) and not self.is_initializing()
         )
+        probes = None
         if probed:
             shape = (*xs.shape[:2], self.hidden_size)
             probes = self.variable(PROBES, "states", jnp.zeros, shape, xs.dtype).value
-            options["probes"] = reverse_time(probes, lengths) if self.reverse else probes
-        if need_states or probed:
-            hs, active = recurrence.rnn(params, xs, initial_state, **options)
-            final_state = hs[:, -1]
-        else:
-            hs, (final_state, active) = None, recurrence.rnn_final(params, xs, initial_state, **options)
-        if activation == "relu":
+            probes = reverse_time(probes, lengths) if self.reverse else probes
+        final_only = not (need_states or probed)
+        result, active = simple.rnn_counting_active(
+            params,
+            xs,
+            initial_state,
+            final_only=final_only,
+            unroll=self.unroll,
+            probes=probes,
+            **_activation(self.cell),
+        )
+        if self.cell != "rnn_tanh":
             self.sow("intermediates", "active_fraction", active)
         if probed:
-            self.sow(PROBED_STATES, "states", reverse_time(hs, lengths) if self.reverse else hs)
-        return hs, final_state
+            self.sow(PROBED_STATES, "states", reverse_time(result, lengths) if self.reverse else result)
+        return (None, result) if final_only else (result, result[:, -1])
 
 
-State = jax.Array | tuple[jax.Array, jax.Array]
+State = recurrence.State
 
 
-def recur(
+def _activation(cell: str) -> dict[str, str]:
+    """The ``activation`` keyword of a simple-RNN ``cell``'s recurrence (none for a gated cell)."""
+    if RECURRENCE_BY_CELL[cell] != "rnn":
+        return {}
+    return {"activation": "tanh" if cell == "rnn_tanh" else "relu"}
+
+
+def layer_recurrence(
     cell: str,
     params: recurrence.Params,
     xs: jax.Array,
@@ -190,19 +198,11 @@ def recur(
     """``(states [B, T, H] or None, final state)`` of one layer of ``cell`` on time-ordered ``xs``:
     the states only when ``need_states``, else the cheaper final-state recurrence, whose backward
     pass reads no cotangent of every state."""
-    kind = KINDS[cell]
-    if kind == "rnn":
-        options: recurrence.RNNOptions = {
-            "activation": "tanh" if cell == "rnn_tanh" else "relu",
-            "unroll": unroll,
-        }
-        if need_states:
-            hs = recurrence.rnn(params, xs, initial_state, **options)
-            return hs, hs[:, -1]
-        return None, recurrence.rnn_final(params, xs, initial_state, **options)
+    kind = RECURRENCE_BY_CELL[cell]
+    options = {"unroll": unroll, **_activation(cell)}
     if need_states:
-        return getattr(recurrence, kind)(params, xs, initial_state, unroll=unroll, return_state=True)
-    return None, getattr(recurrence, f"{kind}_final")(params, xs, initial_state, unroll=unroll)
+        return getattr(recurrence, kind)(params, xs, initial_state, return_state=True, **options)
+    return None, getattr(recurrence, f"{kind}_final")(params, xs, initial_state, **options)
 
 
 def layer_outputs(
@@ -217,7 +217,7 @@ def layer_outputs(
     """What a layer returns: its final ``h`` with ``final_only``, else its states in input order;
     with ``return_state`` also the final state."""
     if final_only:
-        outputs = final_state[0] if KINDS[cell] == "lstm" else final_state
+        outputs = final_state[0] if RECURRENCE_BY_CELL[cell] == "lstm" else final_state
     else:
         outputs = reverse_time(hs, lengths) if reverse else hs
     return (outputs, final_state) if return_state else outputs

@@ -1,6 +1,6 @@
 """Flax NNX counterparts of :class:`irnn_jax.models.RecurrentLayer` and :class:`~irnn_jax.models.RNNModel`.
 
-The same pure recurrences (:func:`irnn_jax.models.recur`) run underneath, and the parameters form
+The same pure recurrences (:func:`irnn_jax.models.layer_recurrence`) run underneath, and the parameters form
 the same pytree as the linen modules' ``params`` (``{'rnn': {'layer_0': {'w_ih', 'w_hh', 'b'}},
 'readout': {'kernel', 'bias'}, ...}``): :func:`params` reads it off an NNX model and
 :func:`set_params` writes one in, so a model trained with either API runs in the other. NNX
@@ -43,7 +43,7 @@ class RecurrentLayer(nnx.Module):
         self.cell = checks.one_of(cell, linen.CELLS, "cell")
         self.unroll, self.dtype, self.reverse = unroll, dtype, reverse
         specs = recurrence.parameter_specs(
-            linen.KINDS[cell],
+            linen.RECURRENCE_BY_CELL[cell],
             input_size,
             hidden_size,
             recurrent_init=recurrent_init,
@@ -71,7 +71,9 @@ class RecurrentLayer(nnx.Module):
         if self.reverse:
             xs = linen.reverse_time(xs, lengths)
         need_states = return_state or not final_only
-        hs, final_state = linen.recur(self.cell, params, xs, initial_state, self.unroll, need_states)
+        hs, final_state = linen.layer_recurrence(
+            self.cell, params, xs, initial_state, self.unroll, need_states
+        )
         return linen.layer_outputs(
             self.cell, hs, final_state, lengths, self.reverse, final_only, return_state
         )

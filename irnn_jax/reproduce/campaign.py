@@ -113,7 +113,7 @@ def pending(runs: Sequence[Run], results_dir: pathlib.Path) -> list[Run]:
     return [run for run in runs if not (results_dir / f"{run.name}.json").is_file()]
 
 
-def run(
+def train_pending(
     campaign: Campaign,
     runs: Sequence[Run],
     runs_dir: pathlib.Path,
@@ -173,5 +173,5 @@ def _keep_log(workdir: pathlib.Path, target: pathlib.Path) -> None:
     """Copy ``workdir``'s ``metrics.jsonl`` to ``target``, whole or not at all; before the record is
     written, so that a recorded run's log is never lost with its workdir."""
     partial = target.with_name(target.name + ".partial")
-    shutil.copyfile(workdir / "metrics.jsonl", partial)
+    shutil.copyfile(workdir / workdir_lib.METRICS_FILE, partial)
     partial.replace(target)

@@ -34,6 +34,7 @@ from irnn_jax.reproduce.studies import adding as adding_study
 from irnn_jax.reproduce.studies import init_comparison
 from irnn_jax.reproduce.studies import mnist as mnist_study
 from irnn_jax.tasks.base import format_metric
+from irnn_jax.training import workdir as workdir_lib
 
 # The papers' numbers, as the brief and Le et al. 2015 state them (abstract, sections 4.1-4.2).
 PAPER = {
@@ -61,7 +62,7 @@ def collect(workdir: str | pathlib.Path, command: str | None = None) -> dict[str
     before it was recorded).
     """
     workdir = pathlib.Path(workdir)
-    summary_path = workdir / "summary.json"
+    summary_path = workdir / workdir_lib.SUMMARY_FILE
     if not summary_path.is_file():
         raise WorkdirError(f"{workdir} has no summary.json: not a finished run")
     summary = json.loads(summary_path.read_text())
@@ -78,7 +79,7 @@ def collect(workdir: str | pathlib.Path, command: str | None = None) -> dict[str
 def read_curve(workdir: pathlib.Path, metric: str) -> list[dict[str, Any]]:
     """The held-out ``metric`` of a run's ``metrics.jsonl``, ``{step, split, metric}`` per line."""
     curve = []
-    metrics_path = workdir / "metrics.jsonl"
+    metrics_path = workdir / workdir_lib.METRICS_FILE
     if metrics_path.is_file():
         for line in metrics_path.read_text().splitlines():
             record = json.loads(line)
@@ -89,7 +90,7 @@ def read_curve(workdir: pathlib.Path, metric: str) -> list[dict[str, Any]]:
 
 def read_diagnostics(workdir: pathlib.Path) -> list[dict[str, Any]]:
     """The snapshots of a run's ``diagnostics.jsonl`` (none if it logged none)."""
-    path = workdir / "diagnostics.jsonl"
+    path = workdir / workdir_lib.DIAGNOSTICS_FILE
     return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
 
 

@@ -29,15 +29,15 @@ import orbax.checkpoint as ocp
 
 from irnn_jax.core.errors import WorkdirError
 from irnn_jax.runtime import distributed
+from irnn_jax.training import workdir as workdir_lib
 
-DIGESTS_FILE = "checkpoint_digests.json"
 SET_ASIDE_DIR = "unrestorable_checkpoints"
 
 
 def manager(workdir: str | pathlib.Path, keep: int) -> ocp.CheckpointManager:
     """A synchronous checkpoint manager for ``<workdir>/checkpoints`` keeping the last ``keep``."""
     return ocp.CheckpointManager(
-        pathlib.Path(workdir).resolve() / "checkpoints",
+        pathlib.Path(workdir).resolve() / workdir_lib.CHECKPOINTS_DIR,
         item_handlers=ocp.StandardCheckpointHandler(),
         options=ocp.CheckpointManagerOptions(
             max_to_keep=keep, create=True, cleanup_tmp_directories=True, enable_async_checkpointing=False
@@ -173,7 +173,7 @@ def _step_dir(checkpoints: ocp.CheckpointManager, step: int) -> pathlib.Path:
 
 
 def _digests_path(checkpoints: ocp.CheckpointManager) -> pathlib.Path:
-    return pathlib.Path(checkpoints.directory).parent / DIGESTS_FILE
+    return pathlib.Path(checkpoints.directory).parent / workdir_lib.DIGESTS_FILE
 
 
 def _read_digests(checkpoints: ocp.CheckpointManager) -> dict[str, dict[str, str]]:

@@ -22,10 +22,8 @@ import orbax.checkpoint as ocp
 from irnn_jax.config import schema
 from irnn_jax.runtime import tensorboard as tensorboard_lib
 from irnn_jax.training import checkpoint, optim, steps
+from irnn_jax.training import workdir as workdir_lib
 
-METRICS_FILE = "metrics.jsonl"
-DIAGNOSTICS_FILE = "diagnostics.jsonl"
-TENSORBOARD_DIR = "tensorboard"
 _FLAGS = ("grad_finite", "param_finite")  # per-parameter flags for the guard, not for the log
 
 
@@ -59,10 +57,12 @@ class RunLog:
     ) -> None:
         self.workdir, self.writes = workdir, writes
         self._events = (
-            tensorboard_lib.EventWriter(workdir / TENSORBOARD_DIR) if tensorboard and writes else None
+            tensorboard_lib.EventWriter(workdir / workdir_lib.TENSORBOARD_DIR)
+            if tensorboard and writes
+            else None
         )
         if resumed_from is None and writes:
-            for name in (METRICS_FILE, DIAGNOSTICS_FILE):
+            for name in (workdir_lib.METRICS_FILE, workdir_lib.DIAGNOSTICS_FILE):
                 (workdir / name).unlink(missing_ok=True)
         elif resumed_from is not None:
             self.drop_after(resumed_from, held_out_too=True)
@@ -71,7 +71,7 @@ class RunLog:
         """Append one line to ``metrics.jsonl`` (and its numbers to the event file)."""
         if not self.writes:
             return
-        with (self.workdir / METRICS_FILE).open("a") as file:
+        with (self.workdir / workdir_lib.METRICS_FILE).open("a") as file:
             file.write(json.dumps(record) + "\n")
         if self._events is not None:
             split = record["split"]
@@ -88,12 +88,12 @@ class RunLog:
         """Append the diagnostics of ``step`` to ``diagnostics.jsonl``."""
         if not self.writes:
             return
-        with (self.workdir / DIAGNOSTICS_FILE).open("a") as file:
+        with (self.workdir / workdir_lib.DIAGNOSTICS_FILE).open("a") as file:
             file.write(json.dumps({"step": step, **record}) + "\n")
 
     def rollbacks(self) -> int:
         """How many rollbacks ``metrics.jsonl`` records (a resumed run's budget goes on from it)."""
-        return sum(record.get("split") == "rollback" for _, record in self._lines(METRICS_FILE))
+        return sum(record.get("split") == "rollback" for _, record in self._lines(workdir_lib.METRICS_FILE))
 
     def drop_after(self, step: int, *, held_out_too: bool = False) -> None:
         """Remove the lines of steps after ``step`` (and with ``held_out_too`` the valid/test
@@ -109,7 +109,7 @@ class RunLog:
                 return record["step"] < step
             return record["step"] <= step
 
-        for name in (METRICS_FILE, DIAGNOSTICS_FILE):
+        for name in (workdir_lib.METRICS_FILE, workdir_lib.DIAGNOSTICS_FILE):
             path = self.workdir / name
             if path.exists():
                 path.write_text("".join(line + "\n" for line, record in self._lines(name) if keep(record)))

@@ -28,7 +28,7 @@ import numpy as np
 from irnn_jax.core import checks, errors
 from irnn_jax.runtime import distributed, sharding
 from irnn_jax.tasks.base import higher_is_better
-from irnn_jax.training import experiment, optim, run_log, steps, train
+from irnn_jax.training import optim, parts, run_log, steps, train
 from irnn_jax.training import workdir as workdir_lib
 
 SWEEPABLE = {"optim.lr": "learning_rate", "optim.clip": "clip"}
@@ -61,7 +61,7 @@ def expand_grid(
     ]
 
 
-def run(
+def fit(
     config: Mapping[str, Any],
     grid: Mapping[str, Sequence[float]],
     seeds: int,
@@ -80,7 +80,7 @@ def run(
     """
     with errors.checking_config():
         checks.one_of(execution, EXECUTIONS, "execution")
-    built = experiment.build(config)
+    built = parts.build(config)
     with errors.checking_config():
         runs = expand_grid(config, grid, seeds)
         if built.task.carries_state:
@@ -90,33 +90,24 @@ def run(
             )
     workdir = workdir_lib.prepare(workdir)
     if not distributed.is_main():  # the main process logs, writes and holds the workdir for all
-        return _run(built, runs, workdir, execution, distributed.main_only(log))
+        return _fit(built, runs, workdir, execution, distributed.main_only(log))
     with workdir_lib.lock(workdir, log):
-        return _run(built, runs, workdir, execution, log)
+        return _fit(built, runs, workdir, execution, log)
 
 
-def _run(
-    built: experiment.Experiment,
+def _fit(
+    built: parts.RunParts,
     runs: list[dict[str, float]],
     workdir: pathlib.Path,
     execution: str,
     log: Callable[[str], None],
 ) -> dict[str, Any]:
-    """:func:`run` of a built experiment and a checked grid, in a workdir this process holds."""
+    """:func:`fit` of a built run and a checked grid, in a workdir this process holds."""
     settings, task = built.settings, built.task
     log(f"sweep of {len(runs)} runs in one program: {train.describe(built.config)}")
     if distributed.is_main():
         workdir_lib.record_config(workdir, built.config)
-    mesh = sharding.mesh()
-    if execution == "map" and len(runs) % mesh.devices.size:
-        if jax.process_count() > 1:
-            raise errors.ConfigError(
-                f"{len(runs)} runs do not split evenly over the {mesh.devices.size} devices of "
-                f"{jax.process_count()} processes; choose grid x seeds divisible by {mesh.devices.size}"
-            )
-        log(f"{len(runs)} runs do not split evenly over {mesh.devices.size} devices: mapping on one")
-        mesh = sharding.mesh(jax.devices()[:1])
-    log(f"{len(runs)} runs over {mesh.devices.size} devices of {jax.process_count()} processes")
+    mesh = _runs_mesh(len(runs), execution, log)
     state, batches = _initial_state(built, runs)
     state = sharding.shard_leading_axis(state, mesh)
     step_fn = jax.jit(sweep_step(built.train_step(), execution, mesh), donate_argnums=0)
@@ -159,12 +150,28 @@ def _run(
         "config": workdir_lib.as_dict(built.config),
     }
     if distributed.is_main():
-        (workdir / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n")
+        (workdir / workdir_lib.SWEEP_FILE).write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
 
+def _runs_mesh(num_runs: int, execution: str, log: Callable[[str], None]) -> jax.sharding.Mesh:
+    """The devices the runs are spread over: all of them, or for ``'map'`` with runs that do not
+    split evenly over them, one device (refused in a job of several processes)."""
+    mesh = sharding.mesh()
+    if execution == "map" and num_runs % mesh.devices.size:
+        if jax.process_count() > 1:
+            raise errors.ConfigError(
+                f"{num_runs} runs do not split evenly over the {mesh.devices.size} devices of "
+                f"{jax.process_count()} processes; choose grid x seeds divisible by {mesh.devices.size}"
+            )
+        log(f"{num_runs} runs do not split evenly over {mesh.devices.size} devices: mapping on one")
+        mesh = sharding.mesh(jax.devices()[:1])
+    log(f"{num_runs} runs over {mesh.devices.size} devices of {jax.process_count()} processes")
+    return mesh
+
+
 def _initial_state(
-    built: experiment.Experiment, runs: list[dict[str, float]]
+    built: parts.RunParts, runs: list[dict[str, float]]
 ) -> tuple[steps.TrainState, Iterator[steps.Batch]]:
     """The runs' states stacked along a leading run axis, with each run's learning rate and
     clip, and the stream of stacked batches. Every run gets the parameters and batches that
@@ -200,7 +207,7 @@ def _stacked(
 
 
 def _evaluate_runs(
-    built: experiment.Experiment,
+    built: parts.RunParts,
     eval_fn: Callable[..., steps.Metrics],
     params: Any,
     split: str,

@@ -19,12 +19,14 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from irnn_jax import tasks
+from irnn_jax.config import schema
 from irnn_jax.core import errors
 from irnn_jax.core.errors import WorkdirError
 from irnn_jax.models import diagnostics
 from irnn_jax.runtime import distributed, sharding
 from irnn_jax.runtime import progress as progress_lib
-from irnn_jax.training import checkpoint, experiment, run_log
+from irnn_jax.training import checkpoint, parts, run_log
 from irnn_jax.training import workdir as workdir_lib
 from irnn_jax.training.run_log import TrainingDivergedError
 from irnn_jax.training.steps import (
@@ -66,7 +68,7 @@ class Loaded(NamedTuple):
     """A run read back from its workdir by :func:`load`: the built run (config, task, model,
     optimiser), the state of its latest checkpoint and that checkpoint's step."""
 
-    run: experiment.Experiment
+    run: parts.RunParts
     state: TrainState
     step: int
 
@@ -123,7 +125,7 @@ def fit(
         ``resume``, or cannot be resumed with this config.
     """
     progress = progress_lib.resolve(progress)
-    run = experiment.build(config)
+    run = parts.build(config)
     workdir = workdir_lib.prepare(workdir)
     if not distributed.is_main():  # the main process logs, writes and holds the workdir for all
         return _fit(run, workdir, resume, command, distributed.main_only(log), "none", tensorboard)
@@ -143,7 +145,7 @@ def load(workdir: str | pathlib.Path, log: Callable[[str], None] = print) -> Loa
     path = workdir / workdir_lib.CONFIG_FILE
     if not path.is_file():
         raise WorkdirError(f"{workdir} is not a run's workdir: it has no {workdir_lib.CONFIG_FILE}")
-    run = experiment.build(json.loads(path.read_text()))
+    run = parts.build(json.loads(path.read_text()))
     init_key, data_key = run.keys()
     first_inputs = next(run.task.batches("train", run.settings.batch_size, data_key))[0]
     restored = None
@@ -171,7 +173,7 @@ class _Start(NamedTuple):
 
 
 def _fit(
-    run: experiment.Experiment,
+    run: parts.RunParts,
     workdir: pathlib.Path,
     resume: bool,
     command: str | None,
@@ -190,15 +192,15 @@ def _fit(
     state = sharding.replicate(start.state, device_mesh)
     first_batch = sharding.replicate(start.first_batch, device_mesh)  # the diagnostics' batch
     train_step = jax.jit(run.train_step(), donate_argnums=0)
-    eval_step = jax.jit(run.eval_step())
+    outputs = _Outputs(run, checkpoints, records, device_mesh, first_batch, jax.jit(run.eval_step()), log)
     param_names = [
-        jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_flatten_with_path(state.params)[0]
+        jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_leaves_with_path(start.state.params)
     ]
     began = time.perf_counter()
     step, rollbacks, held_out = start.step, records.rollbacks(), {}  # a resumed run's budget goes on
     if step % settings.eval_every == 0 or step >= settings.steps:  # as an uninterrupted run
-        held_out = _held_out(run, eval_step, state.params, device_mesh, step, records)
-    if start.resumed_from is None:
+        held_out = outputs.held_out(state.params, step)
+    if start.resumed_from is None:  # step 0's diagnostics and checkpoint
         _diagnose(run, state.params, first_batch, 0, records)
         checkpoint.save(checkpoints, 0, state)
     batches = _train_batches(run, start.data_key, step, device_mesh)
@@ -209,10 +211,8 @@ def _fit(
             state, step_metrics = train_step(state, next(batches))
             step += 1
             window.append(step_metrics)
-            save_now = step % settings.checkpoint_every == 0 or step == settings.steps
-            evaluate_now = step % settings.eval_every == 0 or step == settings.steps
-            diagnose_now = settings.diagnostics_every and step % settings.diagnostics_every == 0
-            if not (step % settings.log_every == 0 or save_now or evaluate_now or diagnose_now):
+            save_now, evaluate_now, window_ends = _due(settings, step)
+            if not window_ends:
                 continue
             stacked = run_log.stack(window)
             seconds = time.perf_counter() - window_start  # after the window's results are ready
@@ -226,34 +226,89 @@ def _fit(
                 window, window_start = [], time.perf_counter()
                 continue
             record = task.complete_metrics(run_log.window_record(stacked, step, seconds))
-            records.write(record)
             progress.update(step, record["loss"])
-            if save_now:
-                checkpoint.save(checkpoints, step, state)
-            _diagnose(run, state.params, first_batch, step, records)
-            if evaluate_now:
-                held_out = _held_out(run, eval_step, state.params, device_mesh, step, records)
-                log(
-                    f"step {step:>7d}  {task.metric} valid {held_out['valid'][task.metric]:.5f}"
-                    f"  test {held_out['test'][task.metric]:.5f}  (baseline {task.baseline:.4f})"
-                )
+            held_out = outputs.window_ended(state, step, record, save_now, evaluate_now) or held_out
             window, window_start = [], time.perf_counter()  # steps/s counts training only
     finally:  # a divergence or an interrupt leaves no bar open
         progress.close()
+    wall = time.perf_counter() - began
+    return Fitted(_write_summary(run, workdir, command, start, rollbacks, wall, held_out), state)
+
+
+def _write_summary(
+    run: parts.RunParts,
+    workdir: pathlib.Path,
+    command: str | None,
+    start: _Start,
+    rollbacks: int,
+    wall: float,
+    held_out: dict[str, dict[str, float]],
+) -> dict[str, Any]:
+    """The finished run's ``summary.json`` (written by the main process), returned."""
     summary = {
         "command": command,
-        "steps": settings.steps,
+        "steps": run.settings.steps,
         "resumed_from": start.resumed_from,
         "rollbacks": rollbacks,
-        "wall_s": round(time.perf_counter() - began, 2),
+        "wall_s": round(wall, 2),
         **_results(run, held_out),
     }
     if distributed.is_main():
-        (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return Fitted(summary, state)
+        (workdir / workdir_lib.SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
 
 
-def _results(run: experiment.Experiment, held_out: Mapping[str, Any]) -> dict[str, Any]:
+class _Outputs(NamedTuple):
+    """Where a run's results go as it trains: its checkpoints, its log, and the held-out
+    evaluations and diagnostics, computed on the device mesh."""
+
+    run: parts.RunParts
+    checkpoints: ocp.CheckpointManager
+    records: run_log.RunLog
+    device_mesh: jax.sharding.Mesh
+    first_batch: Batch  # the diagnostics' fixed batch
+    eval_step: Callable[..., Any]
+    log: Callable[[str], None]
+
+    def held_out(self, params: Any, step: int) -> dict[str, dict[str, float]]:
+        """Both held-out splits evaluated (and logged) at ``step``."""
+        return _held_out(self.run, self.eval_step, params, self.device_mesh, step, self.records)
+
+    def window_ended(
+        self, state: TrainState, step: int, record: dict[str, Any], save_now: bool, evaluate_now: bool
+    ) -> dict[str, dict[str, float]] | None:
+        """Write a log window's ``record``, then the checkpoint, diagnostics and evaluation that
+        are due at ``step``; return the evaluation, if one was due."""
+        self.records.write(record)
+        if save_now:
+            checkpoint.save(self.checkpoints, step, state)
+        _diagnose(self.run, state.params, self.first_batch, step, self.records)
+        if not evaluate_now:
+            return None
+        held_out = self.held_out(state.params, step)
+        self.log(_held_out_line(self.run.task, step, held_out))
+        return held_out
+
+
+def _due(settings: schema.TrainSettings, step: int) -> tuple[bool, bool, bool]:
+    """``(checkpoint, evaluate, end the log window)`` after ``step``: a window ends at every
+    log, checkpoint, evaluation and diagnostics step, and the last step does all."""
+    last = step == settings.steps
+    save_now = step % settings.checkpoint_every == 0 or last
+    evaluate_now = step % settings.eval_every == 0 or last
+    diagnose_now = bool(settings.diagnostics_every) and step % settings.diagnostics_every == 0
+    return save_now, evaluate_now, step % settings.log_every == 0 or save_now or evaluate_now or diagnose_now
+
+
+def _held_out_line(task: tasks.Task, step: int, held_out: dict[str, dict[str, float]]) -> str:
+    """The log line of an evaluation: the headline metric on both held-out splits."""
+    return (
+        f"step {step:>7d}  {task.metric} valid {held_out['valid'][task.metric]:.5f}"
+        f"  test {held_out['test'][task.metric]:.5f}  (baseline {task.baseline:.4f})"
+    )
+
+
+def _results(run: parts.RunParts, held_out: Mapping[str, Any]) -> dict[str, Any]:
     """The part of a summary that says what the run measured, against what, and how it was set."""
     return {
         "metric": run.task.metric,
@@ -265,7 +320,7 @@ def _results(run: experiment.Experiment, held_out: Mapping[str, Any]) -> dict[st
 
 
 def _start(
-    run: experiment.Experiment,
+    run: parts.RunParts,
     workdir: pathlib.Path,
     checkpoints: ocp.CheckpointManager,
     resume: bool,
@@ -286,7 +341,7 @@ def _start(
         workdir_lib.record_config(workdir, run.config)
         artifacts = run.task.artifacts()
         if artifacts:
-            np.savez(workdir / "task_artifacts.npz", **artifacts)
+            np.savez(workdir / workdir_lib.TASK_ARTIFACTS_FILE, **artifacts)
     init_key, data_key = run.keys()
     with errors.checking_config():  # e.g. a batch larger than the training set
         first_batch = next(run.task.batches("train", run.settings.batch_size, data_key))
@@ -303,7 +358,7 @@ def _start(
 
 
 def _train_batches(
-    run: experiment.Experiment, data_key: jax.Array, start_step: int, device_mesh: jax.sharding.Mesh
+    run: parts.RunParts, data_key: jax.Array, start_step: int, device_mesh: jax.sharding.Mesh
 ) -> Iterator[Batch]:
     """The training batches from ``start_step`` on, split over the devices."""
     batches = run.task.batches("train", run.settings.batch_size, data_key, start_step=start_step)
@@ -311,7 +366,7 @@ def _train_batches(
 
 
 def _held_out(
-    run: experiment.Experiment,
+    run: parts.RunParts,
     eval_step: Callable[..., tuple[Metrics, Any]],
     params: Any,
     device_mesh: jax.sharding.Mesh,
@@ -334,9 +389,7 @@ def _held_out(
     return results
 
 
-def _diagnose(
-    run: experiment.Experiment, params: Any, batch: Batch, step: int, records: run_log.RunLog
-) -> None:
+def _diagnose(run: parts.RunParts, params: Any, batch: Batch, step: int, records: run_log.RunLog) -> None:
     """Log the diagnostics of ``params`` on ``batch`` at ``step`` if the run asks for them."""
     every = run.settings.diagnostics_every
     if every and step % every == 0:

@@ -24,8 +24,17 @@ from typing import Any
 from irnn_jax.config import schema
 from irnn_jax.core.errors import WorkdirError
 
+# Every file a run writes into its workdir, named once here.
 LOCK_FILE = "lock"
 CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.jsonl"  # the training log: one JSON line per window and evaluation
+DIAGNOSTICS_FILE = "diagnostics.jsonl"
+SUMMARY_FILE = "summary.json"  # the finished run's results
+SWEEP_FILE = "sweep.json"  # a sweep's per-run results and its best run
+CHECKPOINTS_DIR = "checkpoints"
+DIGESTS_FILE = "checkpoint_digests.json"
+TASK_ARTIFACTS_FILE = "task_artifacts.npz"  # what the task needs to be rebuilt (MNIST's pixel order)
+TENSORBOARD_DIR = "tensorboard"
 
 # Fields a resumed run may change (the train section's resumable ones): the rest must equal the
 # recorded config.

@@ -1,5 +1,5 @@
 """A config turned into a run, built and checked once: the task, the model, the optimiser and the
-training settings, for :func:`irnn_jax.training.train.fit`, :func:`irnn_jax.training.sweep.run`
+training settings, for :func:`irnn_jax.training.train.fit`, :func:`irnn_jax.training.sweep.fit`
 and the benchmarks.
 """
 
@@ -21,7 +21,7 @@ from irnn_jax.training import memory, optim, steps
 
 
 @dataclasses.dataclass(frozen=True)
-class Experiment:
+class RunParts:
     """The parts of a run that a config describes.
 
     Attributes:
@@ -71,7 +71,7 @@ class Experiment:
         memory.check_fits(needed, settings, runs)
 
 
-def build(config: Mapping[str, Any]) -> Experiment:
+def build(config: Mapping[str, Any]) -> RunParts:
     """Check ``config`` and build its run; every part is built (and so checked) once.
 
     Raises:
@@ -90,4 +90,4 @@ def build(config: Mapping[str, Any]) -> Experiment:
         settings = schema.TrainSettings.from_config(config["train"])
         if settings.diagnostics_every:
             diagnostics.check_supported(model)
-    return Experiment(config, task, model, optimizer, settings)
+    return RunParts(config, task, model, optimizer, settings)

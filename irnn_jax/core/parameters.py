@@ -1,0 +1,222 @@
+"""The parameters of the recurrent cells and the checks of what the recurrences are given.
+
+Row-vector convention (as Flax's ``Dense``): a simple RNN has ``{'w_ih': [D, H], 'w_hh': [H, H],
+'b': [H]}``; an LSTM (GRU) has its 4 (3) gate blocks side by side along the last axis, in
+PyTorch's gate order, and a GRU the candidate's recurrent bias ``b_hn`` ``[H]``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+
+from irnn_jax.core import checks, initializers
+
+Params = dict[str, jax.Array]
+# Gate blocks per cell kind (the width of w_ih, w_hh and b is that many times H).
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+State = jax.Array | tuple[jax.Array, jax.Array]
+# How a recurrence is differentiated: "fused" (its custom VJP), "autodiff" (JAX's gradient of the
+# plain scan, the reference) or "auto" (the faster of the two for the cell and batch size).
+IMPLEMENTATIONS = ("auto", "fused", "autodiff")
+
+
+def parameter_specs(
+    kind: Literal["rnn", "lstm", "gru"],
+    input_size: int,
+    hidden_size: int,
+    *,
+    recurrent_init: initializers.Initializer,
+    input_init: initializers.Initializer,
+    bias_init: initializers.Initializer,
+    forget_bias: float = 0.0,
+) -> dict[str, tuple[tuple[int, ...], initializers.Initializer]]:
+    """``{name: (shape, initializer)}`` of each parameter of a ``kind`` layer.
+
+    The one description of the parameters that both the ``init_*`` functions and the Flax
+    modules use. Gated cells get one draw of each initialiser per gate block (so an identity
+    ``recurrent_init`` gives an identity block per gate); an LSTM's forget-gate bias gets
+    ``forget_bias`` added; a GRU has the extra candidate bias ``b_hn`` (zeros).
+    """
+    checks.one_of(kind, tuple(GATES), "cell kind")
+    checks.positive_int(input_size, "input_size")
+    checks.positive_int(hidden_size, "hidden_size")
+    num_gates = GATES[kind]
+    width = num_gates * hidden_size
+    if kind == "lstm":
+        forget_bias = checks.finite_number(forget_bias, "forget_bias")
+        plain_bias_init = bias_init
+
+        def bias_init(key, shape, dtype=jnp.float32):
+            return plain_bias_init(key, shape, dtype).at[hidden_size : 2 * hidden_size].add(forget_bias)
+
+    specs = {
+        "w_ih": ((input_size, width), initializers.per_block(input_init, num_gates)),
+        "w_hh": ((hidden_size, width), initializers.per_block(recurrent_init, num_gates)),
+        "b": ((width,), bias_init),
+    }
+    if kind == "gru":
+        specs["b_hn"] = ((hidden_size,), initializers.zeros())
+    return specs
+
+
+# (recurrent, input, bias) initialisers when none is given: the IRNN's for the simple RNN,
+# Flax's LSTMCell/GRUCell defaults for the gated cells.
+_DEFAULT_INITS = {
+    "rnn": (initializers.identity(), initializers.gaussian(1e-3), initializers.zeros()),
+    "lstm": (initializers.orthogonal(), initializers.lecun_normal(), initializers.zeros()),
+    "gru": (initializers.orthogonal(), initializers.lecun_normal(), initializers.zeros()),
+}
+
+
+def _init_params(kind, key, input_size, hidden_size, dtype, inits, forget_bias=0.0) -> Params:
+    recurrent_init, input_init, bias_init = (
+        given or default for given, default in zip(inits, _DEFAULT_INITS[kind], strict=True)
+    )
+    specs = parameter_specs(
+        kind,
+        input_size,
+        hidden_size,
+        recurrent_init=recurrent_init,
+        input_init=input_init,
+        bias_init=bias_init,
+        forget_bias=forget_bias,
+    )
+    keys = jax.random.split(key, len(specs))
+    return {name: init(k, shape, dtype) for k, (name, (shape, init)) in zip(keys, specs.items(), strict=True)}
+
+
+def init_rnn(
+    key: jax.Array,
+    input_size: int,
+    hidden_size: int,
+    *,
+    recurrent_init: initializers.Initializer | None = None,
+    input_init: initializers.Initializer | None = None,
+    bias_init: initializers.Initializer | None = None,
+    dtype: jnp.dtype = jnp.float32,
+) -> Params:
+    """Parameters ``{'w_ih': [D, H], 'w_hh': [H, H], 'b': [H]}`` of a simple RNN.
+
+    Args:
+      key: PRNG key.
+      input_size: ``D``, a positive int.
+      hidden_size: ``H``, a positive int.
+      recurrent_init: initialiser of ``w_hh``; default ``identity()`` (IRNN).
+      input_init: initialiser of ``w_ih``; default ``gaussian(0.001)`` (the paper's N(0, 0.001)).
+      bias_init: initialiser of ``b``; default zeros.
+      dtype: parameter dtype.
+    """
+    return _init_params("rnn", key, input_size, hidden_size, dtype, (recurrent_init, input_init, bias_init))
+
+
+def init_lstm(
+    key: jax.Array,
+    input_size: int,
+    hidden_size: int,
+    *,
+    recurrent_init: initializers.Initializer | None = None,
+    input_init: initializers.Initializer | None = None,
+    bias_init: initializers.Initializer | None = None,
+    forget_bias: float = 1.0,
+    dtype: jnp.dtype = jnp.float32,
+) -> Params:
+    """LSTM parameters ``{'w_ih': [D, 4H], 'w_hh': [H, 4H], 'b': [4H]}``, gates in the order
+    (input, forget, cell, output) along the last axis, as PyTorch's.
+
+    Each gate's ``[D, H]`` and ``[H, H]`` block is drawn by its own call of the initialiser
+    (default: LeCun normal input, orthogonal recurrent, zero bias, as Flax's ``LSTMCell``), then
+    ``forget_bias`` is added to the forget gate's bias (Flax uses 0; the IRNN paper searched
+    {1, 4, 10, 20} for its LSTM baseline).
+    """
+    inits = (recurrent_init, input_init, bias_init)
+    return _init_params("lstm", key, input_size, hidden_size, dtype, inits, forget_bias=forget_bias)
+
+
+def init_gru(
+    key: jax.Array,
+    input_size: int,
+    hidden_size: int,
+    *,
+    recurrent_init: initializers.Initializer | None = None,
+    input_init: initializers.Initializer | None = None,
+    bias_init: initializers.Initializer | None = None,
+    dtype: jnp.dtype = jnp.float32,
+) -> Params:
+    """GRU parameters ``{'w_ih': [D, 3H], 'w_hh': [H, 3H], 'b': [3H], 'b_hn': [H]}``, gates in
+    the order (reset, update, candidate), as PyTorch's; ``b_hn`` is the recurrent bias of the
+    candidate, which sits inside the reset gate's product (see :func:`irnn_jax.core.gated.gru`)."""
+    return _init_params("gru", key, input_size, hidden_size, dtype, (recurrent_init, input_init, bias_init))
+
+
+def initial_state(
+    state: tuple[jax.Array, ...] | None, parts: int, batch_size: int, hidden_size: int, dtype: jnp.dtype
+) -> tuple[jax.Array, ...]:
+    """A tuple of ``parts`` states ``[B, H]`` (zeros for ``None``), each shape-checked."""
+    if state is None:
+        return (jnp.zeros((batch_size, hidden_size), dtype),) * parts
+    if not isinstance(state, tuple) or len(state) != parts:
+        kind = "a (h, c) tuple" if parts == 2 else "an array"
+        raise TypeError(f"h0 must be {kind} of [batch, hidden] arrays, got {type(state).__name__}")
+    for part in state:
+        if jnp.shape(part) != (batch_size, hidden_size):
+            raise ValueError(
+                f"h0 must have shape (batch, hidden) = {(batch_size, hidden_size)}, got {jnp.shape(part)}"
+            )
+    return tuple(jnp.asarray(part, dtype) for part in state)
+
+
+def check_xs(xs: jax.Array, name: str, layout: str) -> jax.Array:
+    if not hasattr(xs, "shape") or not hasattr(xs, "dtype"):
+        raise TypeError(f"{name} must be an array, got {type(xs).__name__}")
+    if xs.ndim != 3:
+        raise ValueError(f"{name} must be 3-D {layout}, got shape {xs.shape}")
+    if not jnp.issubdtype(xs.dtype, jnp.floating):
+        raise TypeError(f"{name} must have a floating dtype, got {xs.dtype}")
+    if 0 in xs.shape:
+        raise ValueError(f"{name} must have non-zero sizes, got shape {xs.shape}")
+    return xs
+
+
+def check_input_size(xs: jax.Array, w_ih: jax.Array) -> None:
+    if xs.shape[-1] != w_ih.shape[0]:
+        raise ValueError(
+            f"xs has input size {xs.shape[-1]} but params['w_ih'] expects {w_ih.shape[0]} "
+            f"(w_ih shape {w_ih.shape})"
+        )
+
+
+def check_implementation(implementation: str) -> str:
+    """The checked ``implementation`` argument of every recurrence."""
+    return checks.one_of(implementation, IMPLEMENTATIONS, "implementation")
+
+
+def check_params(params: Params, num_gates: int = 1, extra: tuple[str, ...] = ()) -> int:
+    """Check ``w_ih [D, G*H]``, ``w_hh [H, G*H]``, ``b [G*H]`` (+ ``extra`` ``[H]``); return H."""
+    expected = ("w_ih", "w_hh", "b", *extra)
+    missing = set(expected) - set(params)
+    if missing:
+        raise ValueError(f"params is missing {sorted(missing)}; expected keys {', '.join(expected)}")
+    w_ih, w_hh, b = params["w_ih"], params["w_hh"], params["b"]
+    hidden_size = w_hh.shape[0] if w_hh.ndim == 2 else -1
+    width = num_gates * hidden_size
+    gates = f"{num_gates}*H" if num_gates > 1 else "H"
+    if w_hh.ndim != 2 or w_hh.shape[1] != width:
+        raise ValueError(
+            f"params['w_hh'] must have shape (H, {gates})"
+            + (" (square)" if num_gates == 1 else "")
+            + f", got shape {w_hh.shape}"
+        )
+    if w_ih.ndim != 2 or w_ih.shape[1] != width:
+        raise ValueError(f"params['w_ih'] must have shape (D, {width}), got {w_ih.shape}")
+    if b.shape != (width,):
+        raise ValueError(f"params['b'] must have shape ({width},), got {b.shape}")
+    for name in extra:
+        if params[name].shape != (hidden_size,):
+            raise ValueError(f"params[{name!r}] must have shape ({hidden_size},), got {params[name].shape}")
+    for name in expected:
+        if not jnp.issubdtype(params[name].dtype, jnp.floating):
+            raise TypeError(f"params[{name!r}] must have a floating dtype, got {params[name].dtype}")
+    return hidden_size
