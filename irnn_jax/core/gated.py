@@ -85,10 +85,10 @@ def lstm(
     Returns:
       ``hs`` ``[B, T, H]``; with ``return_state``, ``(hs, (h_T, c_T))``.
     """
-    options = _GatedOptions(unroll, implementation, hoist_input)
-    if return_state:
-        return _gated("lstm", params, xs, h0, options, final_only=False)
-    return _gated("lstm", params, xs, h0, options, final_only=False)[0]
+    hs, final = _gated(
+        "lstm", params, xs, h0, _GatedOptions(unroll, implementation, hoist_input), final_only=False
+    )
+    return (hs, final) if return_state else hs
 
 
 def lstm_final(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -76,18 +76,8 @@ def rnn(
     Returns:
       ``hs`` ``[B, T, H]``, the state after each step; with ``return_state``, ``(hs, h_T)``.
     """
-    hs, _ = _batch_major(
-        params,
-        xs,
-        h0,
-        activation=activation,
-        unroll=unroll,
-        implementation=implementation,
-        hoist_input=hoist_input,
-        probes=probes,
-        final_only=False,
-        count_active=False,
-    )
+    options = _Options(activation, unroll, implementation, hoist_input, probes)
+    hs, _ = _batch_major(params, xs, h0, options, final_only=False, count_active=False)
     return (hs, hs[:, -1]) if return_state else hs
 
 
@@ -108,18 +98,8 @@ def rnn_final(
     (all zeros but one step) and pairs each stored state with its step's gradient without
     shifting any array. Arguments as :func:`rnn`.
     """
-    final, _ = _batch_major(
-        params,
-        xs,
-        h0,
-        activation=activation,
-        unroll=unroll,
-        implementation=implementation,
-        hoist_input=hoist_input,
-        probes=probes,
-        final_only=True,
-        count_active=False,
-    )
+    options = _Options(activation, unroll, implementation, hoist_input, probes)
+    final, _ = _batch_major(params, xs, h0, options, final_only=True, count_active=False)
     return final
 
 
@@ -137,9 +117,8 @@ def rnn_time_major(
 ) -> jax.Array | tuple[jax.Array, jax.Array]:
     """:func:`rnn` on time-major inputs ``[T, B, D]`` (and ``probes`` ``[T, B, H]``), returning
     ``[T, B, H]`` (and ``h_T``) with no transposes."""
-    xs = check_xs(xs, "xs", "(time, batch, features)")
-    loop = _SimpleLoop.checked(params, xs, activation, unroll, hoist_input, count_active=False)
-    hs, _ = _run(params, xs, h0, loop, implementation, probes, final_only=False)
+    options = _Options(activation, unroll, implementation, hoist_input, probes)
+    hs, _ = _batch_major(params, xs, h0, options, final_only=False, count_active=False, time_major=True)
     return (hs, hs[-1]) if return_state else hs
 
 
@@ -163,30 +142,30 @@ def rnn_counting_active(
     Returns:
       ``(hs [B, T, H] or h_T [B, H], active fraction)``.
     """
-    return _batch_major(
-        params,
-        xs,
-        h0,
-        activation=activation,
-        unroll=unroll,
-        implementation=implementation,
-        hoist_input=hoist_input,
-        probes=probes,
-        final_only=final_only,
-        count_active=True,
-    )
+    options = _Options(activation, unroll, implementation, hoist_input, probes)
+    return _batch_major(params, xs, h0, options, final_only=final_only, count_active=True)
 
 
-def _batch_major(
-    params, xs, h0, *, activation, unroll, implementation, hoist_input, probes, final_only, count_active
-):
-    """Check the arguments and run the recurrence on batch-major ``xs``: ``(hs or h_T, active
-    fraction or None)``."""
-    xs = jnp.swapaxes(check_xs(xs, "xs", "(batch, time, features)"), 0, 1)
-    loop = _SimpleLoop.checked(params, xs, activation, unroll, hoist_input, count_active=count_active)
-    probes = None if probes is None else jnp.swapaxes(probes, 0, 1)
-    result, active = _run(params, xs, h0, loop, implementation, probes, final_only=final_only)
-    return (result if final_only else jnp.swapaxes(result, 0, 1)), active
+class _Options(NamedTuple):
+    """The keyword options every function here takes, as given."""
+
+    activation: str
+    unroll: int
+    implementation: str
+    hoist_input: bool | None
+    probes: jax.Array | None
+
+
+def _batch_major(params, xs, h0, options, *, final_only, count_active, time_major=False):
+    """Check the arguments and run the recurrence on batch-major ``xs`` (or time-major with
+    ``time_major``, whose results stay time-major): ``(hs or h_T, active fraction or None)``."""
+    swap = (lambda array: array) if time_major else (lambda array: jnp.swapaxes(array, 0, 1))
+    layout = "(time, batch, features)" if time_major else "(batch, time, features)"
+    xs = swap(check_xs(xs, "xs", layout))
+    loop = _SimpleLoop.checked(params, xs, options, count_active=count_active)
+    probes = None if options.probes is None else swap(options.probes)
+    result, active = _run(params, xs, h0, loop, options.implementation, probes, final_only=final_only)
+    return (result if final_only else swap(result)), active
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,16 +179,17 @@ class _SimpleLoop:
     count_active: bool
 
     @classmethod
-    def checked(cls, params, xs, activation, unroll, hoist_input, *, count_active):
-        """The loop for time-major ``xs`` ``[T, B, D]``, every argument checked."""
+    def checked(cls, params, xs, options, *, count_active):
+        """The loop for time-major ``xs`` ``[T, B, D]`` and ``options``, every argument checked."""
         check_params(params)
         check_input_size(xs, params["w_ih"])
         seq_len, batch_size, input_size = xs.shape
+        hoist_input = options.hoist_input
         if hoist_input is None:
             hoist_input = hoists_input_projection(input_size, batch_size, seq_len, params["w_hh"].shape[0])
         return cls(
-            activation=checks.one_of(activation, ACTIVATIONS, "activation"),
-            unroll=checks.positive_int(unroll, "unroll"),
+            activation=checks.one_of(options.activation, ACTIVATIONS, "activation"),
+            unroll=checks.positive_int(options.unroll, "unroll"),
             hoist_input=bool(hoist_input),
             count_active=count_active,
         )

@@ -1,4 +1,5 @@
-"""A run's workdir: one run at a time (a lock), and the config it was started with.
+"""A run's workdir: one run at a time (a lock), the config it was started with, and the name of
+every file a run writes there.
 
 ``lock(workdir)`` holds an exclusive ``flock`` on ``<workdir>/lock`` for the life of the run
 and writes the holder's pid and host into it. The kernel drops the lock when its process dies,
