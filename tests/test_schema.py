@@ -1,6 +1,8 @@
 """Malformed configs and command lines end in one clean error line and exit code 2."""
 
 import copy
+import json
+import pathlib
 
 import ml_collections
 import pytest
@@ -10,12 +12,13 @@ from hypothesis import strategies as st
 from irnn_jax import cli
 from irnn_jax import config as config_lib
 from irnn_jax.config import schema
-from irnn_jax.training import parts
+from irnn_jax.training import optim, parts, train
 from irnn_jax.training import workdir as workdir_lib
 
 from .helpers import ADDING_CONFIG
 
 CONFIG = f"{ADDING_CONFIG}:T=8,quick"
+RESULTS = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "results"
 NOT_A_NUMBER = st.sampled_from(["abc", "None", "[1, 2]", "{'a': 1}", "nan", "inf", "''", "(1,"])
 NOT_AN_INT = NOT_A_NUMBER | st.floats(allow_nan=False, allow_infinity=False).map(lambda x: f"{x!r}.5"[:20])
 POSITIVE_INT_FIELDS = [
@@ -163,3 +166,35 @@ def test_a_whole_section_of_the_wrong_type_is_named():
     config["optim"] = 0.1
     with pytest.raises(TypeError, match="optim must be a section with fields name, lr"):
         schema.validate(config)
+
+
+def test_the_demo_decay_follows_a_longer_budget_instead_of_ending_at_its_own():
+    config = config_lib.load("adding:demo")
+    config_lib.override(config, "train.steps=20000")
+    completed = schema.complete(config)
+    assert completed["optim"]["decay_steps"] == 20_000
+    assert schema.schedule_note(completed) is None
+
+
+def test_a_decay_that_ends_before_the_last_step_is_named_when_the_run_starts():
+    config = config_lib.load("adding:demo")
+    config_lib.override(config, "train.steps=20000")
+    config_lib.override(config, "optim.decay_steps=8000")
+    line = train.describe(schema.complete(config))
+    assert "note: optim.decay_steps=8000 ends the cosine decay at step 8000 of train.steps=20000" in line
+    config_lib.override(config, "optim.decay_steps=None")  # the way out the note names
+    assert schema.complete(config)["optim"]["decay_steps"] == 20_000
+
+
+def test_a_recorded_decay_keeps_its_number():
+    record = json.loads((RESULTS / "demo_seed0.json").read_text())
+    assert (
+        schema.complete(record["config"])["optim"]["decay_steps"] == record["config"]["optim"]["decay_steps"]
+    )
+
+
+def test_an_optimizer_built_alone_from_a_decay_that_follows_the_budget_says_what_it_needs():
+    with pytest.raises(
+        ValueError, match=r"optim.decay_steps=None \(decay over train.steps\) needs the train"
+    ):
+        optim.make_optimizer({"name": "adam", "lr": 1e-3, "decay_steps": None})

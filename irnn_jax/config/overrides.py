@@ -35,7 +35,7 @@ def override(config: ml_collections.ConfigDict, assignment: str) -> None:
         return
     if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    if current is not None and type(value) is not type(current):
+    if current is not None and value is not None and type(value) is not type(current):
         raise ConfigTypeError(
             f"config field {dotted!r} is a {type(current).__name__} ({current!r}), "
             f"got {text!r} ({type(value).__name__})"

@@ -59,7 +59,12 @@ def _momentum(value: Any, name: str) -> float:
     return momentum
 
 
-def _steps_or_zero(value: Any, name: str) -> int:
+def _decay_steps(value: Any, name: str) -> int:
+    if value is None:
+        raise ValueError(
+            f"{name}=None (decay over train.steps) needs the train section: build the run from a whole "
+            "config, or give the number of steps"
+        )
     return value if value == 0 and isinstance(value, int) else checks.positive_int(value, name)
 
 
@@ -132,7 +137,8 @@ class OptimSettings(Settings):
     momentum: float = _setting(_momentum, 0.0)
     clip_mode: str = _setting(lambda value, name: checks.one_of(value, CLIP_MODES, "clip_mode"), "none")
     clip: float = _setting(checks.finite_number, 1.0)
-    decay_steps: int = _setting(_steps_or_zero, 0)
+    # 0: no decay; None: to zero at train.steps (resolved by complete); N: to zero at step N
+    decay_steps: int | None = _setting(_decay_steps, 0)
 
     def __post_init__(self) -> None:
         if self.clip_mode != "none" and self.clip <= 0:
@@ -170,8 +176,9 @@ _DEFAULTS = {"model": model_defaults, "optim": OptimSettings.defaults, "train": 
 
 def complete(config: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``config`` (plain dicts) with the default of every field it leaves out (of the
-    ``model``, ``optim`` and ``train`` sections): what a run records, and what a config recorded
-    before a field existed reads as (the field's default does what the run did without it)."""
+    ``model``, ``optim`` and ``train`` sections) and ``optim.decay_steps=None`` resolved to
+    ``train.steps``: what a run records, and what a config recorded before a field existed reads
+    as (the field's default does what the run did without it)."""
     completed = copy.deepcopy(
         config.to_dict() if isinstance(config, ml_collections.ConfigDict) else dict(config)
     )
@@ -179,7 +186,28 @@ def complete(config: Mapping[str, Any]) -> dict[str, Any]:
         section = completed.get(name)
         if isinstance(section, Section):
             completed[name] = {**defaults(), **section}
+    optim, train = completed.get("optim"), completed.get("train")
+    if (
+        isinstance(optim, dict)
+        and optim["decay_steps"] is None
+        and isinstance(train, dict)
+        and "steps" in train
+    ):
+        optim["decay_steps"] = train["steps"]  # the decay follows the budget; recorded as a number
     return completed
+
+
+def schedule_note(config: Mapping[str, Any]) -> str | None:
+    """A warning for a (completed) config whose cosine decay reaches zero before its last step
+    (every update after that is zero), or ``None``."""
+    decay_steps, steps = config["optim"]["decay_steps"], config["train"]["steps"]
+    if not 0 < decay_steps < steps:
+        return None
+    return (
+        f"optim.decay_steps={decay_steps} ends the cosine decay at step {decay_steps} of "
+        f"train.steps={steps}: every update after it is zero (--config.optim.decay_steps=None "
+        "makes the decay follow train.steps)"
+    )
 
 
 def train_section(batch_size: int, steps: int, eval_every: int, **fields: Any) -> ml_collections.ConfigDict:

@@ -397,7 +397,8 @@ def _diagnose(run: parts.RunParts, params: Any, batch: Batch, step: int, records
 
 
 def describe(config: Mapping[str, Any]) -> str:
-    """One line naming the task, model, optimiser and budget of a config."""
+    """One line naming the task, model, optimiser and budget of a (completed) config, and a note
+    on a second line if its learning-rate decay ends before its last step."""
 
     def fields(section: Mapping[str, Any], skip: tuple[str, ...] = ("name",)) -> str:
         return " ".join(f"{key}={value}" for key, value in section.items() if key not in skip)
@@ -406,10 +407,12 @@ def describe(config: Mapping[str, Any]) -> str:
         return f"{spec['name']}({fields(spec).replace(' ', ', ')})"
 
     model, optim_config, train_config = config["model"], config["optim"], config["train"]
-    return (
+    line = (
         f"task {config['task']['name']} {fields(config['task'])} | model {model['cell']}, "
         f"{model['layers']} x {model['hidden_size']} units, w_hh {init(model['recurrent_init'])}, "
         f"w_ih {init(model['input_init'])} | optimiser {optim_config['name']} "
         f"{fields(optim_config)} | batch {train_config['batch_size']}, "
         f"{train_config['steps']} steps, seed {config['seed']}"
     )
+    note = schema.schedule_note(config)
+    return line if note is None else f"{line}\nnote: {note}"
