@@ -19,6 +19,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
+import irnn_jax
 from irnn_jax import config as config_lib
 from irnn_jax.core.errors import UserError
 from irnn_jax.runtime import progress
@@ -38,6 +39,7 @@ class _UsageError(Exception):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="irnn-jax", description="Train IRNNs and their baselines on the papers' tasks.")
+    parser.add_argument("--version", action="version", version=f"irnn-jax {irnn_jax.__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for add_command in (_add_train, _add_sweep, _add_report, _add_campaign, _add_data):
         add_command(commands)

@@ -96,9 +96,8 @@ def test_checkpoints_are_kept_to_the_last_k(tmp_path):
 def test_a_workdir_with_checkpoints_is_not_overwritten_without_resume(tmp_path):
     config = resumable_config(200)
     train.fit(config, tmp_path, log=lambda line: None)
-    with pytest.raises(
-        WorkdirError, match=r"already holds checkpoints \(latest step 200\); resume with --resume"
-    ):
+    resume_hint = r"resume it \(--resume, or fit\(\.\.\., resume=True\)\)"
+    with pytest.raises(WorkdirError, match=r"already holds checkpoints \(latest step 200\); " + resume_hint):
         train.fit(config, tmp_path, log=lambda line: None)
 
 

@@ -1,3 +1,4 @@
+import importlib.metadata
 import json
 import subprocess
 import sys
@@ -176,3 +177,10 @@ def test_every_registered_initialiser_trains_two_steps_from_the_command_line(tmp
     assert cli.main(argv) == 0, capsys.readouterr().err
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["config"]["model"]["recurrent_init"]["name"] == name
+
+
+def test_version_prints_the_installed_version_and_exits_0(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"irnn-jax {importlib.metadata.version('irnn_jax')}"

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from irnn_jax import config as config_lib
 from irnn_jax.training import parts, train
 
 from .helpers import adding_config
@@ -53,6 +54,22 @@ def test_the_computation_runs_in_bfloat16_and_the_parameters_in_their_own_dtype(
     assert model.apply({"params": params}, xs).dtype == jnp.float32  # what the loss sees
     _, params = build("bfloat16")
     assert all(leaf.dtype == jnp.bfloat16 for leaf in jax.tree.leaves(params))
+
+
+@pytest.mark.parametrize("init", ["orthogonal", "eigen", "np_rnn", "identity"])
+def test_half_precision_parameters_are_the_float32_draw_rounded_for_every_recurrent_initialiser(init):
+    xs = jnp.ones((2, 5, 2))
+
+    def params(param_dtype):
+        config = adding_config(seq_len=5)
+        config.model.cell, config.model.param_dtype = "lstm", param_dtype
+        config_lib.override(config, f"model.recurrent_init.name={init}")
+        return parts.build(config).model.init(jax.random.PRNGKey(0), xs)["params"]["rnn"]
+
+    full, half = params("float32"), params("bfloat16")
+    for f32, bf16 in zip(jax.tree.leaves(full), jax.tree.leaves(half), strict=True):
+        assert bf16.dtype == jnp.bfloat16
+        np.testing.assert_array_equal(np.asarray(bf16), np.asarray(f32.astype(jnp.bfloat16)))
 
 
 def test_an_unknown_dtype_is_refused_naming_the_allowed_ones():

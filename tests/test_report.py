@@ -65,3 +65,16 @@ def test_report_collects_runs_and_writes_tables_and_figures_from_them(tmp_path, 
 def test_collecting_a_directory_without_a_finished_run_is_an_error(tmp_path):
     with pytest.raises(WorkdirError, match=r"has no summary\.json: not a finished run"):
         report.collect(tmp_path)
+
+
+def test_collecting_a_sweep_says_it_is_a_sweep_and_how_to_collect_its_chosen_run(tmp_path):
+    (tmp_path / "sweep.json").write_text("{}")
+    with pytest.raises(WorkdirError, match=r"holds a sweep \(sweep\.json\), not one run.*irnn-jax train"):
+        report.collect(tmp_path)
+
+
+def test_a_run_is_read_back_from_a_path_given_as_a_string(tmp_path):
+    train_tiny(tmp_path / "run", 6, 0)
+    as_text = report.read_curve(str(tmp_path / "run"), "mse")
+    assert as_text == report.read_curve(tmp_path / "run", "mse") and len(as_text) == 6
+    assert report.read_diagnostics(str(tmp_path / "run")) == []

@@ -31,6 +31,16 @@ def test_tensorboard_reads_back_the_scalars_a_run_logs(tmp_path):
         np.testing.assert_allclose([v for _, v in read], [v for _, v in logged], rtol=1e-6)
 
 
+def test_the_learning_rate_of_each_window_is_logged_as_the_cosine_decay_sets_it(tmp_path):
+    config = adding_config(seq_len=6, steps=20, log_every=5, eval_every=10)
+    config.optim.name, config.optim.lr, config.optim.decay_steps = "adam", 0.01, 20
+    train.fit(config, tmp_path, log=lambda line: None, tensorboard=True)
+    read = read_scalars(tmp_path / "tensorboard")["train/learning_rate"]
+    assert [step for step, _ in read] == [5, 10, 15, 20]
+    expected = [0.01 * 0.5 * (1 + np.cos(np.pi * (step - 1) / 20)) for step, _ in read]
+    np.testing.assert_allclose([value for _, value in read], expected, rtol=1e-5)
+
+
 def test_without_the_flag_a_run_writes_no_event_files(tmp_path):
     train.fit(
         adding_config(seq_len=6, steps=10, log_every=10, eval_every=10), tmp_path, log=lambda line: None

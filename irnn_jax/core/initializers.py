@@ -242,6 +242,19 @@ def per_block(init: Initializer, num_blocks: int) -> Initializer:
     return init_blocks
 
 
+def drawn_in_float32(init: Initializer) -> Initializer:
+    """``init``, drawn in float32 and rounded for a narrower float dtype (bfloat16, float16): the
+    linear algebra of some initialisers (orthogonal's QR, eigen's and np-RNN's eigenvalues) has no
+    half-precision kernels, and a rounded float32 draw is the more faithful one anyway."""
+
+    def draw(key: jax.Array, shape: Sequence[int], dtype: Any = jnp.float32) -> jax.Array:
+        if jnp.issubdtype(dtype, jnp.floating) and jnp.finfo(dtype).bits < 32:
+            return init(key, shape, jnp.float32).astype(dtype)
+        return init(key, shape, dtype)
+
+    return draw
+
+
 _REGISTRY: dict[str, Callable[..., Initializer]] = {
     "identity": identity,
     "scaled_identity": scaled_identity,

@@ -38,7 +38,9 @@ def parameter_specs(
     The one description of the parameters that both the ``init_*`` functions and the Flax
     modules use. Gated cells get one draw of each initialiser per gate block (so an identity
     ``recurrent_init`` gives an identity block per gate); an LSTM's forget-gate bias gets
-    ``forget_bias`` added; a GRU has the extra candidate bias ``b_hn`` (zeros).
+    ``forget_bias`` added; a GRU has the extra candidate bias ``b_hn`` (zeros). Parameters of a
+    half-precision dtype are drawn in float32 and rounded
+    (:func:`irnn_jax.core.initializers.drawn_in_float32`).
     """
     checks.one_of(kind, tuple(GATES), "cell kind")
     checks.positive_int(input_size, "input_size")
@@ -59,7 +61,7 @@ def parameter_specs(
     }
     if kind == "gru":
         specs["b_hn"] = ((hidden_size,), initializers.zeros())
-    return specs
+    return {name: (shape, initializers.drawn_in_float32(init)) for name, (shape, init) in specs.items()}
 
 
 # (recurrent, input, bias) initialisers when none is given: the IRNN's for the simple RNN,

@@ -63,8 +63,13 @@ def collect(workdir: str | pathlib.Path, command: str | None = None) -> dict[str
     """
     workdir = pathlib.Path(workdir)
     summary_path = workdir / workdir_lib.SUMMARY_FILE
+    if (workdir / workdir_lib.SWEEP_FILE).is_file():
+        raise WorkdirError(
+            f"{workdir} holds a sweep ({workdir_lib.SWEEP_FILE}), not one run: its per-run results are "
+            f"there; train the chosen run with `irnn-jax train` to collect it"
+        )
     if not summary_path.is_file():
-        raise WorkdirError(f"{workdir} has no summary.json: not a finished run")
+        raise WorkdirError(f"{workdir} has no {workdir_lib.SUMMARY_FILE}: not a finished run")
     summary = json.loads(summary_path.read_text())
     curve = read_curve(workdir, summary["metric"])
     diagnostics = read_diagnostics(workdir)
@@ -76,10 +81,10 @@ def collect(workdir: str | pathlib.Path, command: str | None = None) -> dict[str
     return {**summary, "command": command, "curve": curve}
 
 
-def read_curve(workdir: pathlib.Path, metric: str) -> list[dict[str, Any]]:
+def read_curve(workdir: str | pathlib.Path, metric: str) -> list[dict[str, Any]]:
     """The held-out ``metric`` of a run's ``metrics.jsonl``, ``{step, split, metric}`` per line."""
     curve = []
-    metrics_path = workdir / workdir_lib.METRICS_FILE
+    metrics_path = pathlib.Path(workdir) / workdir_lib.METRICS_FILE
     if metrics_path.is_file():
         for line in metrics_path.read_text().splitlines():
             record = json.loads(line)
@@ -88,9 +93,9 @@ def read_curve(workdir: pathlib.Path, metric: str) -> list[dict[str, Any]]:
     return curve
 
 
-def read_diagnostics(workdir: pathlib.Path) -> list[dict[str, Any]]:
+def read_diagnostics(workdir: str | pathlib.Path) -> list[dict[str, Any]]:
     """The snapshots of a run's ``diagnostics.jsonl`` (none if it logged none)."""
-    path = workdir / workdir_lib.DIAGNOSTICS_FILE
+    path = pathlib.Path(workdir) / workdir_lib.DIAGNOSTICS_FILE
     return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
 
 

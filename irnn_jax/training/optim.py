@@ -76,3 +76,12 @@ def set_hyperparams(opt_state: Any, **values: Any) -> Any:
             raise ValueError(f"unknown hyperparameter {name!r}; injected: {', '.join(hyperparams)}")
         hyperparams[name] = jnp.asarray(value, hyperparams[name].dtype)
     return opt_state._replace(hyperparams=hyperparams)
+
+
+def learning_rate_at(opt_state: Any, decay_steps: int, step: int) -> float:
+    """The learning rate of the update that made ``step`` (1-based): the injected base rate (which
+    a rollback lowers) times the cosine decay's factor after ``step - 1`` updates."""
+    base = float(opt_state.hyperparams["learning_rate"])
+    if not decay_steps:
+        return base
+    return base * float(optax.cosine_decay_schedule(1.0, decay_steps)(step - 1))

@@ -26,7 +26,7 @@ from irnn_jax.core.errors import WorkdirError
 from irnn_jax.models import diagnostics
 from irnn_jax.runtime import distributed, sharding
 from irnn_jax.runtime import progress as progress_lib
-from irnn_jax.training import checkpoint, parts, run_log
+from irnn_jax.training import checkpoint, optim, parts, run_log
 from irnn_jax.training import workdir as workdir_lib
 from irnn_jax.training.run_log import TrainingDivergedError
 from irnn_jax.training.steps import (
@@ -277,9 +277,13 @@ class _Outputs(NamedTuple):
     def window_ended(
         self, state: TrainState, step: int, record: dict[str, Any], save_now: bool, evaluate_now: bool
     ) -> dict[str, dict[str, float]] | None:
-        """Write a log window's ``record``, then the checkpoint, diagnostics and evaluation that
-        are due at ``step``; return the evaluation, if one was due."""
-        self.records.write(record)
+        """Write a log window's ``record`` (with the learning rate of its last update), then the
+        checkpoint, diagnostics and evaluation that are due at ``step``; return the evaluation,
+        if one was due."""
+        decay_steps = self.run.config["optim"]["decay_steps"]
+        self.records.write(
+            {**record, "learning_rate": optim.learning_rate_at(state.opt_state, decay_steps, step)}
+        )
         if save_now:
             checkpoint.save(self.checkpoints, step, state)
         _diagnose(self.run, state.params, self.first_batch, step, self.records)
@@ -331,8 +335,8 @@ def _start(
     latest = checkpoint.latest_step(checkpoints)
     if latest is not None and not resume:
         raise WorkdirError(
-            f"{workdir} already holds checkpoints (latest step {latest}); resume with --resume "
-            "or choose a new workdir"
+            f"{workdir} already holds checkpoints (latest step {latest}); resume it (--resume, or "
+            "fit(..., resume=True)) or choose a new workdir"
         )
     if latest is not None:
         workdir_lib.check_resumable(workdir, run.config, log)
