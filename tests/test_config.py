@@ -180,8 +180,9 @@ def test_every_config_variant_builds_its_task_model_and_optimiser(spec):
     config = config_lib.load(str(ADDING_CONFIG.parent / spec))
     task = tasks.from_config(config.task)
     models.from_config(config.model, task.output_size, getattr(task, "vocab_size", 0))
-    optim.make_optimizer(config.optim)
-    assert train.describe(config).startswith(f"task {config.task.name}")
+    completed = config_lib.complete(config)
+    optim.make_optimizer(completed["optim"])
+    assert train.describe(completed).startswith(f"task {config.task.name}")
 
 
 def test_a_config_file_that_fails_to_import_is_one_error_naming_it(tmp_path):

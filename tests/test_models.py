@@ -308,3 +308,21 @@ def test_the_final_state_readout_equals_reading_the_last_step_of_every_state(cel
     chex.assert_trees_all_close(
         jax.grad(loss)(params, None), jax.grad(loss)(params, full_lengths), rtol=1e-5, atol=0
     )
+
+
+@pytest.mark.parametrize("cell", ["irnn", "rnn_tanh", "lstm", "gru"])
+def test_forward_mode_through_the_autodiff_model_agrees_with_reverse_mode_through_the_fused_one(cell):
+    xs = jax.random.normal(jax.random.PRNGKey(1), (3, 7, 2))
+    fused = models.RNNModel(hidden_size=5, output_size=2, cell=cell, input_init=initializers.glorot_uniform())
+    plain = fused.clone(implementation="autodiff")
+    params = fused.init(jax.random.PRNGKey(0), xs)
+    direction = jax.tree.map(lambda leaf: jax.random.normal(jax.random.PRNGKey(2), leaf.shape), params)
+    _, forward = jax.jvp(lambda p: plain.apply(p, xs), (params,), (direction,))
+    jacobian = jax.jacrev(lambda p: fused.apply(p, xs))(params)
+    reverse = sum(
+        jnp.tensordot(jac, leaf, axes=leaf.ndim)
+        for jac, leaf in zip(jax.tree.leaves(jacobian), jax.tree.leaves(direction), strict=True)
+    )
+    np.testing.assert_allclose(forward, reverse, rtol=1e-4, atol=1e-5)
+    with pytest.raises(TypeError, match="custom_vjp"):
+        jax.jvp(lambda p: fused.clone(implementation="fused").apply(p, xs), (params,), (direction,))

@@ -162,13 +162,7 @@ RESUMABLE_FIELDS = tuple(
 
 def model_defaults() -> dict[str, Any]:
     """The default of every ``model`` field but the initialisers: :class:`irnn_jax.models.RNNModel`'s."""
-    return {
-        field.name: field.default
-        for field in dataclasses.fields(models.RNNModel)
-        if field.name in MODEL_FIELDS
-        and field.name not in models.INIT_FIELDS
-        and field.default is not dataclasses.MISSING
-    }
+    return dict(models.CONFIG_DEFAULTS)
 
 
 _DEFAULTS = {"model": model_defaults, "optim": OptimSettings.defaults, "train": TrainSettings.defaults}

@@ -15,6 +15,10 @@ h0=None)`` and the keywords ``unroll``, ``implementation`` (``'auto'``, ``'fused
 ``gru_final`` return only the final state, with a cheaper backward pass (what a last-state
 readout needs). ``rnn`` also takes ``activation`` and ``probes``.
 
+The fused implementations are ``jax.custom_vjp`` functions, so they support reverse-mode
+differentiation only (``jax.grad``, ``jax.vjp``, ``jax.jacrev``); forward mode (``jax.jvp``,
+``jax.jacfwd``) needs ``implementation='autodiff'`` (``model.implementation`` on the models).
+
 Where each part lives: :mod:`irnn_jax.core.parameters` (parameters and their checks),
 :mod:`irnn_jax.core.simple` (ReLU/tanh and its fused backward pass),
 :mod:`irnn_jax.core.gated` (LSTM/GRU and theirs), :mod:`irnn_jax.core.products` (the products

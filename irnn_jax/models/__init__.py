@@ -5,6 +5,7 @@ parameter pytree (:mod:`irnn_jax.models.nnx`), and the gradient-flow probes
 
 from irnn_jax.models.linen import (
     CELLS,
+    CONFIG_DEFAULTS,
     CONFIG_FIELDS,
     DTYPES,
     INIT_FIELDS,
@@ -27,6 +28,7 @@ from irnn_jax.models.linen import (
 
 __all__ = [
     "CELLS",
+    "CONFIG_DEFAULTS",
     "CONFIG_FIELDS",
     "DTYPES",
     "INIT_FIELDS",

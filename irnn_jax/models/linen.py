@@ -38,6 +38,10 @@ class LayerSpec(nn.Module):
       bias_init: initialiser of ``b``; default zeros.
       forget_bias: added to an LSTM's forget-gate bias.
       unroll: scan unroll factor.
+      implementation: how the recurrence is differentiated: ``'auto'`` (its fused custom VJP
+        where that is faster), ``'fused'`` or ``'autodiff'`` (JAX's gradient of the plain scan).
+        A custom VJP supports reverse mode only: forward-mode ``jax.jvp``/``jax.jacfwd`` through
+        the model needs ``'autodiff'``.
       dtype: the dtype of the computation (``'float32'``, or ``'bfloat16'`` for accelerators):
         inputs and parameters are cast to it inside each layer; the model's outputs are float32.
       param_dtype: the dtype the parameters are stored (and updated) in.
@@ -50,6 +54,7 @@ class LayerSpec(nn.Module):
     bias_init: initializers.Initializer = initializers.zeros()
     forget_bias: float = 1.0
     unroll: int = 1
+    implementation: str = "auto"
     dtype: str = "float32"
     param_dtype: str = "float32"
 
@@ -138,7 +143,15 @@ class RecurrentLayer(LayerSpec):
         if kind == "rnn":
             hs, final_state = self._relu_or_tanh_states(params, xs, initial_state, lengths, need_states)
         else:
-            hs, final_state = layer_recurrence(self.cell, params, xs, initial_state, self.unroll, need_states)
+            hs, final_state = layer_recurrence(
+                self.cell,
+                params,
+                xs,
+                initial_state,
+                need_states,
+                unroll=self.unroll,
+                implementation=self.implementation,
+            )
         return layer_outputs(self.cell, hs, final_state, lengths, self.reverse, self.final_only, return_state)
 
     def _relu_or_tanh_states(
@@ -167,6 +180,7 @@ class RecurrentLayer(LayerSpec):
             initial_state,
             final_only=final_only,
             unroll=self.unroll,
+            implementation=self.implementation,
             probes=probes,
             **_activation(self.cell),
         )
@@ -192,14 +206,16 @@ def layer_recurrence(
     params: recurrence.Params,
     xs: jax.Array,
     initial_state: State | None,
-    unroll: int,
     need_states: bool,
+    *,
+    unroll: int = 1,
+    implementation: str = "auto",
 ) -> tuple[jax.Array | None, State]:
     """``(states [B, T, H] or None, final state)`` of one layer of ``cell`` on time-ordered ``xs``:
     the states only when ``need_states``, else the cheaper final-state recurrence, whose backward
     pass reads no cotangent of every state."""
     kind = RECURRENCE_BY_CELL[cell]
-    options = {"unroll": unroll, **_activation(cell)}
+    options = {"unroll": unroll, "implementation": implementation, **_activation(cell)}
     if need_states:
         return getattr(recurrence, kind)(params, xs, initial_state, return_state=True, **options)
     return None, getattr(recurrence, f"{kind}_final")(params, xs, initial_state, **options)
@@ -381,15 +397,25 @@ CONFIG_FIELDS = tuple(
     if field.name not in ("output_size", "vocab_size", "parent", "name")  # the task sets the first two
 )
 INIT_FIELDS = tuple(field for field in CONFIG_FIELDS if field.endswith("_init"))
+# The value of every config field but the initialisers that a model section may leave out.
+CONFIG_DEFAULTS = {
+    field.name: field.default
+    for field in dataclasses.fields(RNNModel)
+    if field.name in CONFIG_FIELDS
+    and field.name not in INIT_FIELDS
+    and field.default is not dataclasses.MISSING
+}
 
 
 def from_config(model_config: Mapping[str, Any], output_size: int, vocab_size: int = 0) -> RNNModel:
     """Build an :class:`RNNModel` from a config's ``model`` section.
 
-    The section has every :class:`RNNModel` attribute but ``output_size`` and ``vocab_size``,
-    which the task sets. Initialisers are given as ``{'name': ..., **kwargs}`` and resolved by
+    The section has the :class:`RNNModel` attributes but ``output_size`` and ``vocab_size``,
+    which the task sets (those with a default, :data:`CONFIG_DEFAULTS`, may be left out).
+    Initialisers are given as ``{'name': ..., **kwargs}`` and resolved by
     :func:`irnn_jax.core.initializers.get`, e.g. ``{'name': 'identity', 'gain': 1.0}``.
     """
+    model_config = {**CONFIG_DEFAULTS, **model_config}
     inits = {field: initializers.get(**dict(model_config[field])) for field in INIT_FIELDS}
     embed_size = model_config["embed_size"]
     if vocab_size:
@@ -413,6 +439,9 @@ def from_config(model_config: Mapping[str, Any], output_size: int, vocab_size: i
         readout=checks.one_of(model_config["readout"], READOUTS, "readout"),
         forget_bias=checks.finite_number(model_config["forget_bias"], "model.forget_bias"),
         unroll=checks.positive_int(model_config["unroll"], "model.unroll"),
+        implementation=checks.one_of(
+            model_config["implementation"], recurrence.IMPLEMENTATIONS, "model.implementation"
+        ),
         vocab_size=vocab_size,
         embed_size=embed_size,
         dtype=checks.one_of(model_config["dtype"], DTYPES, "model.dtype"),

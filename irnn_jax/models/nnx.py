@@ -35,13 +35,14 @@ class RecurrentLayer(nnx.Module):
         bias_init: initializers.Initializer = linen.LayerSpec.bias_init,
         forget_bias: float = 1.0,
         unroll: int = 1,
+        implementation: str = "auto",
         dtype: str = "float32",
         param_dtype: str = "float32",
         reverse: bool = False,
         rngs: nnx.Rngs,
     ) -> None:
         self.cell = checks.one_of(cell, linen.CELLS, "cell")
-        self.unroll, self.dtype, self.reverse = unroll, dtype, reverse
+        self.unroll, self.implementation, self.dtype, self.reverse = unroll, implementation, dtype, reverse
         specs = recurrence.parameter_specs(
             linen.RECURRENCE_BY_CELL[cell],
             input_size,
@@ -72,7 +73,13 @@ class RecurrentLayer(nnx.Module):
             xs = linen.reverse_time(xs, lengths)
         need_states = return_state or not final_only
         hs, final_state = linen.layer_recurrence(
-            self.cell, params, xs, initial_state, self.unroll, need_states
+            self.cell,
+            params,
+            xs,
+            initial_state,
+            need_states,
+            unroll=self.unroll,
+            implementation=self.implementation,
         )
         return linen.layer_outputs(
             self.cell, hs, final_state, lengths, self.reverse, final_only, return_state
