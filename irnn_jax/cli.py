@@ -100,7 +100,7 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
     report = commands.add_parser(
         "report",
         help="collect finished runs into results records; write RESULTS.md and figures",
-        description="Write the results tables and figures from experiments/results/*.json.",
+        description="Write the results tables and figures from the records in --results (*.json).",
     )
     report.add_argument(
         "--collect", nargs="*", default=[], metavar="WORKDIR", help="finished runs to record first"

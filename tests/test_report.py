@@ -78,3 +78,17 @@ def test_a_run_is_read_back_from_a_path_given_as_a_string(tmp_path):
     as_text = report.read_curve(str(tmp_path / "run"), "mse")
     assert as_text == report.read_curve(tmp_path / "run", "mse") and len(as_text) == 6
     assert report.read_diagnostics(str(tmp_path / "run")) == []
+
+
+def test_a_report_of_your_own_runs_names_your_records_and_tells_the_curves_apart(tmp_path):
+    for seed in (0, 1):
+        train_tiny(tmp_path / "runs" / f"r{seed}", 5, seed, "--config.model.hidden_size=16")
+    results, output, figures = tmp_path / "mine", tmp_path / "MINE.md", tmp_path / "figures"
+    argv = ["report", "--collect", str(tmp_path / "runs" / "r0"), str(tmp_path / "runs" / "r1")]
+    assert cli.main([*argv, "--results", str(results), "--output", str(output), "--figures", str(figures)]) == 0
+    text = output.read_text()
+    assert f"from `{results}/*.json`" in text and "T=100" not in text and "2-core" not in text
+    records = [json.loads((results / f"r{seed}.json").read_text()) for seed in (0, 1)]
+    assert report.distinguishing_labels(records) == ["seed=0", "seed=1"]
+    height, width = matplotlib.image.imread(figures / "adding.png").shape[:2]
+    assert width > 500 and height > 400  # one whole panel, its legend below it
