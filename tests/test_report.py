@@ -85,7 +85,8 @@ def test_a_report_of_your_own_runs_names_your_records_and_tells_the_curves_apart
         train_tiny(tmp_path / "runs" / f"r{seed}", 5, seed, "--config.model.hidden_size=16")
     results, output, figures = tmp_path / "mine", tmp_path / "MINE.md", tmp_path / "figures"
     argv = ["report", "--collect", str(tmp_path / "runs" / "r0"), str(tmp_path / "runs" / "r1")]
-    assert cli.main([*argv, "--results", str(results), "--output", str(output), "--figures", str(figures)]) == 0
+    argv += ["--results", str(results), "--output", str(output), "--figures", str(figures)]
+    assert cli.main(argv) == 0
     text = output.read_text()
     assert f"from `{results}/*.json`" in text and "T=100" not in text and "2-core" not in text
     records = [json.loads((results / f"r{seed}.json").read_text()) for seed in (0, 1)]
