@@ -1,5 +1,5 @@
 """The package's layers: every import inside ``irnn_jax`` points down the stack of DESIGN.md, and
-nothing in it imports ``experiments/`` or ``benchmarks/``."""
+nothing in it imports ``experiments/``, ``benchmarks/`` or ``examples/``."""
 
 import ast
 import pathlib
@@ -78,4 +78,6 @@ def test_a_module_imports_only_its_own_layer_and_those_below(path):
         if layer(name) is not None and layer(name) > own
     )
     assert upward == [], f"{module_name(path)} ({LAYERS[own][0]}) imports from above"
-    assert not {name for name in imported(path) if name.split(".")[0] in ("experiments", "benchmarks")}
+    assert not {
+        name for name in imported(path) if name.split(".")[0] in ("experiments", "benchmarks", "examples")
+    }

@@ -90,7 +90,7 @@ def test_learning_rate_and_clip_are_injected_hyperparameters_a_sweep_can_set():
 @pytest.mark.parametrize(
     ("changes", "error", "message"),
     [
-        ({"name": "lbfgs"}, ValueError, "unknown optimizer 'lbfgs'; allowed: sgd, adam, rmsprop"),
+        ({"name": "lbfgs"}, ValueError, "unknown optimizer 'lbfgs'; known optimizers: adam, rmsprop, sgd"),
         ({"clip_mode": "norm"}, ValueError, "unknown clip_mode 'norm'; allowed: global_norm, value, none"),
         ({"lr": 0.0}, ValueError, r"optim.lr must be > 0, got optim.lr=0.0"),
         ({"lr": "fast"}, TypeError, "optim.lr must be a real number, got optim.lr='fast'"),

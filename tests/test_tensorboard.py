@@ -56,11 +56,38 @@ def test_a_value_beyond_float32_is_written_as_infinity_not_a_crash(tmp_path):
 
 
 def test_a_resumed_run_leaves_tensorboard_no_point_of_the_steps_it_writes_again(tmp_path):
-    first = run_log.RunLog(tmp_path, resumed_from=None, tensorboard=True)
+    first = run_log.RunLog(tmp_path, None, [tensorboard.EventWriter(tmp_path / "tensorboard")])
     for step in (5, 10, 15, 20):
         first.write({"step": step, "split": "train", "loss": float(step)})
 
-    resumed = run_log.RunLog(tmp_path, resumed_from=10, tensorboard=True)
+    resumed = run_log.RunLog(tmp_path, 10, [tensorboard.EventWriter(tmp_path / "tensorboard")])
     resumed.write({"step": 15, "split": "train", "loss": -15.0})
 
     assert read_scalars(tmp_path / "tensorboard")["train/loss"] == [(5, 5.0), (10, 10.0), (15, -15.0)]
+
+
+class ListWriter:
+    """A tracker of one's own: keeps what it is given."""
+
+    def __init__(self):
+        self.points, self.restarts = [], []
+
+    def scalars(self, step, values):
+        self.points.append((step, dict(values)))
+
+    def restart(self, step):
+        self.restarts.append(step)
+
+
+def test_a_writer_of_your_own_gets_every_logged_line_and_hears_of_a_resume(tmp_path):
+    config = adding_config(seq_len=6, steps=20, log_every=10, eval_every=10)
+    config.train.checkpoint_every = 10
+    mine = ListWriter()
+    train.fit(config, tmp_path, log=lambda line: None, writers=[mine])
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [step for step, _ in mine.points] == [line["step"] for line in lines]
+    assert mine.points[-1][1] == {f"test/{k}": v for k, v in lines[-1].items() if k not in ("step", "split")}
+    config.train.steps = 30
+    again = ListWriter()
+    train.fit(config, tmp_path, log=lambda line: None, resume=True, writers=[again])
+    assert again.restarts == [21] and again.points[0][0] == 20  # step 20's held-out lines come again

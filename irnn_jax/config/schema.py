@@ -21,12 +21,11 @@ from typing import Any, ClassVar
 import ml_collections
 
 from irnn_jax import models, tasks
-from irnn_jax.core import checks, errors
+from irnn_jax.core import checks, errors, optimizers
 
 Section = (Mapping, ml_collections.ConfigDict)
 SECTIONS = ("seed", "task", "model", "optim", "train")
 DIVERGENCE_POLICIES = ("stop", "rollback")
-OPTIMIZERS = ("sgd", "adam", "rmsprop")
 CLIP_MODES = ("global_norm", "value", "none")
 
 
@@ -57,6 +56,11 @@ def _momentum(value: Any, name: str) -> float:
     if not 0 <= momentum < 1:
         raise ValueError(f"{name} must be in [0, 1), got {momentum}")
     return momentum
+
+
+def _optimizer_name(value: Any, name: str) -> str:
+    optimizers.REGISTRY.get(value)  # raises for a name it does not know or cannot import
+    return value
 
 
 def _decay_steps(value: Any, name: str) -> int:
@@ -126,13 +130,14 @@ class TrainSettings(Settings):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class OptimSettings(Settings):
-    """The ``optim`` section: the optimiser (``sgd``, ``adam``, ``rmsprop``) and its rate,
+    """The ``optim`` section: the optimiser (``sgd``, ``adam``, ``rmsprop``, or one of
+    :mod:`irnn_jax.core.optimizers`' registered or imported ones) and its rate,
     SGD's momentum, gradient clipping (by global norm, by value, or none) and an optional cosine
     decay of the updates to zero at ``decay_steps``."""
 
     SECTION: ClassVar[str] = "optim"
 
-    name: str = _setting(lambda value, name: checks.one_of(value, OPTIMIZERS, "optimizer"))
+    name: str = _setting(_optimizer_name)
     lr: float = _setting(_positive_number)
     momentum: float = _setting(_momentum, 0.0)
     clip_mode: str = _setting(lambda value, name: checks.one_of(value, CLIP_MODES, "clip_mode"), "none")
@@ -243,8 +248,7 @@ def validate(config: Mapping[str, Any]) -> None:
         task_config = config["task"]
         if not isinstance(task_config, Section):
             raise TypeError(f"config.task must be a section, got {task_config!r}")
-        name = checks.one_of(task_config.get("name"), tasks.TASKS, "task")
-        task_fields = ("name", *tasks.TASK_FIELDS[name])
+        task_fields = ("name", *tasks.task_fields(task_config.get("name")))
         _expect_fields(task_config, task_fields, task_fields, "task")
         model_required = tuple(field for field in MODEL_FIELDS if field not in model_defaults())
         _expect_fields(config["model"], model_required, MODEL_FIELDS, "model")

@@ -1,4 +1,5 @@
-"""Optax chains from config: clipping, then SGD (optional momentum), Adam or RMSProp, then decay.
+"""Optax chains from config: clipping, then the optimiser (SGD with optional momentum, Adam,
+RMSProp, or one registered in :mod:`irnn_jax.core.optimizers`), then decay.
 
 The whole chain is wrapped in ``optax.inject_hyperparams``, so ``learning_rate`` and ``clip``
 live in the optimiser state (``opt_state.hyperparams``) where sweeps can set them per run.
@@ -6,6 +7,7 @@ live in the optimiser state (``opt_state.hyperparams``) where sweeps can set the
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,17 +15,15 @@ import jax.numpy as jnp
 import optax
 
 from irnn_jax.config import schema
+from irnn_jax.core import optimizers
 
 
 def _chain(
     learning_rate: float, clip: float, *, name: str, clip_mode: str, momentum: float, decay_steps: int
 ) -> optax.GradientTransformation:
-    if name == "sgd":
-        optimizer = optax.sgd(learning_rate, momentum=momentum or None)
-    elif name == "adam":
-        optimizer = optax.adam(learning_rate)
-    else:
-        optimizer = optax.rmsprop(learning_rate)
+    factory = optimizers.REGISTRY.get(name)
+    takes_momentum = "momentum" in inspect.signature(factory).parameters
+    optimizer = factory(learning_rate, momentum=momentum) if takes_momentum else factory(learning_rate)
     clipping = {
         "global_norm": lambda: optax.clip_by_global_norm(clip),
         "value": lambda: optax.clip(clip),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import pathlib
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -20,7 +20,6 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from irnn_jax.config import schema
-from irnn_jax.runtime import tensorboard as tensorboard_lib
 from irnn_jax.training import checkpoint, optim, steps
 from irnn_jax.training import workdir as workdir_lib
 
@@ -35,32 +34,42 @@ class TrainingDivergedError(RuntimeError):
         self.step = step
 
 
+class MetricsWriter(Protocol):
+    """Where a run's logged numbers also go (a tracker of your own; TensorBoard is one,
+    :class:`irnn_jax.runtime.tensorboard.EventWriter`): ``fit(..., writers=[...])``."""
+
+    def scalars(self, step: int, values: Mapping[str, float]) -> None:
+        """Take the numbers of one ``metrics.jsonl`` line at ``step``, tagged ``split/name``
+        (``train/loss``, ``valid/mse``, ``train/learning_rate``)."""
+
+    def restart(self, step: int) -> None:
+        """The run goes on from before ``step`` (a resume or a rollback): what was written for
+        ``step`` and later comes again (a writer may drop it, or ignore this)."""
+
+
 class RunLog:
     """The ``metrics.jsonl`` and ``diagnostics.jsonl`` of the run in ``workdir``.
 
     A fresh run (``resumed_from=None``) starts both files empty; a resumed one keeps what was
-    logged up to its checkpoint, except that step's held-out lines, which it writes again. With
-    ``tensorboard``, every line's numbers also go to TensorBoard event files in
-    ``<workdir>/tensorboard/`` as scalars tagged ``split/name`` (``train/loss``, ``test/mse``).
-    A resumed or rolled-back run marks the event files so that TensorBoard forgets the points
-    after the step it goes on from (:meth:`irnn_jax.runtime.tensorboard.EventWriter.restart`). Without
-    ``writes`` (a process of a multi-process job other than the main one) it only reads.
+    logged up to its checkpoint, except that step's held-out lines, which it writes again. Every
+    line's numbers also go to each of ``writers`` (:class:`MetricsWriter`, such as TensorBoard's
+    :class:`irnn_jax.runtime.tensorboard.EventWriter`) as scalars tagged ``split/name``
+    (``train/loss``, ``test/mse``). A resumed or rolled-back run tells the
+    writers the step it goes on from (:meth:`MetricsWriter.restart`; TensorBoard then forgets the
+    points after it). Without ``writes`` (a process of a multi-process job other than the main
+    one) it only reads.
     """
 
     def __init__(
         self,
         workdir: pathlib.Path,
         resumed_from: int | None,
-        tensorboard: bool = False,
+        writers: Sequence[MetricsWriter] = (),
         *,
         writes: bool = True,
     ) -> None:
         self.workdir, self.writes = workdir, writes
-        self._events = (
-            tensorboard_lib.EventWriter(workdir / workdir_lib.TENSORBOARD_DIR)
-            if tensorboard and writes
-            else None
-        )
+        self._writers = list(writers) if writes else []
         if resumed_from is None and writes:
             for name in (workdir_lib.METRICS_FILE, workdir_lib.DIAGNOSTICS_FILE):
                 (workdir / name).unlink(missing_ok=True)
@@ -73,16 +82,16 @@ class RunLog:
             return
         with (self.workdir / workdir_lib.METRICS_FILE).open("a") as file:
             file.write(json.dumps(record) + "\n")
-        if self._events is not None:
-            split = record["split"]
-            numbers = {
-                f"{split}/{name}": value
-                for name, value in record.items()
-                if name not in ("step", "split")
-                and isinstance(value, int | float)
-                and not isinstance(value, bool)
-            }
-            self._events.scalars(record["step"], numbers)
+        split = record["split"]
+        numbers = {
+            f"{split}/{name}": value
+            for name, value in record.items()
+            if name not in ("step", "split")
+            and isinstance(value, int | float)
+            and not isinstance(value, bool)
+        }
+        for writer in self._writers:
+            writer.scalars(record["step"], numbers)
 
     def write_diagnostics(self, step: int, record: dict[str, Any]) -> None:
         """Append the diagnostics of ``step`` to ``diagnostics.jsonl``."""
@@ -101,8 +110,8 @@ class RunLog:
         kill is dropped too."""
         if not self.writes:
             return
-        if self._events is not None:  # the held-out points of ``step`` come again with equal values
-            self._events.restart(step + 1)
+        for writer in self._writers:  # the held-out points of ``step`` come again with equal values
+            writer.restart(step + 1)
 
         def keep(record: dict[str, Any]) -> bool:
             if held_out_too and record.get("split") in ("valid", "test"):

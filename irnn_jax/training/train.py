@@ -12,7 +12,7 @@ import itertools
 import json
 import pathlib
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -26,6 +26,7 @@ from irnn_jax.core.errors import WorkdirError
 from irnn_jax.models import diagnostics
 from irnn_jax.runtime import distributed, sharding
 from irnn_jax.runtime import progress as progress_lib
+from irnn_jax.runtime import tensorboard as tensorboard_lib
 from irnn_jax.training import checkpoint, optim, parts, run_log
 from irnn_jax.training import workdir as workdir_lib
 from irnn_jax.training.run_log import TrainingDivergedError
@@ -74,7 +75,7 @@ class Loaded(NamedTuple):
 
 
 def fit(
-    config: Mapping[str, Any],
+    config: Mapping[str, Any] | parts.RunParts,
     workdir: str | pathlib.Path,
     *,
     resume: bool = False,
@@ -82,8 +83,12 @@ def fit(
     log: Callable[[str], None] = print,
     progress: str = "auto",
     tensorboard: bool = False,
+    writers: Sequence[run_log.MetricsWriter] = (),
 ) -> Fitted:
     """Train the model a config describes; write metrics, checkpoints and ``summary.json`` to ``workdir``.
+
+    ``config`` is a config, or the run already built from one (:func:`irnn_jax.training.parts.build`),
+    for a pipeline that looks at the model or task first.
 
     Every ``train.log_every`` steps one ``train`` line (window means of the step metrics and
     steps/s) goes to ``metrics.jsonl``; every ``train.eval_every`` steps and at the end, one
@@ -99,7 +104,9 @@ def fit(
     ``progress`` is a mode of :mod:`irnn_jax.runtime.progress` (by default a
     widget in notebooks, a bar on terminals, a line through ``log`` every 30 s elsewhere). With
     ``tensorboard`` the lines of ``metrics.jsonl`` also go to TensorBoard event files in
-    ``<workdir>/tensorboard/`` (:class:`irnn_jax.training.run_log.RunLog`).
+    ``<workdir>/tensorboard/``, and to each of ``writers``, a tracker of your own
+    (:class:`irnn_jax.training.run_log.MetricsWriter`: ``scalars(step, values)`` and
+    ``restart(step)``).
 
     The run holds ``workdir`` for its whole life (:mod:`irnn_jax.training.workdir`: a second run there is
     refused) and records its config in ``config.json``; a resume that changes more than
@@ -125,12 +132,14 @@ def fit(
         ``resume``, or cannot be resumed with this config.
     """
     progress = progress_lib.resolve(progress)
-    run = parts.build(config)
+    run = config if isinstance(config, parts.RunParts) else parts.build(config)
     workdir = workdir_lib.prepare(workdir)
     if not distributed.is_main():  # the main process logs, writes and holds the workdir for all
-        return _fit(run, workdir, resume, command, distributed.main_only(log), "none", tensorboard)
+        return _fit(run, workdir, resume, command, distributed.main_only(log), "none", ())
     with workdir_lib.lock(workdir, log):
-        return _fit(run, workdir, resume, command, log, progress, tensorboard)
+        if tensorboard:
+            writers = [tensorboard_lib.EventWriter(workdir / workdir_lib.TENSORBOARD_DIR), *writers]
+        return _fit(run, workdir, resume, command, log, progress, writers)
 
 
 def load(workdir: str | pathlib.Path, log: Callable[[str], None] = print) -> Loaded:
@@ -179,14 +188,14 @@ def _fit(
     command: str | None,
     log: Callable[[str], None],
     progress_mode: str,
-    tensorboard: bool,
+    writers: Sequence[run_log.MetricsWriter],
 ) -> Fitted:
     """:func:`fit` of a built run, in a workdir this process holds."""
     settings, task = run.settings, run.task
     log(describe(run.config))
     checkpoints = checkpoint.manager(workdir, settings.keep_checkpoints)
     start = _start(run, workdir, checkpoints, resume, log)
-    records = run_log.RunLog(workdir, start.resumed_from, tensorboard, writes=distributed.is_main())
+    records = run_log.RunLog(workdir, start.resumed_from, writers, writes=distributed.is_main())
     distributed.barrier("log trimmed")  # before any process reads it
     device_mesh = sharding.mesh()  # data parallel: batches split over devices, state replicated
     state = sharding.replicate(start.state, device_mesh)
