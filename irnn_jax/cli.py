@@ -74,7 +74,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
 def _add_sweep(commands: argparse._SubParsersAction) -> None:
     sweep = commands.add_parser(
         "sweep",
-        help="train a grid of learning rates and clips x seeds in one compiled program",
+        help="train a grid of learning rates, clips and initialisations x seeds in one compiled program",
         description="Train every run of --grid x --seeds together (vmap over runs).",
     )
     sweep.add_argument("--config", required=True, help="config file and variant")
@@ -84,7 +84,8 @@ def _add_sweep(commands: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="FIELD=V1,V2,...",
-        help="values of optim.lr or optim.clip, e.g. optim.lr=1e-4,1e-3 (repeatable)",
+        help="values of optim.lr, optim.clip, model.forget_bias or an initialiser's numeric "
+        "argument, e.g. optim.lr=1e-4,1e-3 or model.recurrent_init.gain=0.9,1.0 (repeatable)",
     )
     sweep.add_argument("--seeds", type=int, default=1, help="seeds per grid point (from config.seed up)")
     sweep.add_argument(

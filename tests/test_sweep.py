@@ -5,7 +5,8 @@ import pytest
 
 from irnn_jax import cli
 from irnn_jax import config as config_lib
-from irnn_jax.training import sweep, train
+from irnn_jax.training import steps, sweep, train
+from irnn_jax.training import workdir as workdir_lib
 
 from .helpers import ADDING_CONFIG, adding_config
 
@@ -120,3 +121,55 @@ def test_looping_over_runs_inside_the_program_gives_the_vmapped_results(swept, t
     mapped = sweep.fit(small_config(), grid, 2, tmp_path, execution="map", log=lambda line: None)
     for vmapped_run, mapped_run in zip(swept["runs"], mapped["runs"], strict=True):
         np.testing.assert_allclose(mapped_run["test"]["mse"], vmapped_run["test"]["mse"], rtol=2e-4)
+
+
+def valid_mse(run, params):
+    evaluate = run.eval_step()
+    return steps.evaluate(evaluate, params, run.task.batches("valid", run.settings.eval_batch_size))["mse"]
+
+
+def test_every_runs_final_and_best_parameters_are_kept_and_load_back(tmp_path):
+    config = adding_config(seq_len=6, steps=30, lr=1e-2, log_every=10, eval_every=10)
+    summary = sweep.fit(config, {"optim.lr": [3e-3, 3e-2]}, 1, tmp_path, log=lambda line: None)
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    for index, result in enumerate(summary["runs"]):
+        run, final = sweep.load_run(tmp_path, index, "final")
+        assert run.config["optim"]["lr"] == result["optim.lr"]
+        np.testing.assert_allclose(valid_mse(run, final), result["valid"]["mse"], rtol=1e-5)
+        curve = {
+            line["step"]: line["mse"] for line in lines if line["run"] == index and line["split"] == "valid"
+        }
+        assert result["best_step"] == min(curve, key=curve.get)
+        _, best = sweep.load_run(tmp_path, index)
+        np.testing.assert_allclose(valid_mse(run, best), curve[result["best_step"]], rtol=1e-5)
+    with pytest.raises(ValueError, match=r"the sweep has runs 0 to 1, got index=2"):
+        sweep.load_run(tmp_path, 2)
+
+
+def test_a_field_that_only_decides_the_draw_is_swept_in_one_program_as_runs_trained_alone(tmp_path):
+    config = small_config()
+    grid = {"model.recurrent_init.gain": [0.5, 1.0]}
+    summary = sweep.fit(config, grid, 1, tmp_path / "sweep", log=lambda line: None)
+    for index, result in enumerate(summary["runs"]):
+        alone_config = sweep.run_config(config, result)
+        alone = train.fit(alone_config, tmp_path / f"alone{index}", log=lambda line: None).summary
+        np.testing.assert_allclose(result["valid"]["mse"], alone["valid"]["mse"], rtol=2e-4)
+        run, _ = sweep.load_run(tmp_path / "sweep", index)
+        assert run.config["model"]["recurrent_init"]["gain"] == grid["model.recurrent_init.gain"][index]
+    assert summary["runs"][0]["valid"]["mse"] != summary["runs"][1]["valid"]["mse"]
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ("model.hidden_size", "cannot sweep 'model.hidden_size' in one compiled program"),
+        ("model.recurrent_init.name", "cannot sweep 'model.recurrent_init.name'"),
+        (
+            "model.recurrent_init.scale",
+            "cannot sweep 'model.recurrent_init.scale': the config has no such field",
+        ),
+    ],
+)
+def test_a_field_that_changes_the_program_is_refused_naming_what_can_be_swept(field, message):
+    with pytest.raises(ValueError, match=message):
+        sweep.expand_grid(workdir_lib.as_dict(small_config()), {field: [1.0]}, 1)

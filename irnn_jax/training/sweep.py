@@ -1,7 +1,9 @@
 """Hyperparameter sweeps trained as ONE compiled program: ``vmap`` over the run axis.
 
 A sweep is a config, a grid over ``optim.lr`` and ``optim.clip`` (the hyperparameters that
-``optax.inject_hyperparams`` keeps in the optimiser state) and a number of seeds. Every run gets
+``optax.inject_hyperparams`` keeps in the optimiser state) and over fields that decide only the
+parameters' draw (``model.forget_bias``, an initialiser's numeric arguments such as
+``model.recurrent_init.gain``), and a number of seeds. Every run gets
 the parameters and the batch stream that :func:`irnn_jax.training.train.fit` would give it for its seed
 (runs with the same seed see the same batches), and one ``jax.vmap`` of the train step advances
 all runs together; per-run learning rates and clips are arrays in the stacked optimiser state.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import itertools
 import json
 import pathlib
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -31,7 +34,12 @@ from irnn_jax.tasks.base import higher_is_better
 from irnn_jax.training import optim, parts, run_log, steps, train
 from irnn_jax.training import workdir as workdir_lib
 
+# The optimiser's hyperparameters a sweep varies inside one program (arrays in the stacked
+# optimiser state), by config field.
 SWEEPABLE = {"optim.lr": "learning_rate", "optim.clip": "clip"}
+# Fields that only decide the parameters' draw (an initialiser's arguments, the LSTM's forget-gate
+# bias) are swept too: each run's parameters are drawn with its values, the step is shared.
+INIT_FIELD = re.compile(r"model\.(\w+_init\.(?!name$)\w+|forget_bias)")
 EXECUTIONS = ("vmap", "map")
 SPLITS = ("valid", "test")
 
@@ -43,22 +51,51 @@ def expand_grid(
     grid's values and ``seeds`` seeds counting up from ``config.seed``."""
     checks.positive_int(seeds, "seeds")
     for field, values in grid.items():
-        if field not in SWEEPABLE:
+        if field not in SWEEPABLE and not INIT_FIELD.fullmatch(field):
             raise ValueError(
-                f"cannot sweep {field!r} in one compiled program; sweepable fields: {', '.join(SWEEPABLE)}"
+                f"cannot sweep {field!r} in one compiled program; sweepable fields: {', '.join(SWEEPABLE)}, "
+                "model.forget_bias and the numeric arguments of the model's initialisers "
+                "(model.recurrent_init.gain, ...); other fields change the program: one sweep per value"
             )
+        if field not in SWEEPABLE and _value_at(workdir_lib.as_dict(config), field) is None:
+            raise ValueError(f"cannot sweep {field!r}: the config has no such field")
         if not values:
             raise ValueError(f"the grid of {field!r} has no values")
         for value in values:
             number = checks.finite_number(value, field)
-            if number <= 0:
+            if field in SWEEPABLE and number <= 0:
                 raise ValueError(f"{field} values must be > 0, got {value!r}")
     fields = {"optim.lr": [config["optim"]["lr"]], "optim.clip": [config["optim"]["clip"]], **grid}
     base_seed = config["seed"]
     return [
-        {"optim.lr": float(lr), "optim.clip": float(clip), "seed": base_seed + seed}
-        for lr, clip, seed in itertools.product(fields["optim.lr"], fields["optim.clip"], range(seeds))
+        {**dict(zip(fields, map(float, values), strict=True)), "seed": base_seed + seed}
+        for *values, seed in itertools.product(*fields.values(), range(seeds))
     ]
+
+
+def _value_at(config: Mapping[str, Any], field: str) -> Any:
+    """The value of the dotted ``field`` in ``config``, or ``None`` where it has none."""
+    node: Any = config
+    for part in field.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def run_config(config: Mapping[str, Any], run: Mapping[str, float]) -> dict[str, Any]:
+    """The config of one run of a sweep: ``config`` with the run's seed and grid values (its
+    dotted fields; a ``sweep.json`` entry's results are left out)."""
+    result = workdir_lib.as_dict(config)
+    for field, value in run.items():
+        if field != "seed" and "." not in field:
+            continue
+        *parents, leaf = ["seed"] if field == "seed" else field.split(".")
+        node = result
+        for part in parents:
+            node = node[part]
+        node[leaf] = int(value) if field == "seed" else value
+    return result
 
 
 def fit(
@@ -73,10 +110,19 @@ def fit(
     """Train every run of the sweep in one program; write ``sweep.json`` (per-run results and the
     best run by validation metric) and ``metrics.jsonl`` (per-run held-out lines) to ``workdir``.
 
+    Each run's final parameters and those at its best validation point go to
+    ``sweep_params.npz``; :func:`load_run` reads a run back (the winner: ``summary["best"]``).
+
     ``execution='vmap'`` batches the runs (one batched matmul per step for all runs: the fast
     choice on accelerators); ``'map'`` loops over them inside the program with ``lax.map`` (no
-    batched matmuls, the faster choice on CPUs: ``benchmarks/sweep.py`` measures both). Both
-    give the same results.
+    batched matmuls, the faster choice on CPUs: ``benchmarks/sweep.py`` measures both). The two
+    compute the same updates with their sums in a different order, so they agree to float32
+    rounding, not bit for bit: on a smooth stretch of training the difference stays at that
+    level, but a run in a chaotic phase (leaving a plateau, a loss spike, the edge of
+    divergence) amplifies it, and after thousands of steps runs that score alike can trade
+    places, so the two may name different winners among near-equal runs. The same holds
+    between a sweep's run and :func:`irnn_jax.training.train.fit` of its config, whose step is
+    not batched.
     """
     with errors.checking_config():
         checks.one_of(execution, EXECUTIONS, "execution")
@@ -115,6 +161,7 @@ def _fit(
     first_bad_step = sharding.shard_leading_axis(np.zeros(len(runs), np.int32), mesh)  # 0: finite so far
     start = time.perf_counter()
     records = run_log.RunLog(workdir, resumed_from=None, writes=distributed.is_main())
+    best = _BestParams(state.params, task.metric, len(runs))
     for step in range(1, settings.steps + 1):
         state, metrics = step_fn(state, sharding.shard_leading_axis(next(batches), mesh))
         finite = run_log.finite(metrics)
@@ -124,6 +171,7 @@ def _fit(
         held_out = {
             split: _evaluate_runs(built, eval_fn, state.params, split, len(runs), mesh) for split in SPLITS
         }
+        best.update(state.params, step, [record[task.metric] for record in held_out["valid"]])
         for split in SPLITS:
             for index, record in enumerate(held_out[split]):
                 records.write({"step": step, "run": index, "split": split, **record})
@@ -135,9 +183,12 @@ def _fit(
             "diverged_at": int(first_bad[index]) or None,
             "valid": held_out["valid"][index],
             "test": held_out["test"][index],
+            "best_step": best.steps[index],
         }
         for index, r in enumerate(runs)
     ]
+    if distributed.is_main():
+        _save_params(workdir, sharding.to_host(state.params, mesh), sharding.to_host(best.params, mesh))
     summary = {
         "runs": results,
         "best": best_run(results, task.metric),
@@ -152,6 +203,75 @@ def _fit(
     if distributed.is_main():
         (workdir / workdir_lib.SWEEP_FILE).write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+class _BestParams:
+    """Each run's parameters at its best validation point so far (stacked along the run axis,
+    kept on the devices), and the step of that point."""
+
+    def __init__(self, params: Any, metric: str, count: int) -> None:
+        self.params = jax.tree.map(jnp.copy, params)  # the step donates the state's own buffers
+        self.sign = -1.0 if higher_is_better(metric) else 1.0  # lower signed values are better
+        self.values, self.steps = [np.inf] * count, [0] * count
+
+    def update(self, params: Any, step: int, valid: Sequence[float]) -> None:
+        """Keep ``params`` of the runs whose ``valid`` metric at ``step`` beats their best."""
+        better = [
+            bool(np.isfinite(value) and self.sign * value < best)
+            for value, best in zip(valid, self.values, strict=True)
+        ]
+        if not any(better):
+            return
+        for index in np.flatnonzero(better):
+            self.values[index], self.steps[index] = self.sign * valid[index], step
+        mask = jnp.asarray(better)
+        self.params = jax.tree.map(
+            lambda new, kept: jnp.where(mask.reshape((-1,) + (1,) * (new.ndim - 1)), new, kept),
+            params,
+            self.params,
+        )
+
+
+def _save_params(workdir: pathlib.Path, final: Any, best: Any) -> None:
+    """Write every run's final and best parameters (run axis first) to ``sweep_params.npz``."""
+    arrays = {}
+    for which, tree in (("final", final), ("best", best)):
+        for path, leaf in jax.tree_util.tree_leaves_with_path(tree):
+            arrays[f"{which}{jax.tree_util.keystr(path)}"] = np.asarray(leaf)
+    np.savez(workdir / workdir_lib.SWEEP_PARAMS_FILE, **arrays)
+
+
+def load_run(workdir: str | pathlib.Path, index: int, which: str = "best") -> tuple[parts.RunParts, Any]:
+    """Run ``index`` of a finished sweep, built from the sweep's config with that run's learning
+    rate, clip and seed, and its parameters: ``'best'`` (at its best validation point, the
+    step ``sweep.json`` records as ``best_step``) or ``'final'``.
+
+    Returns:
+      ``(run, params)``: ``run.model.apply({"params": params}, xs)`` evaluates it; a config for
+      ``train`` of the same run is ``run.config``.
+
+    Raises:
+      WorkdirError: ``workdir`` holds no finished sweep.
+      ValueError: ``index`` is not a run of it, or ``which`` is neither 'best' nor 'final'.
+    """
+    workdir = pathlib.Path(workdir)
+    checks.one_of(which, ("best", "final"), "which")
+    summary_path, params_path = workdir / workdir_lib.SWEEP_FILE, workdir / workdir_lib.SWEEP_PARAMS_FILE
+    if not (summary_path.is_file() and params_path.is_file()):
+        raise errors.WorkdirError(
+            f"{workdir} holds no finished sweep "
+            f"({workdir_lib.SWEEP_FILE} and {workdir_lib.SWEEP_PARAMS_FILE})"
+        )
+    summary = json.loads(summary_path.read_text())
+    if not (isinstance(index, int) and 0 <= index < len(summary["runs"])):
+        raise ValueError(f"the sweep has runs 0 to {len(summary['runs']) - 1}, got index={index!r}")
+    run = parts.build(run_config(summary["config"], summary["runs"][index]))
+    template = run.init_state(jax.random.PRNGKey(0), next(run.task.batches("valid", 2))[0]).params
+    stored = np.load(params_path)
+    params = jax.tree_util.tree_map_with_path(
+        lambda path, _: jnp.asarray(stored[f"{which}{jax.tree_util.keystr(path)}"][index]), template
+    )
+    return run, params
 
 
 def _runs_mesh(num_runs: int, execution: str, log: Callable[[str], None]) -> jax.sharding.Mesh:
@@ -182,12 +302,20 @@ def _initial_state(
         seed: next(built.task.batches("train", built.settings.batch_size, keys[seed][1])) for seed in seeds
     }
     built.check_memory(keys[seeds[0]][0], first[seeds[0]], len(runs))
-    states = [built.init_state(keys[r["seed"]][0], first[r["seed"]][0]) for r in runs]
+    states = [_run_parts(built, r).init_state(keys[r["seed"]][0], first[r["seed"]][0]) for r in runs]
     state = jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
     hyperparams = {name: [r[field] for r in runs] for field, name in SWEEPABLE.items()}
     state = state.replace(opt_state=optim.set_hyperparams(state.opt_state, **hyperparams))
     streams = [built.task.batches("train", built.settings.batch_size, keys[seed][1]) for seed in seeds]
     return state, _stacked(built.config["task"]["name"], streams, [seeds.index(r["seed"]) for r in runs])
+
+
+def _run_parts(built: parts.RunParts, run: Mapping[str, float]) -> parts.RunParts:
+    """The parts of one run: ``built`` itself, or rebuilt where the run sweeps fields that decide
+    the parameters' draw (the model's step is the same; only its initialisers differ)."""
+    if not any(INIT_FIELD.fullmatch(field) for field in run):
+        return built
+    return parts.build(run_config(built.config, run))
 
 
 def _stacked(

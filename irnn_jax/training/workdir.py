@@ -32,6 +32,7 @@ METRICS_FILE = "metrics.jsonl"  # the training log: one JSON line per window and
 DIAGNOSTICS_FILE = "diagnostics.jsonl"
 SUMMARY_FILE = "summary.json"  # the finished run's results
 SWEEP_FILE = "sweep.json"  # a sweep's per-run results and its best run
+SWEEP_PARAMS_FILE = "sweep_params.npz"  # every run's final and best parameters, run axis first
 CHECKPOINTS_DIR = "checkpoints"
 DIGESTS_FILE = "checkpoint_digests.json"
 TASK_ARTIFACTS_FILE = "task_artifacts.npz"  # what the task needs to be rebuilt (MNIST's pixel order)
