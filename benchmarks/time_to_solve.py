@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import optax
 
@@ -49,8 +50,11 @@ Step = Callable[[], float | None]  # one training step; returns the test MSE whe
 
 
 def demo_config(cell: str, seq_len: int) -> object:
-    """The demo protocol for ``cell`` at sequence length ``seq_len``."""
-    return config_lib.load(f"adding:demo,T={seq_len},cell={cell}")
+    """The demo protocol for ``cell`` at sequence length ``seq_len`` (completed: its decay's
+    steps a number)."""
+    return ml_collections.ConfigDict(
+        config_lib.complete(config_lib.load(f"adding:demo,T={seq_len},cell={cell}"))
+    )
 
 
 def solve(step: Step, threshold: float, max_steps: int) -> dict[str, float | int | None]:

@@ -105,3 +105,18 @@ def toy_dataset(tmp_path, monkeypatch):
         wheels._DATASETS, "toy", ((source,), lambda content: {"values": np.array(content.split(b","), int)})
     )
     return source
+
+
+@pytest.fixture
+def scoped_registries():
+    """The registries of tasks, initialisers and optimisers, with every registration the test
+    makes dropped afterwards (so no other test sees it)."""
+    import contextlib
+
+    from irnn_jax import tasks
+    from irnn_jax.core import initializers, optimizers
+
+    with contextlib.ExitStack() as stack:
+        for registry in (tasks.REGISTRY, initializers.REGISTRY, optimizers.REGISTRY):
+            stack.enter_context(registry.scoped())
+        yield

@@ -34,7 +34,7 @@ def quiet(line):
     del line
 
 
-def test_your_own_parts_named_by_import_path_train_and_resume_bit_identically(tmp_path):
+def test_your_own_parts_named_by_import_path_train_and_resume_bit_identically(tmp_path, scoped_registries):
     whole = train.fit(small(40), tmp_path / "whole", log=quiet)
     train.fit(small(20), tmp_path / "halves", log=quiet)
     resumed = train.fit(small(40), tmp_path / "halves", log=quiet, resume=True)
@@ -48,7 +48,7 @@ def test_your_own_parts_named_by_import_path_train_and_resume_bit_identically(tm
     assert np.all(w_hh == np.diag(np.diag(w_hh))) and 0.9 <= np.diag(w_hh).min() <= np.diag(w_hh).max() <= 1.0
 
 
-def test_your_own_parts_sweep_and_report(tmp_path):
+def test_your_own_parts_sweep_and_report(tmp_path, scoped_registries):
     summary = sweep.fit(small(20), {"optim.lr": [1e-3, 3e-3]}, 1, tmp_path / "sweep", log=quiet)
     assert [run["optim.lr"] for run in summary["runs"]] == [1e-3, 3e-3]
     train.fit(small(20), tmp_path / "run", log=quiet, command="irnn-jax train --config extending_config.py")
@@ -68,7 +68,7 @@ def test_a_run_of_your_own_parts_trains_from_the_command_line_in_a_fresh_process
     assert "task examples.extending:DelayedRecall" in done.stdout
 
 
-def test_parts_registered_by_name_are_used_by_name(tmp_path):
+def test_parts_registered_by_name_are_used_by_name(tmp_path, scoped_registries):
     tasks.register("delayed_recall", extending.DelayedRecall, replace=True)
     initializers.register("uniform_diagonal", extending.uniform_diagonal, replace=True)
     optimizers.register("lion", extending.lion, replace=True)
@@ -84,7 +84,7 @@ def test_parts_registered_by_name_are_used_by_name(tmp_path):
     assert fitted.summary["baseline"] == extending.DelayedRecall.baseline
 
 
-def test_a_name_taken_or_an_import_path_that_does_not_import_is_refused_clearly():
+def test_a_name_taken_or_an_import_path_that_does_not_import_is_refused_clearly(scoped_registries):
     kinds = registry.Registry("widget", {"a": 1})
     with pytest.raises(ValueError, match="widget 'a' is registered already; pass replace=True"):
         kinds.register("a", 2)
@@ -98,7 +98,7 @@ def test_a_name_taken_or_an_import_path_that_does_not_import_is_refused_clearly(
         tasks.task_class("examples.extending:lion")
 
 
-def test_a_run_built_first_is_trained_as_built(tmp_path):
+def test_a_run_built_first_is_trained_as_built(tmp_path, scoped_registries):
     run = parts.build(small(20))
     fitted = train.fit(run, tmp_path, log=quiet)
     assert fitted.summary["steps"] == 20 and (tmp_path / "config.json").is_file()

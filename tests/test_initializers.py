@@ -185,6 +185,13 @@ def test_every_registered_name_is_checked_below():
     assert set(initializers.names()) == set(JAX_REFERENCES) | set(PROPERTIES)
 
 
+def test_a_registration_in_a_scoped_block_is_gone_after_it():
+    with initializers.REGISTRY.scoped():
+        initializers.register("twice_identity", lambda: initializers.identity(2.0))
+        assert initializers.get("twice_identity")(KEY, (2, 2))[0, 0] == 2.0
+    assert "twice_identity" not in initializers.names()
+
+
 @pytest.mark.parametrize("name", sorted(JAX_REFERENCES))
 def test_every_registry_name_builds_the_initializer_it_names(name):
     ours = initializers.get(name, **ARGUMENTS.get(name, {}))(KEY, (6, 8))

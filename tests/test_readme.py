@@ -25,7 +25,7 @@ def test_the_readme_lists_the_slow_modules_that_conftest_marks():
     assert re.findall(r"`(test_\w+)`", line) == list(SLOW_MODULES)
 
 
-def test_the_readme_registration_example_registers_the_example_parts_by_name():
+def test_the_readme_registration_example_registers_the_example_parts_by_name(scoped_registries):
     from irnn_jax import tasks
     from irnn_jax.core import initializers, optimizers
 

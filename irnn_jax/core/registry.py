@@ -9,8 +9,9 @@ on first use; a run's config then records the name that rebuilds it in a later p
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Generic, TypeVar
 
 Entry = TypeVar("Entry")
@@ -62,6 +63,16 @@ class Registry(Generic[Entry]):
             f"unknown {self.kind} {name!r}; known {self.kind}s: {', '.join(self.names())}, or an "
             "import path 'package.module:attribute' of your own"
         )
+
+    @contextlib.contextmanager
+    def scoped(self) -> Iterator[Registry[Entry]]:
+        """A block whose registrations (and imported names) are dropped when it ends: for tests,
+        and for a notebook trying an entry out."""
+        saved = dict(self._entries)
+        try:
+            yield self
+        finally:
+            self._entries = saved
 
     def names(self) -> list[str]:
         """The registered names, sorted (import paths used so far included)."""
