@@ -4,7 +4,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test clean
+.PHONY: install demo test docs clean
 
 install: $(INSTALLED)
 
@@ -24,5 +24,9 @@ test: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(PYTHON) -m pytest -q --durations=30 -n $(TEST_WORKERS)
 
+# The API reference (Sphinx, autodoc, MyST), warnings as errors; tests/test_docs.py builds it too.
+docs: $(INSTALLED)
+	$(VENV)/bin/sphinx-build -E -W --keep-going -b html docs docs/_build/html
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache docs/_build

@@ -41,6 +41,7 @@ SLOW_MODULES = (
     "test_checkpoint",
     "test_diagnostics",
     "test_distributed",
+    "test_docs",
     "test_extensions",
     "test_idx",
     "test_models",

@@ -320,7 +320,9 @@ class RNNModel(StackSpec):
     gives ``[B, T, output_size]``. Regression outputs or classification logits: the task's loss
     decides.
 
-    Attributes (besides :class:`StackSpec`'s; these are keyword-only):
+    Besides :class:`StackSpec`'s attributes it has these, keyword-only.
+
+    Attributes:
       output_size: readout width (1 for the adding problem, 10 for MNIST, the vocabulary for LM).
       projection_size: if > 0, a linear layer of this width before the readout (the paper's
         1024-unit LM with a 512 projection).

@@ -36,23 +36,29 @@ class Task:
     """What every task provides; subclasses override the required parts.
 
     Required:
-      output_size: the readout's width.
-      input_size: features per step (tasks with token inputs set ``vocab_size`` instead).
-      metric: the name of the headline metric; baseline: its trivial value on test.
-      batches(split, batch_size, key=None, start_step=0): ``(inputs, targets)`` batches;
-        endless ``train`` batches where batch ``step`` depends only on ``key`` and ``step``, one
-        ordered pass over ``valid``/``test``.
-      loss(outputs, targets): the scalar to minimise.
-      metrics(outputs, targets): a dict of batch means, with an optional ``count`` that weights
-        the batch when held-out averages are formed (e.g. real frames or tokens).
+
+    - ``output_size``: the readout's width.
+    - ``input_size``: features per step (tasks with token inputs set ``vocab_size`` instead).
+    - ``metric``: the name of the headline metric; ``baseline``: its trivial value on test.
+    - ``batches(split, batch_size, key=None, start_step=0)``: ``(inputs, targets)`` batches;
+      endless ``train`` batches where batch ``step`` depends only on ``key`` and ``step``, one
+      ordered pass over ``valid``/``test``.
+    - ``loss(outputs, targets)``: the scalar to minimise.
+    - ``metrics(outputs, targets)``: a dict of batch means, with an optional ``count`` that
+      weights the batch when held-out averages are formed (e.g. real frames or tokens).
 
     Optional, with these defaults:
-      carries_state: ``False``; ``True`` when the recurrent state runs on from one batch to the
-        next (truncated BPTT).
-      vocab_size: 0; positive when inputs are token ids that the model embeds.
-      complete_metrics(means): the means unchanged; adds metrics that need the overall means
-        (e.g. perplexity from the mean cross-entropy).
-      artifacts(): ``{}``; arrays a run keeps beside its metrics (e.g. MNIST's pixel order).
+
+    - ``carries_state``: ``False``; ``True`` when the recurrent state runs on from one batch to
+      the next (truncated BPTT).
+    - ``vocab_size``: 0; positive when inputs are token ids that the model embeds.
+    - ``complete_metrics(means)``: the means unchanged; adds metrics that need the overall means
+      (e.g. perplexity from the mean cross-entropy).
+    - ``artifacts()``: ``{}``; arrays a run keeps beside its metrics (e.g. MNIST's pixel order).
+
+    A task of your own sets the required constants as plain class attributes (no annotation, so
+    that they are not config fields) and registers with :func:`irnn_jax.tasks.register`
+    (``examples/extending.py``).
     """
 
     output_size: int
