@@ -27,6 +27,11 @@ rate's four lengths about 1,540 s, both grids about 9,200 s. In all about 56,000
 core-hours; with ``mnist_baselines.py`` (8 core-hours) more than twice the issue's budget of about
 10, so the runs go in the issue's order over several sessions, each record committed as it ends.
 
+Actual, the records' ``wall_s`` summed (``experiments/results/adding_baselines/``, sessions 21-23):
+27,414 s, 7.6 core-hours, about half the estimate: LSTM grid 8,975 s and seeds 5,219 s, GRU
+grid 6,352 s and seeds 4,407 s, tanh RNN 1,225 s, ReLU RNN 1,236 s (the simple RNNs' runs took
+44-200 s, a third of the adding campaign's, whose runs had evaluation-heavier records).
+
 Run:  irnn-jax campaign experiments/campaigns/adding_baselines.py [--shard K/2]
 COST_S: the estimate of a gated run at the mean length, to be replaced by the records' median
 ``wall_s``.

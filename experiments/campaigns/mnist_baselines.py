@@ -20,6 +20,11 @@ pilot 978-991 s alone, a 20,000-step LSTM run 4,500-5,500 s; the GRU about 0.9 o
 about 2,950 + 2,650 + 1,100 s, comparison runs about 10,000 + 9,000 + 3,200 s: about 28,900 s,
 8 core-hours.
 
+Actual, the records' ``wall_s`` summed (``experiments/results/mnist_baselines/``): 15,231 s, 4.2
+core-hours: LSTM pilots 1,630 s and runs 4,476 s, GRU 2,014 s and 5,399 s, tanh RNN 223 s and
+1,049 s, ReLU RNN 132 s and 308 s (its permuted run diverged at step 1,292 and records no wall
+time).
+
 Run:  irnn-jax campaign experiments/campaigns/mnist_baselines.py [--shard K/2]
 COST_S: the estimate of an RNN comparison run, as ``mnist_comparison.py``'s, to be replaced by
 the records' median ``wall_s``.
