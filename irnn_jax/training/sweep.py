@@ -176,19 +176,37 @@ def _fit(
             for index, record in enumerate(held_out[split]):
                 records.write({"step": step, "run": index, "split": split, **record})
     wall = time.perf_counter() - start
-    first_bad = sharding.to_host(first_bad_step, mesh)
+    final, kept = sharding.to_host(state.params, mesh), sharding.to_host(best.params, mesh)  # every process
+    if distributed.is_main():
+        _save_params(workdir, final, kept)
+    return _write_summary(
+        built, runs, workdir, execution, wall, held_out, best.steps, sharding.to_host(first_bad_step, mesh)
+    )
+
+
+def _write_summary(
+    built: parts.RunParts,
+    runs: list[dict[str, float]],
+    workdir: pathlib.Path,
+    execution: str,
+    wall: float,
+    held_out: dict[str, list[dict[str, float]]],
+    best_steps: list[int],
+    first_bad: np.ndarray,
+) -> dict[str, Any]:
+    """The sweep's ``sweep.json`` (written by the main process): each run's results, the best
+    run, the budget and the speed."""
+    settings, task = built.settings, built.task
     results = [
         {
             **r,
             "diverged_at": int(first_bad[index]) or None,
             "valid": held_out["valid"][index],
             "test": held_out["test"][index],
-            "best_step": best.steps[index],
+            "best_step": best_steps[index],
         }
         for index, r in enumerate(runs)
     ]
-    if distributed.is_main():
-        _save_params(workdir, sharding.to_host(state.params, mesh), sharding.to_host(best.params, mesh))
     summary = {
         "runs": results,
         "best": best_run(results, task.metric),

@@ -4,6 +4,30 @@ The pure parts (``TrainState``, the train and eval steps, ``evaluate``) live in
 :mod:`irnn_jax.training.steps` and the run's log, guard and rollback in
 :mod:`irnn_jax.training.run_log`; both are re-exported here, the one module a training script
 needs.
+
+What a run writes: every ``train.log_every`` steps one ``train`` line (window means of the step
+metrics, the learning rate and steps/s) to ``metrics.jsonl``; every ``train.eval_every`` steps
+and at the end, one ``valid``/``test`` line each. A checkpoint
+(:mod:`irnn_jax.training.checkpoint`) at step 0, every ``train.checkpoint_every`` steps and at the
+end, keeping the last ``train.keep_checkpoints``; a step is checkpointed only after all its steps
+were checked finite. A resumed run continues from the latest checkpoint: batch ``step`` is a pure
+function of the seed and the step, so the result is bit-identical to an uninterrupted run.
+
+The run records its config in ``config.json``; a resume that changes more than
+:data:`irnn_jax.training.workdir.RESUMABLE_FIELDS` is refused, and a damaged checkpoint is set
+aside for the newest one that restores (:func:`irnn_jax.training.checkpoint.restore_latest`).
+Before anything is allocated, the memory the step needs is checked against the device's
+(:mod:`irnn_jax.training.memory`). With several devices, batches are split over them and the
+state is replicated (:mod:`irnn_jax.runtime.sharding`); in a job of several processes
+(:mod:`irnn_jax.runtime.distributed`) those are all the processes' devices, every process calls
+``fit`` alike, and only the main one holds the workdir, logs and writes its files (all of them
+checkpoint, through orbax).
+
+A non-finite loss, gradient or parameter raises :class:`TrainingDivergedError` naming the step,
+the loss, the gradient norm and the non-finite gradients, leaving the checkpoints untouched. With
+``train.on_divergence='rollback'`` the run instead restarts from the last checkpoint with the
+learning rate times ``train.rollback_lr_factor``, at most ``train.max_rollbacks`` times in all (a
+resumed run counts the rollbacks logged before it).
 """
 
 from __future__ import annotations
@@ -85,41 +109,23 @@ def fit(
     tensorboard: bool = False,
     writers: Sequence[run_log.MetricsWriter] = (),
 ) -> Fitted:
-    """Train the model a config describes; write metrics, checkpoints and ``summary.json`` to ``workdir``.
+    """Train the model a config describes; write metrics, checkpoints and ``summary.json`` to
+    ``workdir`` (what a run writes, resumes from and does on divergence: the module docstring).
 
-    ``config`` is a config, or the run already built from one (:func:`irnn_jax.training.parts.build`),
-    for a pipeline that looks at the model or task first.
-
-    Every ``train.log_every`` steps one ``train`` line (window means of the step metrics and
-    steps/s) goes to ``metrics.jsonl``; every ``train.eval_every`` steps and at the end, one
-    ``valid``/``test`` line each. A checkpoint (:mod:`irnn_jax.training.checkpoint`) is written at step 0,
-    every ``train.checkpoint_every`` steps and at the end, keeping the last
-    ``train.keep_checkpoints``; a step is checkpointed only after all its steps were checked
-    finite. With ``resume`` the run continues from the latest checkpoint: batch ``step`` is a pure
-    function of the seed and the step, so the result is bit-identical to an uninterrupted run.
-    With several devices, batches are split over them and the state is replicated
-    (:mod:`irnn_jax.runtime.sharding`); in a job of several processes (:mod:`irnn_jax.runtime.distributed`)
-    those are all the processes' devices, every process calls ``fit`` alike, and only the main
-    one holds the workdir, logs and writes its files (all of them checkpoint, through orbax).
-    ``progress`` is a mode of :mod:`irnn_jax.runtime.progress` (by default a
-    widget in notebooks, a bar on terminals, a line through ``log`` every 30 s elsewhere). With
-    ``tensorboard`` the lines of ``metrics.jsonl`` also go to TensorBoard event files in
-    ``<workdir>/tensorboard/``, and to each of ``writers``, a tracker of your own
-    (:class:`irnn_jax.training.run_log.MetricsWriter`: ``scalars(step, values)`` and
-    ``restart(step)``).
-
-    The run holds ``workdir`` for its whole life (:mod:`irnn_jax.training.workdir`: a second run there is
-    refused) and records its config in ``config.json``; a resume that changes more than
-    :data:`irnn_jax.training.workdir.RESUMABLE_FIELDS` is refused, and a damaged checkpoint is set aside
-    for the newest one that restores (:func:`irnn_jax.training.checkpoint.restore_latest`). Before
-    anything is allocated, the memory the step needs is checked against the device's
-    (:mod:`irnn_jax.training.memory`).
-
-    A non-finite loss, gradient or parameter raises :class:`TrainingDivergedError` naming the step, the
-    loss, the gradient norm and the non-finite gradients, leaving the checkpoints untouched. With
-    ``train.on_divergence='rollback'`` the run instead restarts from the last checkpoint with the
-    learning rate times ``train.rollback_lr_factor``, at most ``train.max_rollbacks`` times in all
-    (a resumed run counts the rollbacks logged before it).
+    Args:
+      config: a config, or the run already built from one (:func:`irnn_jax.training.parts.build`),
+        for a pipeline that looks at the model or task first.
+      workdir: the run's directory, held for its whole life (a second run there is refused).
+      resume: continue from the latest checkpoint, bit-identically to an uninterrupted run.
+      command: the command line that made the run, recorded in its summary.
+      log: where the log lines go.
+      progress: a mode of :mod:`irnn_jax.runtime.progress` (by default a widget in notebooks, a
+        bar on terminals, a line through ``log`` every 30 s elsewhere).
+      tensorboard: also write the logged lines as TensorBoard event files to
+        ``<workdir>/tensorboard/``.
+      writers: trackers of your own that receive every logged line
+        (:class:`irnn_jax.training.run_log.MetricsWriter`: ``scalars(step, values)`` and
+        ``restart(step)``).
 
     Returns:
       :class:`Fitted`: the summary (final held-out metrics, the task's baseline, steps, wall
@@ -206,12 +212,8 @@ def _fit(
         jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_leaves_with_path(start.state.params)
     ]
     began = time.perf_counter()
-    step, rollbacks, held_out = start.step, records.rollbacks(), {}  # a resumed run's budget goes on
-    if step % settings.eval_every == 0 or step >= settings.steps:  # as an uninterrupted run
-        held_out = outputs.held_out(state.params, step)
-    if start.resumed_from is None:  # step 0's diagnostics and checkpoint
-        _diagnose(run, state.params, first_batch, 0, records)
-        checkpoint.save(checkpoints, 0, state)
+    step, rollbacks = start.step, records.rollbacks()  # a resumed run's budget goes on
+    held_out = outputs.begin(state, step, fresh=start.resumed_from is None)
     batches = _train_batches(run, start.data_key, step, device_mesh)
     window, window_start = [], time.perf_counter()
     progress = progress_lib.start(progress_mode, settings.steps, step, log)
@@ -278,6 +280,18 @@ class _Outputs(NamedTuple):
     first_batch: Batch  # the diagnostics' fixed batch
     eval_step: Callable[..., Any]
     log: Callable[[str], None]
+
+    def begin(self, state: TrainState, step: int, fresh: bool) -> dict[str, dict[str, float]]:
+        """What is due before the first step: an evaluation where an uninterrupted run made one
+        at ``step`` (else none, ``{}``), and for a ``fresh`` run step 0's diagnostics and
+        checkpoint."""
+        settings = self.run.settings
+        due = step % settings.eval_every == 0 or step >= settings.steps
+        held_out = self.held_out(state.params, step) if due else {}
+        if fresh:
+            _diagnose(self.run, state.params, self.first_batch, 0, self.records)
+            checkpoint.save(self.checkpoints, 0, state)
+        return held_out
 
     def held_out(self, params: Any, step: int) -> dict[str, dict[str, float]]:
         """Both held-out splits evaluated (and logged) at ``step``."""
