@@ -58,7 +58,7 @@ def write(tmp_path, campaign, records):
 def test_the_section_shows_the_table_and_a_panel_per_length(tmp_path):
     write(tmp_path, "adding", RECORDS)
     text, figures = adding_study.section(tmp_path / "results", tmp_path / "figures", tmp_path)
-    assert text.startswith("## Adding problem") and "4 IRNN runs and 0 baseline runs recorded so far" in text
+    assert text.startswith("## Adding problem") and "4 IRNN runs and 0 baseline runs recorded." in text
     assert "![adding comparison](figures/adding_comparison.png)" in text
     assert "- T=150, IRNN, seed 1: wall_s includes a pause" in text
     assert figures == [tmp_path / "figures" / "adding_comparison.png"] and figures[0].stat().st_size > 10_000
@@ -84,7 +84,7 @@ def test_the_table_takes_the_irnn_from_the_comparison_and_the_baselines_from_the
         "LSTM",
         "GRU",
     ]
-    assert "4 IRNN runs and 7 baseline runs recorded so far" in main
+    assert "4 IRNN runs and 7 baseline runs recorded." in main
     assert "- T=150: LSTM 0.002 < IRNN 0.013 < GRU 0.03; below the IRNN: LSTM." in main
     assert (
         "Not recorded yet: IRNN at T=200, 300, 400; LSTM at T=200, 300, 400; GRU at T=200, 300, 400; " in main
@@ -200,3 +200,19 @@ def test_each_model_keeps_its_colour_in_panels_where_another_model_is_missing(tm
     colours = line_colours(figures[0])
     assert colours.keys() >= {"IRNN", "RNN + tanh"}
     assert all(len(seen) == 1 for seen in colours.values()), colours
+
+
+def test_each_baseline_run_both_ways_gets_its_own_initialisations_mse_beside_the_irnns_one():
+    own = adding_study.chosen(
+        [record(150, "lstm", 1e-3, valid=0.01, test=0.02), record(150, "gru", 1e-3, valid=0.01, test=0.01)]
+    )
+    former = adding_study.chosen(
+        [record(150, "lstm", 1e-3, valid=0.2, test=0.17), record(200, "lstm", 1e-3, valid=0.2, test=0.16)]
+    )
+    assert adding_study.init_effect(own, former)[2:] == ["| 150 | LSTM | 0.02 | 0.17 |"]
+
+
+def test_the_conclusion_waits_for_every_row_of_the_comparison(tmp_path):
+    write(tmp_path, "adding", RECORDS)
+    text, _ = adding_study.section(tmp_path / "results", tmp_path / "figures", tmp_path)
+    assert "Not recorded yet" in text and "Conclusion" not in text

@@ -228,3 +228,29 @@ def test_a_runs_protocol_names_its_optimiser_momentum_and_batch():
     with_momentum = sgd | {"config": sgd["config"] | {"optim": sgd["config"]["optim"] | {"momentum": 0.9}}}
     assert mnist_study.protocol(sgd) == "SGD, batch 16"
     assert mnist_study.protocol(with_momentum) == "SGD with momentum, batch 16"
+
+
+def test_each_baseline_run_both_ways_gets_its_own_initialisations_accuracy_beside_the_irnns_one():
+    own = [record("lstm", False, 0.72), record("rnn_tanh", True, 0.86), record("gru", False, 0.97)]
+    former = [record("rnn_tanh", True, 0.46), record("lstm", False, 0.37), record("rnn_relu", False, 0.1)]
+    rows = mnist_study.init_effect(own, former)
+    assert rows[2:] == [
+        "| sequential | LSTM | 72.00% | 37.00% |",
+        "| permuted | RNN + tanh | 86.00% | 46.00% |",
+    ]
+
+
+def test_the_conclusion_waits_for_every_row_of_the_comparison(tmp_path):
+    baselines = {
+        f"{c}_{p}": record(c, p, 0.5) for c in ("lstm", "gru", "rnn_tanh", "rnn_relu") for p in (0, 1)
+    }
+    write(tmp_path, "mnist_baselines", baselines)
+    write(
+        tmp_path,
+        "mnist_comparison",
+        {"irnn_0": record("irnn", False, 0.5), "lstm": record("lstm", False, 0.3)},
+    )
+    partial, _ = mnist_study.section(tmp_path, tmp_path / "figures", tmp_path)
+    write(tmp_path, "mnist_comparison", {"irnn_1": record("irnn", True, 0.5)})
+    complete, _ = mnist_study.section(tmp_path, tmp_path / "figures", tmp_path)
+    assert "Conclusion" not in partial and "Conclusion (issue 39)" in complete
