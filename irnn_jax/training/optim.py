@@ -67,9 +67,20 @@ def make_optimizer(optim_config: Mapping[str, Any]) -> optax.GradientTransformat
 
 
 def set_hyperparams(opt_state: Any, **values: Any) -> Any:
-    """``opt_state`` (of :func:`make_optimizer`) with injected hyperparameters replaced, e.g.
-    ``learning_rate=1e-4``: a scalar, or for a stacked state (a sweep) one value per run. Each
-    keeps the dtype it had."""
+    """``opt_state`` (of :func:`make_optimizer`) with injected hyperparameters replaced.
+
+    Args:
+      opt_state: the state of an optimizer built by :func:`make_optimizer` (an
+        ``optax.inject_hyperparams`` state), or a stack of them (a sweep's).
+      **values: new values by hyperparameter name, e.g. ``learning_rate=1e-4``: a scalar, or for
+        a stacked state one value per run. Each keeps the dtype it had.
+
+    Returns:
+      The state with those hyperparameters replaced; the optimizer's moments are untouched.
+
+    Raises:
+      ValueError: a name that is not an injected hyperparameter (the message lists those).
+    """
     hyperparams = dict(opt_state.hyperparams)
     for name, value in values.items():
         if name not in hyperparams:
@@ -79,8 +90,19 @@ def set_hyperparams(opt_state: Any, **values: Any) -> Any:
 
 
 def learning_rate_at(opt_state: Any, decay_steps: int, step: int) -> float:
-    """The learning rate of the update that made ``step`` (1-based): the injected base rate (which
-    a rollback lowers) times the cosine decay's factor after ``step - 1`` updates."""
+    """The learning rate of the update that made ``step``.
+
+    Args:
+      opt_state: the optimizer state (of :func:`make_optimizer`); its injected base rate is the
+        config's ``optim.lr``, lowered by each rollback.
+      decay_steps: the cosine schedule's length, ``optim.decay_steps``; 0 for a constant rate.
+      step: the 1-based step whose update is asked about.
+
+    Returns:
+      ``base * 0.5 * (1 + cos(pi * min(step - 1, decay_steps) / decay_steps))``, the base rate
+      times the cosine decay's factor after ``step - 1`` updates, or the base rate when
+      ``decay_steps`` is 0.
+    """
     base = float(opt_state.hyperparams["learning_rate"])
     if not decay_steps:
         return base

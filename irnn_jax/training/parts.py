@@ -39,29 +39,61 @@ class RunParts:
     settings: schema.TrainSettings
 
     def train_step(self) -> steps.TrainStep:
-        """The pure ``train_step(state, batch) -> (state, metrics)`` of this run (not jitted)."""
+        """The pure training step of this run (not jitted).
+
+        Returns:
+          ``train_step(state, batch) -> (state, metrics)``: one optimizer update of the task's
+          loss on ``batch``, with the task's metrics and the update's norms.
+        """
         return steps.make_train_step(self.model.apply, self.task.loss, self.task.metrics, self.optimizer)
 
     def eval_step(self) -> steps.EvalStep:
-        """The pure ``eval_step(params, batch, carry) -> (metrics, carry)`` (not jitted)."""
+        """The pure held-out step of this run (not jitted).
+
+        Returns:
+          ``eval_step(params, batch, carry) -> (metrics, carry)``: the task's metrics on
+          ``batch``, and the state carried to the next batch for a task that carries state.
+        """
         return steps.make_eval_step(self.model.apply, self.task.metrics)
 
     def keys(self) -> tuple[jax.Array, jax.Array]:
-        """``(init_key, data_key)`` from the config's seed: the parameters' draw and the training
-        batches' stream (batch ``step`` is a pure function of ``data_key`` and ``step``)."""
+        """The run's two random keys, split from the config's ``seed``.
+
+        Returns:
+          ``(init_key, data_key)``: the parameters' draw and the training batches' stream (batch
+          ``step`` is a pure function of ``data_key`` and ``step``).
+        """
         init_key, data_key = jax.random.split(jax.random.PRNGKey(self.config["seed"]))
         return init_key, data_key
 
     def init_state(self, key: jax.Array, example_inputs: steps.Inputs) -> steps.TrainState:
-        """A fresh :class:`irnn_jax.training.steps.TrainState` drawn from ``key`` for inputs shaped like
-        ``example_inputs`` (with a zero carry for a task that carries state)."""
+        """A fresh training state for this run.
+
+        Args:
+          key: the parameters' random key (``keys()[0]``).
+          example_inputs: a batch of inputs; only its shapes and dtypes are used.
+
+        Returns:
+          A :class:`irnn_jax.training.steps.TrainState` at step 0: the parameters drawn from
+          ``key``, the optimizer's initial state, and a zero carry for a task that carries state.
+        """
         return steps.create_train_state(
             self.model, self.optimizer, key, example_inputs, self.task.carries_state
         )
 
     def check_memory(self, key: jax.Array, batch: steps.Batch, runs: int = 1) -> None:
-        """Refuse (``ConfigError``) a run whose ``runs`` training states and stored activations on
-        ``batch`` cannot fit the device's memory (:mod:`irnn_jax.training.memory`), before allocating any."""
+        """Refuse a run that cannot fit the device's memory, before allocating any.
+
+        Args:
+          key: a random key for the abstract parameter draw (nothing is allocated).
+          batch: an ``(inputs, targets)`` training batch; its shapes size the stored activations.
+          runs: how many runs train side by side (a vmapped sweep), each with its own state.
+
+        Raises:
+          ConfigError: the ``runs`` training states and activations need more than the device
+            has (:mod:`irnn_jax.training.memory`); the message names the bytes and the settings
+            (``model.hidden_size``, ``train.batch_size``) to lower.
+        """
         inputs, targets = batch
         needed = memory.training_bytes(
             lambda: steps.create_train_state(self.model, self.optimizer, key, inputs),
@@ -73,6 +105,15 @@ class RunParts:
 
 def build(config: Mapping[str, Any]) -> RunParts:
     """Check ``config`` and build its run; every part is built (and so checked) once.
+
+    Args:
+      config: a run's config (``ml_collections.ConfigDict`` or mapping) with the ``task``,
+        ``model``, ``optim`` and ``train`` sections and ``seed``; fields it lacks take their
+        defaults (:func:`irnn_jax.config.complete`).
+
+    Returns:
+      The :class:`RunParts`: the completed config, the task, the model, the optimizer and the
+      checked ``train`` settings.
 
     Raises:
       ConfigError: naming the first bad field and what it allows (a missing or unknown field, a

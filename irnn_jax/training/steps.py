@@ -37,15 +37,36 @@ def create_train_state(
     example_inputs: Inputs,
     carries_state: bool = False,
 ) -> TrainState:
-    """Initialise the model's parameters from ``key`` and the optimiser state; with
-    ``carries_state``, also a zero recurrent state shaped for ``example_inputs``' batch."""
+    """Initialise the model's parameters from ``key`` and the optimiser state.
+
+    Args:
+      model: a Flax module (e.g. :class:`irnn_jax.models.RNNModel`).
+      tx: the optax optimizer.
+      key: the parameters' random key.
+      example_inputs: a batch of inputs (an array ``[B, T, D]`` or a dict of the model's
+        keyword arguments); only shapes and dtypes are used.
+      carries_state: also make a zero recurrent state for ``example_inputs``' batch (a task
+        trained with truncated BPTT).
+
+    Returns:
+      A :class:`TrainState` at step 0.
+    """
     params = model.init(key, **_as_kwargs(example_inputs))["params"]
     carry = zero_carry(model, params, example_inputs) if carries_state else None
     return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params), carry=carry)
 
 
 def zero_carry(model: Any, params: Any, example_inputs: Inputs) -> Any:
-    """The all-zero recurrent state of ``model`` for a batch shaped like ``example_inputs``."""
+    """The all-zero recurrent state of ``model`` for a batch shaped like ``example_inputs``.
+
+    Args:
+      model: a Flax module that accepts ``return_state=True``.
+      params: its parameters (only their shapes matter).
+      example_inputs: a batch of inputs, as for :func:`create_train_state`.
+
+    Returns:
+      A pytree of zeros shaped like the state the model returns (per layer; ``(h, c)`` for LSTMs).
+    """
     shapes = jax.eval_shape(
         lambda params: model.apply({"params": params}, **_as_kwargs(example_inputs), return_state=True)[1],
         params,
@@ -56,11 +77,20 @@ def zero_carry(model: Any, params: Any, example_inputs: Inputs) -> Any:
 def apply_model(
     apply_fn: Callable[..., Any], params: Any, inputs: Inputs, carry: Any = None
 ) -> tuple[jax.Array, Any, jax.Array | None]:
-    """``(outputs, carry, active_fraction)``: the model on a batch's inputs (an array, or a dict of
-    keyword arguments such as ``{'xs': ..., 'lengths': ...}``), starting from ``carry`` and
-    returning the state after the batch when ``carry`` is not ``None`` (the returned carry is then
-    excluded from differentiation: truncated BPTT). ``active_fraction`` is the mean fraction of
-    positive ReLU states the model's layers sowed (``None`` for a model without ReLU layers)."""
+    """The model on a batch's inputs, with the state it carries and its ReLU activity.
+
+    Args:
+      apply_fn: the model's ``apply``.
+      params: the model's parameters.
+      inputs: an array ``[B, T, D]``, or a dict of keyword arguments such as
+        ``{'xs': ..., 'lengths': ...}``.
+      carry: the recurrent state to start from (truncated BPTT), or ``None`` for zeros.
+
+    Returns:
+      ``(outputs, carry, active_fraction)``: the model's outputs; the state after the batch when
+      ``carry`` is not ``None`` (excluded from differentiation), else ``None``; the mean fraction
+      of positive ReLU states the model's layers sowed (``None`` for a model without ReLU layers).
+    """
     kwargs = _as_kwargs(inputs)
     if carry is not None:
         kwargs.update(initial_state=carry, return_state=True)
@@ -85,6 +115,16 @@ def make_train_step(
     tx: optax.GradientTransformation,
 ) -> TrainStep:
     """Return the pure ``train_step(state, batch) -> (state, metrics)``; jit it once.
+
+    Args:
+      apply_fn: the model's ``apply``.
+      loss_fn: ``loss(outputs, targets) -> scalar``, differentiated.
+      metrics_fn: ``metrics(outputs, targets) -> dict`` of the task's metrics on a batch.
+      tx: the optax optimizer.
+
+    Returns:
+      ``train_step(state, batch) -> (state, metrics)``, one update of a :class:`TrainState` on an
+      ``(inputs, targets)`` batch.
 
     The metrics are the loss, the task's metrics on the batch (before the update), the l2 norms
     of the gradients, the updated parameters and the updates, and ``grad_finite`` and
@@ -127,8 +167,16 @@ EvalStep = Callable[[Any, Batch, Any], tuple[Metrics, Any]]
 def make_eval_step(
     apply_fn: Callable[..., jax.Array], metrics_fn: Callable[[jax.Array, jax.Array], Metrics]
 ) -> EvalStep:
-    """Return the pure ``eval_step(params, batch, carry) -> (metrics, carry)`` (batch means;
-    ``carry`` is ``None`` unless the task carries state from one batch to the next)."""
+    """Return the pure held-out step; jit it once.
+
+    Args:
+      apply_fn: the model's ``apply``.
+      metrics_fn: ``metrics(outputs, targets) -> dict`` of the task's metrics (batch means).
+
+    Returns:
+      ``eval_step(params, batch, carry) -> (metrics, carry)``; ``carry`` is ``None`` unless the
+      task carries state from one batch to the next.
+    """
 
     def eval_step(params: Any, batch: Batch, carry: Any = None) -> tuple[Metrics, Any]:
         inputs, targets = batch
@@ -140,6 +188,18 @@ def make_eval_step(
 
 def evaluate(eval_step: EvalStep, params: Any, batches: Iterable[Batch], carry: Any = None) -> dict[str, Any]:
     """Average a (jitted) ``eval_step`` over ``batches``, threading ``carry`` through them.
+
+    Args:
+      eval_step: of :func:`make_eval_step`, jitted or vmapped over runs.
+      params: the parameters to evaluate.
+      batches: the ``(inputs, targets)`` batches, each used once.
+      carry: the state to start the first batch from (a task that carries state), or ``None``.
+
+    Returns:
+      The weighted mean of each metric, by name.
+
+    Raises:
+      ValueError: ``batches`` was empty.
 
     Each batch is weighted by its metrics' ``count`` (e.g. real frames or tokens) if they have
     one, else by its number of examples. Metrics of a vmapped ``eval_step`` (one value per run)

@@ -47,8 +47,23 @@ SPLITS = ("valid", "test")
 def expand_grid(
     config: Mapping[str, Any], grid: Mapping[str, Sequence[float]], seeds: int
 ) -> list[dict[str, float]]:
-    """One dict per run, ``{'optim.lr': ..., 'optim.clip': ..., 'seed': ...}``: the product of the
-    grid's values and ``seeds`` seeds counting up from ``config.seed``."""
+    """The runs of a sweep: the product of the grid's values and the seeds.
+
+    Args:
+      config: the sweep's base config; its ``optim.lr``, ``optim.clip`` and ``seed`` fill the
+        fields the grid does not sweep.
+      grid: values by dotted field: ``optim.lr`` and ``optim.clip`` (positive), or an
+        initialisation field (``model.forget_bias``, ``model.recurrent_init.gain``, ...).
+      seeds: how many seeds per grid point, counting up from ``config.seed``.
+
+    Returns:
+      One dict per run, ``{'optim.lr': ..., 'optim.clip': ..., <grid fields>, 'seed': ...}``.
+
+    Raises:
+      ValueError: a field that cannot be swept in one program or that the config lacks, an empty
+        grid, a value that is not a finite number (or not positive for a rate or clip), or
+        ``seeds`` below 1.
+    """
     checks.positive_int(seeds, "seeds")
     for field, values in grid.items():
         if field not in SWEEPABLE and not INIT_FIELD.fullmatch(field):
@@ -84,8 +99,16 @@ def _value_at(config: Mapping[str, Any], field: str) -> Any:
 
 
 def run_config(config: Mapping[str, Any], run: Mapping[str, float]) -> dict[str, Any]:
-    """The config of one run of a sweep: ``config`` with the run's seed and grid values (its
-    dotted fields; a ``sweep.json`` entry's results are left out)."""
+    """The config of one run of a sweep.
+
+    Args:
+      config: the sweep's config.
+      run: one run of :func:`expand_grid`, or an entry of ``sweep.json``'s ``runs`` (its
+        results, the keys without a dot, are left out).
+
+    Returns:
+      ``config`` as a plain dict with the run's seed and grid values set.
+    """
     result = workdir_lib.as_dict(config)
     for field, value in run.items():
         if field != "seed" and "." not in field:
@@ -109,6 +132,24 @@ def fit(
 ) -> dict[str, Any]:
     """Train every run of the sweep in one program; write ``sweep.json`` (per-run results and the
     best run by validation metric) and ``metrics.jsonl`` (per-run held-out lines) to ``workdir``.
+
+    Args:
+      config: the base config of every run (as for :func:`irnn_jax.training.train.fit`).
+      grid: the values to sweep by dotted field (:func:`expand_grid`).
+      seeds: seeds per grid point.
+      workdir: the sweep's directory, created if missing; locked while the sweep runs.
+      execution: ``'vmap'`` or ``'map'`` (below).
+      log: where progress lines go.
+
+    Returns:
+      The summary written to ``sweep.json``: ``runs`` (each run's grid values and seed, its final
+      ``valid`` and ``test`` metrics, ``best_step`` and ``diverged_at``), ``best`` (the entry of
+      the run with the best final validation metric, :func:`best_run`), the metric, budget,
+      speed and ``config``.
+
+    Raises:
+      ConfigError: a bad config, grid or ``execution``, or a task that carries state.
+      WorkdirError: ``workdir`` is locked by another process.
 
     Each run's final parameters and those at its best validation point go to
     ``sweep_params.npz``; :func:`load_run` reads a run back (the winner: ``summary["best"]``).
@@ -260,9 +301,14 @@ def _save_params(workdir: pathlib.Path, final: Any, best: Any) -> None:
 
 
 def load_run(workdir: str | pathlib.Path, index: int, which: str = "best") -> tuple[parts.RunParts, Any]:
-    """Run ``index`` of a finished sweep, built from the sweep's config with that run's learning
-    rate, clip and seed, and its parameters: ``'best'`` (at its best validation point, the
-    step ``sweep.json`` records as ``best_step``) or ``'final'``.
+    """Run ``index`` of a finished sweep and its parameters.
+
+    Args:
+      workdir: the sweep's workdir.
+      index: the run's position in ``sweep.json``'s ``runs`` (the winner is the entry equal to
+        its ``best``).
+      which: ``'best'`` (at its best validation point, the step ``sweep.json`` records as
+        ``best_step``) or ``'final'``.
 
     Returns:
       ``(run, params)``: ``run.model.apply({"params": params}, xs)`` evaluates it; a config for
@@ -381,9 +427,18 @@ def sweep_step(
     execution: str,
     device_mesh: jax.sharding.Mesh,
 ) -> Callable[[steps.TrainState, steps.Batch], tuple[steps.TrainState, steps.Metrics]]:
-    """The step of all runs at once (stacked states and batches, run axis first): ``vmap`` of
-    ``train_step``, or (``'map'``) a ``lax.map`` over the runs, each device looping over its own
-    share of them (:func:`irnn_jax.runtime.sharding.per_device`)."""
+    """The step of all runs at once.
+
+    Args:
+      train_step: one run's step (:func:`irnn_jax.training.steps.make_train_step`).
+      execution: ``'vmap'`` (batched) or ``'map'`` (a ``lax.map`` over the runs, each device
+        looping over its own share of them, :func:`irnn_jax.runtime.sharding.per_device`).
+      device_mesh: the mesh the runs are spread over (used by ``'map'``).
+
+    Returns:
+      ``step(states, batches) -> (states, metrics)`` on stacked states and batches, run axis
+      first.
+    """
     if execution == "vmap":
         return jax.vmap(train_step)
     return sharding.per_device(
@@ -392,7 +447,16 @@ def sweep_step(
 
 
 def best_run(results: Sequence[Mapping[str, Any]], metric: str) -> dict[str, Any] | None:
-    """The run with the best validation ``metric`` among those that did not diverge."""
+    """The run with the best validation ``metric`` among those that did not diverge.
+
+    Args:
+      results: the runs' results, each with ``diverged_at`` and a ``valid`` dict of metrics.
+      metric: the metric to rank by; its direction comes from
+        :func:`irnn_jax.tasks.base.higher_is_better`.
+
+    Returns:
+      A copy of the best run's entry, or ``None`` if every run diverged.
+    """
     candidates = [r for r in results if r["diverged_at"] is None and np.isfinite(r["valid"][metric])]
     if not candidates:
         return None

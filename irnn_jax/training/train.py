@@ -153,6 +153,14 @@ def load(workdir: str | pathlib.Path, log: Callable[[str], None] = print) -> Loa
     state of its newest checkpoint that restores (a damaged newer one is set aside, as a resume
     would; do not load a workdir while a run is writing to it).
 
+    Args:
+      workdir: the run's workdir.
+      log: where a line about a checkpoint set aside goes.
+
+    Returns:
+      :class:`Loaded`: ``run`` (the rebuilt :class:`irnn_jax.training.parts.RunParts`),
+      ``state`` (its ``params`` for ``run.model.apply``) and ``step``, the checkpoint's step.
+
     Raises:
       WorkdirError: ``workdir`` records no config or holds no checkpoint.
     """
@@ -424,8 +432,15 @@ def _diagnose(run: parts.RunParts, params: Any, batch: Batch, step: int, records
 
 
 def describe(config: Mapping[str, Any]) -> str:
-    """One line naming the task, model, optimiser and budget of a (completed) config, and a note
-    on a second line if its learning-rate decay ends before its last step."""
+    """A run's config in brief, as a run logs it at its start.
+
+    Args:
+      config: a completed config (:func:`irnn_jax.config.complete`).
+
+    Returns:
+      One line naming the task, model, optimiser and budget, and a second line, ``note: ...``,
+      if the learning-rate decay ends before the last step.
+    """
 
     def fields(section: Mapping[str, Any], skip: tuple[str, ...] = ("name",)) -> str:
         return " ".join(f"{key}={value}" for key, value in section.items() if key not in skip)
