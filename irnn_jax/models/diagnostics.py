@@ -28,7 +28,15 @@ _SUPPORTED_CELLS = ("irnn", "rnn_relu", "rnn_tanh")
 
 
 def check_supported(model: linen.RNNModel) -> None:
-    """Raise unless :func:`state_gradient_norms` supports ``model``."""
+    """Raise unless :func:`state_gradient_norms` supports ``model``.
+
+    Args:
+      model: the linen model to probe.
+
+    Raises:
+      ValueError: unless ``model`` is a single-layer, unidirectional ``'irnn'``, ``'rnn_relu'`` or
+        ``'rnn_tanh'`` model on feature inputs (``vocab_size=0``).
+    """
     if model.cell not in _SUPPORTED_CELLS or model.layers != 1 or model.bidirectional or model.vocab_size:
         raise ValueError(
             "state gradient norms need a single-layer unidirectional irnn/rnn_relu/rnn_tanh model on "
@@ -38,7 +46,20 @@ def check_supported(model: linen.RNNModel) -> None:
 
 
 def zero_probes(model: linen.RNNModel, params: Any, xs: jax.Array) -> Any:
-    """The model's probe variables (:data:`irnn_jax.models.PROBES`), all zero, for inputs ``xs``."""
+    """The model's probe variables (:data:`irnn_jax.models.PROBES`), all zero, for inputs ``xs``.
+
+    Args:
+      model: a model :func:`check_supported` accepts.
+      params: its parameters (the ``'params'`` collection).
+      xs: inputs ``[B, T, D]``.
+
+    Returns:
+      The ``PROBES`` collection, a pytree with one leaf, zeros ``[B, T, H]`` in the model's
+      ``dtype``.
+
+    Raises:
+      ValueError: for a model :func:`check_supported` rejects.
+    """
     check_supported(model)
     _, variables = model.apply({"params": params}, xs, mutable=[linen.PROBES])
     return variables[linen.PROBES]
@@ -48,7 +69,21 @@ def probed_forward(
     model: linen.RNNModel, params: Any, xs: jax.Array, probes: jax.Array
 ) -> tuple[jax.Array, jax.Array]:
     """``(outputs, hidden states [B, T, H])`` of ``model`` with ``probes`` ``[B, T, H]`` added to
-    the states inside its recurrence (``probes = 0`` gives ``model.apply``'s outputs)."""
+    the states inside its recurrence (``probes = 0`` gives ``model.apply``'s outputs).
+
+    Args:
+      model: a model :func:`check_supported` accepts.
+      params: its parameters (the ``'params'`` collection).
+      xs: inputs ``[B, T, D]``.
+      probes: ``[B, T, H]``, added to each state ``h_t``.
+
+    Returns:
+      ``(outputs, states)``, the model's outputs (``[B, output_size]`` or ``[B, T, output_size]``)
+      and its states ``[B, T, H]``, probes included.
+
+    Raises:
+      ValueError: for a model :func:`check_supported` rejects.
+    """
     structure = jax.tree.structure(zero_probes(model, params, xs))
     return _probed_apply(model, params, xs, jax.tree.unflatten(structure, [probes]))
 
@@ -68,7 +103,21 @@ def state_gradient_norms(
     targets: jax.Array,
     loss_fn: Callable[[jax.Array, jax.Array], jax.Array],
 ) -> np.ndarray:
-    """``||dL/dh_t||_2`` over the batch and units, for t = 1..T (shape ``[T]``)."""
+    """``||dL/dh_t||_2`` over the batch and units, for t = 1..T (shape ``[T]``).
+
+    Args:
+      model: a model :func:`check_supported` accepts.
+      params: its parameters (the ``'params'`` collection).
+      xs: inputs ``[B, T, D]``.
+      targets: the batch's targets, as ``loss_fn`` takes them.
+      loss_fn: ``loss_fn(outputs, targets)``, the scalar batch loss (e.g. a task's ``loss``).
+
+    Returns:
+      ``[T]``, the 2-norm of ``dL/dh_t`` over the batch and units at each step (a NumPy array).
+
+    Raises:
+      ValueError: for a model :func:`check_supported` rejects.
+    """
     grads = jax.grad(lambda probes: loss_fn(_probed_apply(model, params, xs, probes)[0], targets))(
         zero_probes(model, params, xs)
     )
@@ -77,7 +126,16 @@ def state_gradient_norms(
 
 
 def recurrent_eigenvalues(params: Any) -> dict[str, np.ndarray]:
-    """The eigenvalues (complex) of every recurrent layer's ``w_hh``, by layer name."""
+    """The eigenvalues (complex) of every recurrent layer's ``w_hh``, by layer name.
+
+    Args:
+      params: a model's parameters (the ``'params'`` collection), with its layers under
+        ``params['rnn']``; their ``w_hh`` must be square ``[H, H]`` (ReLU/tanh cells: a gated
+        cell's ``[H, kH]`` has no eigenvalues).
+
+    Returns:
+      ``{layer name: eigenvalues [H]}``, complex NumPy arrays, computed in float64.
+    """
     return {
         name: np.linalg.eigvals(np.asarray(layer["w_hh"], np.float64))
         for name, layer in params["rnn"].items()
@@ -85,7 +143,14 @@ def recurrent_eigenvalues(params: Any) -> dict[str, np.ndarray]:
 
 
 def active_fraction(hidden_states: jax.Array) -> float:
-    """The fraction of positive entries of ``hidden_states`` (active ReLUs)."""
+    """The fraction of positive entries of ``hidden_states`` (active ReLUs).
+
+    Args:
+      hidden_states: states of any shape, e.g. ``[B, T, H]``.
+
+    Returns:
+      The fraction, in ``[0, 1]``, as a Python float.
+    """
     return float(jnp.mean(hidden_states > 0))
 
 
@@ -100,6 +165,23 @@ def snapshot(
 
     ``inputs`` is a task batch's inputs: features ``[B, T, D]``, or ``{'xs': ..., 'lengths': ...}``
     for end-padded sequences, supported with ``readout='sequence'`` (whose loss ignores padding).
+
+    Args:
+      model: a model :func:`check_supported` accepts.
+      params: its parameters (the ``'params'`` collection).
+      inputs: features ``[B, T, D]`` or ``{'xs': [B, T, D], 'lengths': [B]}`` (the model then runs
+        on ``xs`` without ``lengths``).
+      targets: the batch's targets, as ``loss_fn`` takes them.
+      loss_fn: ``loss_fn(outputs, targets)``, the scalar batch loss.
+
+    Returns:
+      A dict of plain Python values, ``state_grad_norms`` (``[T]`` list, as
+      :func:`state_gradient_norms`), ``eigenvalues_real`` and ``eigenvalues_imag`` (``[H]`` lists),
+      ``spectral_radius`` and ``active_fraction`` (floats).
+
+    Raises:
+      ValueError: for a model :func:`check_supported` rejects, or inputs with ``lengths`` and
+        ``readout='last'``.
     """
     xs = inputs
     if isinstance(inputs, Mapping):

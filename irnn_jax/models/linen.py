@@ -59,7 +59,12 @@ class LayerSpec(nn.Module):
     param_dtype: str = "float32"
 
     def layer_spec(self) -> dict[str, Any]:
-        """This module's :class:`LayerSpec` attributes, to build a layer with."""
+        """This module's :class:`LayerSpec` attributes, to build a layer with.
+
+        Returns:
+          ``{attribute name: value}`` for every :class:`LayerSpec` attribute, from ``hidden_size``
+          to ``param_dtype``, e.g. ``RecurrentLayer(**self.layer_spec(), reverse=True)``.
+        """
         return _attributes(self, LayerSpec)
 
 
@@ -117,6 +122,21 @@ class RecurrentLayer(LayerSpec):
         ``lengths`` ``[B]`` marks steps ``>= lengths[b]`` as end padding (only a reversed layer
         needs it); ``initial_state`` is ``h`` (``(h, c)`` for an LSTM), zeros when ``None``; with
         ``return_state`` the state after the last step is returned too (for truncated BPTT).
+
+        Args:
+          xs: inputs ``[B, T, D]``, cast to ``dtype``.
+          lengths: ``[B]`` real steps per sequence, or ``None`` (no padding); a forward layer
+            ignores it.
+          initial_state: ``h`` ``[B, H]`` (``(h, c)`` for an LSTM), or ``None`` for zeros.
+          return_state: also return the state after the last step read.
+
+        Returns:
+          The states ``[B, T, H]`` in input order, or with ``final_only`` the final ``h``
+          ``[B, H]``; with ``return_state``, ``(outputs, final state)``, the final state ``h``
+          (``(h, c)`` for an LSTM), of the last step read (step 0 for a reversed layer).
+
+        Raises:
+          ValueError: for an unknown ``cell`` or ``xs`` that is not 3-D.
         """
         kind = RECURRENCE_BY_CELL[checks.one_of(self.cell, CELLS, "cell")]
         if getattr(xs, "ndim", None) != 3:
@@ -213,7 +233,22 @@ def layer_recurrence(
 ) -> tuple[jax.Array | None, State]:
     """``(states [B, T, H] or None, final state)`` of one layer of ``cell`` on time-ordered ``xs``:
     the states only when ``need_states``, else the cheaper final-state recurrence, whose backward
-    pass reads no cotangent of every state."""
+    pass reads no cotangent of every state.
+
+    Args:
+      cell: one of :data:`CELLS`.
+      params: the layer's parameters, ``{'w_ih': [D, kH], 'w_hh': [H, kH], 'b': [kH]}`` (``k``
+        gate blocks; plus ``'b_hn'`` ``[H]`` for a GRU).
+      xs: inputs ``[B, T, D]`` in the order they are read (already reversed for a reversed layer).
+      initial_state: ``h`` ``[B, H]`` (``(h, c)`` for an LSTM), or ``None`` for zeros.
+      need_states: whether the states of every step are needed.
+      unroll: scan unroll factor.
+      implementation: ``'auto'``, ``'fused'`` or ``'autodiff'`` (:class:`LayerSpec`).
+
+    Returns:
+      ``(hs [B, T, H] or None, final state)``, the final state ``h`` ``[B, H]`` (``(h, c)`` for an
+      LSTM).
+    """
     kind = RECURRENCE_BY_CELL[cell]
     options = {"unroll": unroll, "implementation": implementation, **_activation(cell)}
     if need_states:
@@ -231,7 +266,22 @@ def layer_outputs(
     return_state: bool,
 ) -> jax.Array | tuple[jax.Array, State]:
     """What a layer returns: its final ``h`` with ``final_only``, else its states in input order;
-    with ``return_state`` also the final state."""
+    with ``return_state`` also the final state.
+
+    Args:
+      cell: one of :data:`CELLS`.
+      hs: the states ``[B, T, H]`` in the order read (``None`` is allowed with ``final_only``).
+      final_state: ``h`` ``[B, H]`` (``(h, c)`` for an LSTM).
+      lengths: ``[B]`` real steps per sequence, or ``None``; used to restore the input order of a
+        reversed layer's states.
+      reverse: whether the layer read the sequence reversed (:func:`reverse_time`).
+      final_only: return the final ``h`` instead of the states.
+      return_state: also return ``final_state``.
+
+    Returns:
+      The final ``h`` ``[B, H]`` (``final_only``) or the states ``[B, T, H]`` in input order; with
+      ``return_state``, ``(outputs, final_state)``.
+    """
     if final_only:
         outputs = final_state[0] if RECURRENCE_BY_CELL[cell] == "lstm" else final_state
     else:
@@ -241,7 +291,15 @@ def layer_outputs(
 
 def reverse_time(xs: jax.Array, lengths: jax.Array | None = None) -> jax.Array:
     """Reverse ``xs`` ``[B, T, ...]`` in time; with ``lengths``, only each sequence's first
-    ``lengths[b]`` steps, the end padding staying in place (its own inverse)."""
+    ``lengths[b]`` steps, the end padding staying in place (its own inverse).
+
+    Args:
+      xs: ``[B, T, ...]``, time on axis 1.
+      lengths: ``[B]`` real steps per sequence, or ``None`` to reverse all ``T`` steps.
+
+    Returns:
+      An array shaped and typed like ``xs``.
+    """
     if lengths is None:
         return jnp.flip(xs, axis=1)
     steps = jnp.arange(xs.shape[1])[None, :]
@@ -275,6 +333,23 @@ class RecurrentStack(StackSpec):
         ``lengths`` as in :class:`RecurrentLayer`. ``initial_state`` and, with ``return_state``,
         the returned final state hold one entry per layer (unidirectional stacks only: a
         reversed layer has no state to carry into the next window).
+
+        Args:
+          xs: inputs ``[B, T, D]``.
+          lengths: ``[B]`` real steps per sequence, or ``None`` (no padding).
+          initial_state: one initial state per layer (as :class:`RecurrentLayer` takes it), or
+            ``None`` for zeros.
+          return_state: also return each layer's final state.
+
+        Returns:
+          The last layer's states ``[B, T, H']``, or with ``final_only`` its final states
+          ``[B, H']``; with ``return_state``, ``(outputs, final states)``, a tuple with one entry
+          per layer.
+
+        Raises:
+          ValueError: for ``layers`` not a positive int, ``initial_state`` or ``return_state`` on a
+            bidirectional stack, an ``initial_state`` whose length is not ``layers``, or as
+            :class:`RecurrentLayer`.
         """
         checks.positive_int(self.layers, "layers")
         if (initial_state is not None or return_state) and self.bidirectional:
@@ -355,6 +430,19 @@ class RNNModel(StackSpec):
         ``'last'`` readout or before a sequence's real steps. ``initial_state`` /
         ``return_state``: the per-layer recurrent state carried between windows of one long
         sequence (truncated BPTT), as in :class:`RecurrentStack`.
+
+        Args:
+          xs: features ``[B, T, D]``, or with ``vocab_size`` token ids ``[B, T]``.
+          lengths: ``[B]`` real steps per sequence, or ``None`` (no padding).
+          initial_state: one state per layer, or ``None`` for zeros.
+          return_state: also return each layer's final state.
+
+        Returns:
+          The float32 readout, ``[B, output_size]`` (``'last'``) or ``[B, T, output_size]``
+          (``'sequence'``); with ``return_state``, ``(outputs, final states)``, one per layer.
+
+        Raises:
+          ValueError: for an unknown ``readout``, or as :class:`RecurrentStack`.
         """
         checks.one_of(self.readout, READOUTS, "readout")
         precision = {"dtype": self.dtype, "param_dtype": self.param_dtype}
@@ -384,7 +472,18 @@ class RNNModel(StackSpec):
 
 
 def last_states(hs: jax.Array, lengths: jax.Array | None, hidden_size: int, bidirectional: bool) -> jax.Array:
-    """The forward states at each sequence's last real step, and the backward states at step 0."""
+    """The forward states at each sequence's last real step, and the backward states at step 0.
+
+    Args:
+      hs: a stack's states ``[B, T, H']``: the forward states in ``[..., :hidden_size]``, the
+        backward ones (if bidirectional) in ``[..., hidden_size:]``.
+      lengths: ``[B]`` real steps per sequence, or ``None`` (every sequence has ``T``).
+      hidden_size: ``H``, the width of one direction.
+      bidirectional: whether ``hs`` holds backward states too.
+
+    Returns:
+      ``[B, H]``, or ``[B, 2H]`` (forward, backward) if bidirectional.
+    """
     if lengths is None:
         last = hs[:, -1, :hidden_size]
     else:
@@ -416,6 +515,23 @@ def from_config(model_config: Mapping[str, Any], output_size: int, vocab_size: i
     which the task sets (those with a default, :data:`CONFIG_DEFAULTS`, may be left out).
     Initialisers are given as ``{'name': ..., **kwargs}`` and resolved by
     :func:`irnn_jax.core.initializers.get`, e.g. ``{'name': 'identity', 'gain': 1.0}``.
+
+    Args:
+      model_config: the ``model`` section, a mapping of :data:`CONFIG_FIELDS` (those in
+        :data:`CONFIG_DEFAULTS` optional, the initialisers required).
+      output_size: the readout's width (the task's ``output_size``).
+      vocab_size: the task's vocabulary size when its inputs are token ids, else 0.
+
+    Returns:
+      The (unbound) :class:`RNNModel`.
+
+    Raises:
+      ValueError: for an out-of-range or unknown value (e.g. a non-positive ``hidden_size``, an
+        unknown ``cell``, ``embed_size`` not positive with token inputs or not 0 without), or an
+        unknown initialiser name.
+      TypeError: for a non-bool ``bidirectional``, a non-numeric ``forget_bias``, or initialiser
+        arguments the named initialiser does not take.
+      KeyError: for a missing field without a default (an initialiser or ``hidden_size``).
     """
     model_config = {**CONFIG_DEFAULTS, **model_config}
     inits = {field: initializers.get(**dict(model_config[field])) for field in INIT_FIELDS}

@@ -64,7 +64,19 @@ class RecurrentLayer(nnx.Module):
         return_state: bool = False,
         final_only: bool = False,
     ) -> jax.Array | tuple[jax.Array, linen.State]:
-        """The states ``[B, T, H]`` (or with ``final_only`` the final ``h``), as the linen layer."""
+        """The states ``[B, T, H]`` (or with ``final_only`` the final ``h``), as the linen layer.
+
+        Args:
+          xs: inputs ``[B, T, D]``, cast to the layer's ``dtype``.
+          lengths: ``[B]`` real steps per sequence, or ``None``; only a reversed layer uses it.
+          initial_state: ``h`` ``[B, H]`` (``(h, c)`` for an LSTM), or ``None`` for zeros.
+          return_state: also return the state after the last step read.
+          final_only: return only the final ``h`` ``[B, H]``.
+
+        Returns:
+          The states ``[B, T, H]`` in input order, or the final ``h`` ``[B, H]``; with
+          ``return_state``, ``(outputs, final state)``.
+        """
         params = {name: getattr(self, name)[...].astype(self.dtype) for name in self.names}
         xs = xs.astype(self.dtype)
         if initial_state is not None:
@@ -111,7 +123,16 @@ class RecurrentStack(nnx.Module):
     def __call__(
         self, xs: jax.Array, lengths: jax.Array | None = None, final_only: bool = False
     ) -> jax.Array:
-        """The last layer's states (with ``final_only``, its final states), directions side by side."""
+        """The last layer's states (with ``final_only``, its final states), directions side by side.
+
+        Args:
+          xs: inputs ``[B, T, D]``.
+          lengths: ``[B]`` real steps per sequence, or ``None``.
+          final_only: the last layer returns only its final state(s).
+
+        Returns:
+          ``[B, T, H']`` or with ``final_only`` ``[B, H']`` (``H' = 2H`` if bidirectional).
+        """
         directions = (False, True) if self.bidirectional else (False,)
         for index in range(self.layers):
             last = final_only and index == self.layers - 1
@@ -161,7 +182,16 @@ class RNNModel(nnx.Module):
         self.readout = nnx.Linear(features, output_size, kernel_init=output_init, rngs=rngs, **precision)
 
     def __call__(self, xs: jax.Array, lengths: jax.Array | None = None) -> jax.Array:
-        """``[B, output_size]`` (``'last'``) or ``[B, T, output_size]`` (``'sequence'``), float32."""
+        """``[B, output_size]`` (``'last'``) or ``[B, T, output_size]`` (``'sequence'``), float32.
+
+        Args:
+          xs: features ``[B, T, D]``.
+          lengths: ``[B]`` real steps per sequence, or ``None``; the ``'last'`` readout then reads
+            each sequence's last real step.
+
+        Returns:
+          The float32 readout, ``[B, output_size]`` or ``[B, T, output_size]``.
+        """
         last = self.readout_kind == "last"
         hs = self.rnn(xs, lengths, final_only=last and lengths is None)
         if last and lengths is not None:  # the last real step of each sequence
@@ -172,12 +202,24 @@ class RNNModel(nnx.Module):
 
 
 def params(model: nnx.Module) -> dict[str, Any]:
-    """The parameters of an NNX model as the pytree the linen modules' ``params`` are."""
+    """The parameters of an NNX model as the pytree the linen modules' ``params`` are.
+
+    Args:
+      model: an NNX model of this module (or any NNX module).
+
+    Returns:
+      A nested dict of arrays, the structure given in this module's docstring.
+    """
     return nnx.to_pure_dict(nnx.state(model, nnx.Param))
 
 
 def set_params(model: nnx.Module, tree: dict[str, Any]) -> None:
-    """Write a linen-shaped parameter pytree (e.g. ``variables['params']``) into ``model``."""
+    """Write a linen-shaped parameter pytree (e.g. ``variables['params']``) into ``model``.
+
+    Args:
+      model: the NNX model, updated in place.
+      tree: a nested dict of arrays with the structure :func:`params` gives for ``model``.
+    """
     state = nnx.state(model, nnx.Param)
     nnx.replace_by_pure_dict(state, tree)
     nnx.update(model, state)

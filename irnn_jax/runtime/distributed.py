@@ -29,7 +29,16 @@ def initialize(
 ) -> None:
     """Join this process to a multi-process job: ``coordinator_address`` (``'HOST:PORT'``),
     ``num_processes`` and ``process_id`` all given, or ``detect=True`` and none of them (JAX finds
-    the cluster). Must run before anything uses a JAX device.
+    the cluster). Must run before anything uses a JAX device. Also selects gloo for the CPU
+    devices' collectives.
+
+    Args:
+      coordinator_address: ``'HOST:PORT'`` of the coordinator (process 0), with a port in
+        ``1..65535``.
+      num_processes: how many processes the job has, a positive int.
+      process_id: this process's index in the job, an int in ``[0, num_processes)``.
+      detect: let JAX detect the cluster (TPU, SLURM, Open MPI, Kubernetes) instead; then none of
+        the three arguments above may be given.
 
     Raises:
       ConfigError: a partial or contradictory set of arguments, a bad value, or a job JAX cannot
@@ -76,17 +85,33 @@ def _check_explicit(coordinator_address: str, num_processes: int, process_id: in
 
 
 def is_main() -> bool:
-    """Whether this is the process that writes the run's files (process 0; the only one alone)."""
+    """Whether this is the process that writes the run's files (process 0; the only one alone).
+
+    Returns:
+      True in process 0 (and in a single-process run), False in the others.
+    """
     return jax.process_index() == 0
 
 
 def barrier(name: str) -> None:
-    """Wait until every process of the job reaches the barrier ``name`` (nothing with one process)."""
+    """Wait until every process of the job reaches the barrier ``name`` (nothing with one process).
+
+    Args:
+      name: the barrier's name, the same in every process.
+    """
     if jax.process_count() > 1:
         multihost_utils.sync_global_devices(name)
 
 
 def main_only(log: Callable[[str], None]) -> Callable[[str], None]:
     """``log`` in the main process; in the others a log that drops its messages (their errors
-    are still raised)."""
+    are still raised).
+
+    Args:
+      log: the function that writes one log line.
+
+    Returns:
+      ``log`` itself in the main process (:func:`is_main`), a function that does nothing in the
+      others.
+    """
     return log if is_main() else (lambda message: None)

@@ -28,20 +28,45 @@ MODES = ("auto", "notebook", "bar", "lines", "none")
 class Progress(Protocol):
     """What the training loop calls: the steps done so far and the latest loss."""
 
-    def update(self, step: int, loss: float) -> None: ...
+    def update(self, step: int, loss: float) -> None:
+        """Show that ``step`` steps are done and the latest training loss is ``loss``.
 
-    def close(self) -> None: ...
+        Args:
+          step: the steps done so far, counted from the start of the run (it may go back after a
+            rollback).
+          loss: the training loss of the latest step.
+        """
+        ...
+
+    def close(self) -> None:
+        """End the display (the training loop calls it once, when it stops)."""
+        ...
 
 
 def in_notebook() -> bool:
-    """Whether this process is a Jupyter or Colab kernel (an IPython shell with a kernel app)."""
+    """Whether this process is a Jupyter or Colab kernel (an IPython shell with a kernel app).
+
+    Returns:
+      True inside a notebook kernel, False otherwise (including a plain IPython terminal).
+    """
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None else None
     return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 
 
 def resolve(mode: str) -> str:
-    """The concrete mode ``'auto'`` stands for here; other modes are checked and returned."""
+    """The concrete mode ``'auto'`` stands for here; other modes are checked and returned.
+
+    Args:
+      mode: one of :data:`MODES`.
+
+    Returns:
+      ``mode`` itself unless it is ``'auto'``; for ``'auto'``, ``'notebook'`` inside a notebook
+      kernel that has ipywidgets, ``'bar'`` when stderr is a terminal, ``'lines'`` otherwise.
+
+    Raises:
+      ValueError: ``mode`` is not one of :data:`MODES`.
+    """
     if mode not in MODES:
         raise ValueError(f"progress must be one of {', '.join(MODES)}, got {mode!r}")
     if mode != "auto":
@@ -54,7 +79,22 @@ def resolve(mode: str) -> str:
 def start(
     mode: str, total: int, initial: int, log: Callable[[str], None] = print, every_s: float = 30.0
 ) -> Progress:
-    """A progress display of ``total`` steps, ``initial`` of them done (a resumed run)."""
+    """A progress display of ``total`` steps, ``initial`` of them done (a resumed run).
+
+    Args:
+      mode: one of :data:`MODES`, resolved by :func:`resolve`.
+      total: the steps of the whole run.
+      initial: the steps already done when the display starts.
+      log: where ``'lines'`` writes its lines (unused by the other modes).
+      every_s: the seconds between two of ``'lines'``'s lines (it also writes one at the last step).
+
+    Returns:
+      The display: a tqdm bar (``'notebook'``, ``'bar'``), plain lines (``'lines'``) or nothing
+      (``'none'``).
+
+    Raises:
+      ValueError: ``mode`` is not one of :data:`MODES`.
+    """
     mode = resolve(mode)
     if mode in ("notebook", "bar"):
         return _Bar(mode, total, initial)
@@ -128,7 +168,16 @@ def _duration(seconds: float) -> str:
 @contextlib.contextmanager
 def heartbeat(message: str, log: Callable[[str], None], every_s: float = 10.0) -> Iterator[None]:
     """Log ``message`` with the seconds elapsed every ``every_s`` seconds while the block runs
-    (for waits with no progress of their own to report, such as a download by pip)."""
+    (for waits with no progress of their own to report, such as a download by pip).
+
+    Args:
+      message: what to log, followed by ``(N s)``.
+      log: the function that writes one log line (called from a background thread).
+      every_s: the seconds between two lines; the first comes after ``every_s`` seconds.
+
+    Yields:
+      Nothing (``None``); the lines stop when the block ends, however it ends.
+    """
     done = threading.Event()
     started = time.perf_counter()
 

@@ -24,7 +24,14 @@ AXIS = "devices"
 
 def use_host_devices(count: int) -> None:
     """Expose ``count`` CPU devices (``jax_num_cpu_devices``), so that ``fit`` splits each batch
-    over ``count`` cores; before JAX starts its backends. No effect on accelerators' devices."""
+    over ``count`` cores; before JAX starts its backends. No effect on accelerators' devices.
+
+    Args:
+      count: how many CPU devices to expose, a positive int.
+
+    Raises:
+      ConfigError: ``count`` is not a positive int, or JAX's backends have started already.
+    """
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ConfigError(f"host devices must be a positive int, got {count!r}")
     try:
@@ -34,13 +41,30 @@ def use_host_devices(count: int) -> None:
 
 
 def mesh(devices: list[jax.Device] | None = None) -> Mesh:
-    """A one-axis mesh over ``devices`` (default: all of them)."""
+    """A one-axis mesh over ``devices`` (default: all of them).
+
+    Args:
+      devices: the devices of the mesh, in order; ``None`` (or an empty list) for
+        ``jax.devices()``, every device of every process.
+
+    Returns:
+      A ``Mesh`` with the single axis :data:`AXIS`.
+    """
     return Mesh(np.array(devices or jax.devices()), (AXIS,))
 
 
 def shard_leading_axis(tree: Any, device_mesh: Mesh) -> Any:
     """Put every array of ``tree`` on the mesh, split along its first axis where the device
-    count divides it, replicated otherwise."""
+    count divides it, replicated otherwise.
+
+    Args:
+      tree: a pytree of arrays (host or device arrays, or scalars); every process passes the
+        same values.
+      device_mesh: the mesh to place them on (:func:`mesh`).
+
+    Returns:
+      ``tree`` with every leaf a ``jax.Array`` placed on ``device_mesh``; scalars are replicated.
+    """
     count = device_mesh.devices.size
 
     def place(leaf: Any) -> jax.Array:
@@ -51,12 +75,28 @@ def shard_leading_axis(tree: Any, device_mesh: Mesh) -> Any:
 
 
 def replicate(tree: Any, device_mesh: Mesh) -> Any:
-    """Put a full copy of every array of ``tree`` on each device of the mesh."""
+    """Put a full copy of every array of ``tree`` on each device of the mesh.
+
+    Args:
+      tree: a pytree of arrays; every process passes the same values.
+      device_mesh: the mesh to place them on (:func:`mesh`).
+
+    Returns:
+      ``tree`` with every leaf a ``jax.Array`` replicated over ``device_mesh``.
+    """
     return jax.tree.map(lambda leaf: _put(leaf, NamedSharding(device_mesh, PartitionSpec())), tree)
 
 
 def to_host(tree: Any, device_mesh: Mesh) -> Any:
-    """Every array of ``tree`` as a whole NumPy array, in every process (gathered over the mesh)."""
+    """Every array of ``tree`` as a whole NumPy array, in every process (gathered over the mesh).
+
+    Args:
+      tree: a pytree of arrays placed on ``device_mesh``.
+      device_mesh: the mesh they are placed on.
+
+    Returns:
+      ``tree`` with every leaf a NumPy array holding the whole value.
+    """
     return jax.device_get(_gather(device_mesh)(tree))
 
 
@@ -76,7 +116,17 @@ def _put(leaf: Any, target: NamedSharding) -> jax.Array:
 
 def per_device(fn: Callable[..., Any], device_mesh: Mesh) -> Callable[..., Any]:
     """``fn`` run by every device on its own slice of the leading axis of all inputs and outputs
-    (``jax.shard_map``); plain ``fn`` on one device."""
+    (``jax.shard_map``); plain ``fn`` on one device.
+
+    Args:
+      fn: the function to run per device, over pytrees of arrays whose leading axis the device
+        count divides.
+      device_mesh: the mesh whose devices run it.
+
+    Returns:
+      ``fn`` itself on a one-device mesh; otherwise ``fn`` under ``jax.shard_map``, splitting
+      every input and output along its leading axis over :data:`AXIS`.
+    """
     if device_mesh.devices.size == 1:
         return fn
     spec = PartitionSpec(AXIS)

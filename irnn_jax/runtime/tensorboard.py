@@ -39,7 +39,14 @@ _TABLE = _crc32c_table()
 
 
 def crc32c(data: bytes) -> int:
-    """The CRC-32C (Castagnoli) checksum of ``data``."""
+    """The CRC-32C (Castagnoli) checksum of ``data``.
+
+    Args:
+      data: the bytes to check.
+
+    Returns:
+      The checksum, an unsigned 32-bit int.
+    """
     crc = 0xFFFFFFFF
     for byte in data:
         crc = _TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
@@ -52,7 +59,14 @@ def _masked(crc: int) -> int:
 
 
 def record(data: bytes) -> bytes:
-    """One TFRecord holding ``data``."""
+    """One TFRecord holding ``data``.
+
+    Args:
+      data: the record's payload (a serialised :func:`event`).
+
+    Returns:
+      The record's bytes: the length, its masked CRC-32C, ``data`` and its masked CRC-32C.
+    """
     header = struct.pack("<Q", len(data))
     return (
         header + struct.pack("<I", _masked(crc32c(header))) + data + struct.pack("<I", _masked(crc32c(data)))
@@ -94,7 +108,19 @@ def event(
     """A serialised ``Event``: ``wall_time`` (field 1, double), ``step`` (2, int64), and one of
     ``file_version`` (3, string), a ``SessionLog`` (7) with its ``status`` (1, enum), or a
     ``Summary`` (5) with one ``Value`` (1) per scalar, each a ``tag`` (1, string) and a
-    ``simple_value`` (2, float)."""
+    ``simple_value`` (2, float).
+
+    Args:
+      wall_time: the event's time, seconds since the epoch.
+      step: the training step it belongs to, a non-negative int.
+      scalars: ``{tag: value}`` for a ``Summary``; values float32 cannot hold become infinities of
+        their sign.
+      file_version: for the first event of a file, :data:`FILE_VERSION`; empty for none.
+      session_status: a ``SessionLog`` status such as :data:`SESSION_START`; 0 for none.
+
+    Returns:
+      The serialised ``Event`` protocol buffer (wrap it in a :func:`record` to write it).
+    """
     data = _key(1, 1) + struct.pack("<d", wall_time) + _key(2, 0) + _varint(step)
     if file_version:
         data += _bytes_field(3, file_version.encode())
@@ -119,12 +145,21 @@ class EventWriter:
         self._append(record(event(time.time(), file_version=FILE_VERSION)))
 
     def scalars(self, step: int, values: Mapping[str, float]) -> None:
-        """Append one event of ``{tag: value}`` at ``step``."""
+        """Append one event of ``{tag: value}`` at ``step``.
+
+        Args:
+          step: the training step of the values.
+          values: ``{tag: value}``, one scalar per tag.
+        """
         self._append(record(event(time.time(), step, values)))
 
     def restart(self, step: int) -> None:
         """Append a session start at ``step``: TensorBoard drops the points of earlier event files
-        at ``step`` and after, which the run is about to write again."""
+        at ``step`` and after, which the run is about to write again.
+
+        Args:
+          step: the first step the run writes anew (where it resumes or rolls back to).
+        """
         self._append(record(event(time.time(), step, session_status=SESSION_START)))
 
     def _append(self, data: bytes) -> None:

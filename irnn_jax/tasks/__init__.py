@@ -44,6 +44,10 @@ def register(name: str, task_class: type[Task] | None = None, *, replace: bool =
 
     Returns:
       ``task_class`` (or, without it, the decorator).
+
+    Raises:
+      ValueError: for a ``task_class`` that is not a dataclass deriving from :class:`Task`, a name
+        already taken (without ``replace``) or a name that is not a plain word.
     """
     if task_class is None:
         return lambda decorated: register(name, decorated, replace=replace)
@@ -54,6 +58,13 @@ def register(name: str, task_class: type[Task] | None = None, *, replace: bool =
 def task_class(name: str) -> type[Task]:
     """The task class of ``name`` (registered, packaged, or an import path).
 
+    Args:
+      name: a registered task name (e.g. ``'adding'``) or an import path
+        ``'package.module:Class'``.
+
+    Returns:
+      The task class, a dataclass deriving from :class:`Task`.
+
     Raises:
       ValueError: for an unknown name, or an import path to something that is not a task class.
     """
@@ -63,12 +74,35 @@ def task_class(name: str) -> type[Task]:
 
 
 def task_fields(name: str) -> tuple[str, ...]:
-    """The config fields of task ``name`` besides ``name``: its dataclass's fields."""
+    """The config fields of task ``name`` besides ``name``: its dataclass's fields.
+
+    Args:
+      name: a task name or import path, as :func:`task_class` takes it.
+
+    Returns:
+      The field names, in declaration order.
+
+    Raises:
+      ValueError: as :func:`task_class`.
+    """
     return tuple(field.name for field in dataclasses.fields(task_class(name)))
 
 
 def from_config(task_config: Mapping[str, Any]) -> Task:
-    """Build the task a config's ``task`` section names (``name`` plus the task's fields)."""
+    """Build the task a config's ``task`` section names (``name`` plus the task's fields).
+
+    Args:
+      task_config: the ``task`` section: ``name`` and every field :func:`task_fields` lists
+        (defaults are not filled in; extra keys are ignored).
+
+    Returns:
+      The task instance.
+
+    Raises:
+      KeyError: for a missing ``name`` or field.
+      ValueError: as :func:`task_class`, or for a field value the task rejects (a task's own
+        checks may raise ``TypeError`` too).
+    """
     name = task_config["name"]
     return task_class(name)(**{field: task_config[field] for field in task_fields(name)})
 

@@ -29,7 +29,17 @@ _HELD_OUT_SEEDS = {"valid": 2015, "test": 1504}
 
 
 def sample(key: jax.Array, batch_size: int, seq_len: int) -> Batch:
-    """Draw ``(inputs [B, T, 2], targets [B, 1])`` of the adding problem from ``key``."""
+    """Draw ``(inputs [B, T, 2], targets [B, 1])`` of the adding problem from ``key``.
+
+    Args:
+      key: a PRNG key.
+      batch_size: ``B``, examples to draw.
+      seq_len: ``T``, steps per sequence (>= 2 for a marker in each half).
+
+    Returns:
+      ``(inputs, targets)``, float32, inputs ``[B, T, 2]`` (value, marker) and targets ``[B, 1]``,
+      the sum of the two marked values.
+    """
     key_values, key_first, key_second = jax.random.split(key, 3)
     values = jax.random.uniform(key_values, (batch_size, seq_len))
     half = seq_len // 2
@@ -65,7 +75,21 @@ class AddingProblem(base.Task):
     ) -> Iterator[Batch]:
         """Yield batches: endless ``train`` batches, batch ``step`` drawn from
         ``fold_in(key, step)``, or one pass over the fixed ``valid``/``test`` set (the last
-        batch may be smaller; ``key`` is unused)."""
+        batch may be smaller; ``key`` is unused).
+
+        Args:
+          split: ``'train'``, ``'valid'`` or ``'test'``.
+          batch_size: examples per batch.
+          key: the PRNG key of the training batches; needed for ``'train'`` only.
+          start_step: the first training batch.
+
+        Yields:
+          ``(inputs [B, T, 2], targets [B, 1])``, float32, as :func:`sample` draws them.
+
+        Raises:
+          ValueError: for an unknown ``split``, a non-positive ``batch_size`` or ``'train'``
+            without ``key`` (when the first batch is asked for).
+        """
         checks.one_of(split, SPLITS, "split")
         checks.positive_int(batch_size, "batch_size")
         if split == "train":
@@ -75,11 +99,27 @@ class AddingProblem(base.Task):
         yield from base.in_order(self._held_out(split), batch_size)
 
     def loss(self, outputs: jax.Array, targets: jax.Array) -> jax.Array:
-        """Mean squared error."""
+        """Mean squared error.
+
+        Args:
+          outputs: predictions ``[B, 1]``.
+          targets: the sums ``[B, 1]``.
+
+        Returns:
+          The scalar MSE over the batch.
+        """
         return jnp.mean((outputs - targets) ** 2)
 
     def metrics(self, outputs: jax.Array, targets: jax.Array) -> dict[str, jax.Array]:
-        """``{'mse': ...}`` over the batch."""
+        """``{'mse': ...}`` over the batch.
+
+        Args:
+          outputs: predictions ``[B, 1]``.
+          targets: the sums ``[B, 1]``.
+
+        Returns:
+          ``{'mse': scalar}``, the same value as :meth:`loss`.
+        """
         return {"mse": self.loss(outputs, targets)}
 
     @functools.cache  # noqa: B019 (instances are frozen, hashable and few)

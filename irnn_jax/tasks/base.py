@@ -23,12 +23,27 @@ PERCENT = frozenset({"accuracy", "frame_error_rate"})
 
 def higher_is_better(metric: str) -> bool:
     """Whether a higher value of the headline ``metric`` is better (accuracy) or a lower one (an
-    error, a loss, a perplexity)."""
+    error, a loss, a perplexity).
+
+    Args:
+      metric: a metric name, e.g. a task's ``metric``.
+
+    Returns:
+      True for the metrics in :data:`HIGHER_IS_BETTER`, False for any other name.
+    """
     return metric in HIGHER_IS_BETTER
 
 
 def format_metric(metric: str, value: float) -> str:
-    """``value`` of ``metric`` as tables show it: ``'96.66%'`` for a percentage, else 5 digits."""
+    """``value`` of ``metric`` as tables show it: ``'96.66%'`` for a percentage, else 5 digits.
+
+    Args:
+      metric: a metric name; those in :data:`PERCENT` are shown as percentages.
+      value: the metric's value (a fraction for a percentage metric).
+
+    Returns:
+      ``value`` formatted, e.g. ``'96.66%'`` or ``'0.16667'``.
+    """
     return f"{100 * value:.2f}%" if metric in PERCENT else f"{value:.5g}"
 
 
@@ -70,35 +85,101 @@ class Task:
     def batches(
         self, split: str, batch_size: int, key: jax.Array | None = None, start_step: int = 0
     ) -> Iterator[Batch]:
-        """``(inputs, targets)`` batches of ``split`` (see the class docstring)."""
+        """``(inputs, targets)`` batches of ``split`` (see the class docstring).
+
+        Args:
+          split: ``'train'``, ``'valid'`` or ``'test'``.
+          batch_size: examples per batch (a held-out split's last batch may be smaller).
+          key: the PRNG key of the training batches; needed for ``'train'``.
+          start_step: the first training batch (to resume a run).
+
+        Yields:
+          ``(inputs, targets)`` batches, endless for ``'train'``, one ordered pass otherwise.
+
+        Raises:
+          NotImplementedError: unless a subclass overrides it.
+        """
         raise NotImplementedError
 
     def loss(self, outputs: jax.Array, targets: jax.Array) -> jax.Array:
-        """The scalar training loss of a batch."""
+        """The scalar training loss of a batch.
+
+        Args:
+          outputs: the model's outputs for the batch.
+          targets: the batch's targets.
+
+        Returns:
+          The scalar loss.
+
+        Raises:
+          NotImplementedError: unless a subclass overrides it.
+        """
         raise NotImplementedError
 
     def metrics(self, outputs: jax.Array, targets: jax.Array) -> dict[str, jax.Array]:
-        """Batch means of the task's metrics (and optionally ``count``)."""
+        """Batch means of the task's metrics (and optionally ``count``).
+
+        Args:
+          outputs: the model's outputs for the batch.
+          targets: the batch's targets.
+
+        Returns:
+          ``{metric name: scalar}``, batch means, and optionally ``'count'``, the batch's weight
+          in held-out averages.
+
+        Raises:
+          NotImplementedError: unless a subclass overrides it.
+        """
         raise NotImplementedError
 
     def complete_metrics(self, means: Mapping[str, float]) -> dict[str, float]:
-        """The held-out means with the metrics that need them added; by default unchanged."""
+        """The held-out means with the metrics that need them added; by default unchanged.
+
+        Args:
+          means: ``{metric name: mean over a held-out split}``.
+
+        Returns:
+          A new dict, ``means`` plus any metric computed from them (here none).
+        """
         return dict(means)
 
     def artifacts(self) -> dict[str, np.ndarray]:
-        """Arrays a run saves beside its metrics; by default none."""
+        """Arrays a run saves beside its metrics; by default none.
+
+        Returns:
+          ``{name: array}``; here empty.
+        """
         return {}
 
 
 def train_key(key: jax.Array | None) -> jax.Array:
-    """``key``, or a ``ValueError`` if a train split was asked for without one."""
+    """``key``, or a ``ValueError`` if a train split was asked for without one.
+
+    Args:
+      key: the PRNG key given to ``batches``, or ``None``.
+
+    Returns:
+      ``key`` unchanged.
+
+    Raises:
+      ValueError: if ``key`` is ``None``.
+    """
     if key is None:
         raise ValueError("the train split needs a PRNG key, got key=None")
     return key
 
 
 def per_step(key: jax.Array, start_step: int, draw: Callable[[jax.Array], Batch]) -> Iterator[Batch]:
-    """Endless batches, batch ``step`` being ``draw(fold_in(key, step))``, from ``start_step`` on."""
+    """Endless batches, batch ``step`` being ``draw(fold_in(key, step))``, from ``start_step`` on.
+
+    Args:
+      key: the PRNG key of the training batches.
+      start_step: the first step.
+      draw: makes one batch from its key.
+
+    Yields:
+      ``draw(fold_in(key, step))`` for ``step = start_step, start_step + 1, ...``, forever.
+    """
     step = start_step
     while True:
         yield draw(jax.random.fold_in(key, step))
@@ -112,6 +193,19 @@ def epoch_shuffled(
 
     Epoch ``e`` is the permutation drawn from ``fold_in(key, e)``, cut into ``size // batch_size``
     batches (the remainder is left out), so batch ``step`` depends only on ``key`` and ``step``.
+
+    Args:
+      key: the PRNG key of the training batches.
+      size: number of examples.
+      batch_size: examples per batch, at most ``size``.
+      start_step: the first step.
+      take: makes a batch from the examples' indices (an int array ``[batch_size]``).
+
+    Yields:
+      ``take(indices)`` for each step from ``start_step`` on, forever.
+
+    Raises:
+      ValueError: if ``batch_size > size`` (when the first batch is asked for).
     """
     if batch_size > size:
         raise ValueError(f"batch_size must be at most {size}, the training examples, got {batch_size}")
@@ -128,7 +222,15 @@ def epoch_shuffled(
 
 def in_order(batch: Batch, batch_size: int) -> Iterator[Batch]:
     """One pass over ``batch`` (a pytree of arrays, examples first) in slices of ``batch_size``
-    (the last may be smaller)."""
+    (the last may be smaller).
+
+    Args:
+      batch: a pytree of arrays sharing their first (example) axis.
+      batch_size: examples per slice.
+
+    Yields:
+      Pytrees like ``batch`` of consecutive rows, in order.
+    """
     size = len(jax.tree.leaves(batch)[0])
     for start in range(0, size, batch_size):
         rows = slice(start, start + batch_size)
@@ -145,7 +247,24 @@ def array_batches(
 ) -> Iterator[Batch]:
     """Batches of a dataset held in memory (a pytree of arrays, examples first), each passed
     through ``prepare``: one ordered pass over a held-out ``split``, endless epoch-shuffled
-    batches (:func:`epoch_shuffled`) over ``'train'``."""
+    batches (:func:`epoch_shuffled`) over ``'train'``.
+
+    Args:
+      split: ``'train'`` or a held-out split (any other name).
+      dataset: a pytree of arrays sharing their first (example) axis.
+      batch_size: examples per batch.
+      key: the PRNG key of the training batches; needed for ``'train'``.
+      start_step: the first training batch.
+      prepare: applied to each batch of ``dataset``'s rows; by default the identity.
+
+    Yields:
+      ``prepare(rows)`` batches, endless for ``'train'``, one ordered pass otherwise (the last
+      batch may be smaller).
+
+    Raises:
+      ValueError: for ``'train'`` without ``key`` or with ``batch_size`` above the number of
+        examples (when the first batch is asked for).
+    """
     if split != "train":
         yield from map(prepare, in_order(dataset, batch_size))
         return

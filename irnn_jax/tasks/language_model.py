@@ -79,7 +79,17 @@ class PennTreebank(base.Task):
         return self.vocab_size
 
     def tokens(self, split: str) -> np.ndarray:
-        """The token ids of ``split`` as one stream (``int32``)."""
+        """The token ids of ``split`` as one stream (``int32``).
+
+        Args:
+          split: ``'train'``, ``'valid'`` or ``'test'``.
+
+        Returns:
+          ``[N]`` int32 ids in ``[0, vocab_size)``, the split's tokens in order.
+
+        Raises:
+          ValueError: for an unknown ``split``.
+        """
         return _load()[f"{self.level}_{checks.one_of(split, SPLITS, 'split')}"].astype(np.int32)
 
     @functools.cached_property
@@ -95,7 +105,23 @@ class PennTreebank(base.Task):
         self, split: str, batch_size: int, key: jax.Array | None = None, start_step: int = 0
     ) -> Iterator[Batch]:
         """Yield ``(tokens [B, W], next tokens [B, W])`` windows, ``W = seq_len`` (a held-out
-        split's last window may be shorter). ``key`` is unused: the order is fixed."""
+        split's last window may be shorter). ``key`` is unused: the order is fixed.
+
+        Args:
+          split: ``'train'``, ``'valid'`` or ``'test'``.
+          batch_size: ``B``, the number of contiguous columns the stream is cut into.
+          key: unused.
+          start_step: the first training window (``step % windows_per_epoch``).
+
+        Yields:
+          ``(inputs, targets)``, int32 NumPy arrays ``[B, W]``, the targets the inputs shifted by
+          one token: endless for ``'train'``, one pass otherwise.
+
+        Raises:
+          ValueError: for an unknown ``split``, a non-positive ``batch_size``, fewer than 2 tokens
+            per column, or (``'train'``) ``seq_len`` longer than a column (when the first batch is
+            asked for).
+        """
         checks.positive_int(batch_size, "batch_size")
         stream = self.tokens(split)
         columns = len(stream) // batch_size
@@ -120,11 +146,28 @@ class PennTreebank(base.Task):
             step += 1
 
     def loss(self, logits: jax.Array, targets: jax.Array) -> jax.Array:
-        """Mean cross-entropy per token, in nats."""
+        """Mean cross-entropy per token, in nats.
+
+        Args:
+          logits: ``[B, W, vocab_size]``.
+          targets: ``[B, W]`` int next-token ids.
+
+        Returns:
+          The scalar cross-entropy averaged over all ``B * W`` tokens.
+        """
         return optax.softmax_cross_entropy_with_integer_labels(logits, targets).mean()
 
     def metrics(self, logits: jax.Array, targets: jax.Array) -> dict[str, jax.Array]:
-        """Cross-entropy, next-token accuracy and ``count``, the number of tokens."""
+        """Cross-entropy, next-token accuracy and ``count``, the number of tokens.
+
+        Args:
+          logits: ``[B, W, vocab_size]``.
+          targets: ``[B, W]`` int next-token ids.
+
+        Returns:
+          ``{'cross_entropy': scalar, 'accuracy': scalar, 'count': float32 scalar}``, means over
+          the batch's tokens and their number, ``B * W``.
+        """
         return {
             "cross_entropy": self.loss(logits, targets),
             "accuracy": jnp.mean(jnp.argmax(logits, -1) == targets),
@@ -132,7 +175,18 @@ class PennTreebank(base.Task):
         }
 
     def complete_metrics(self, means: dict[str, float]) -> dict[str, float]:
-        """Add the headline metric computed from the mean cross-entropy over all tokens."""
+        """Add the headline metric computed from the mean cross-entropy over all tokens.
+
+        Args:
+          means: held-out means, with ``'cross_entropy'`` (nats per token).
+
+        Returns:
+          ``means`` plus ``'perplexity'`` (``exp(CE)``, word level, CE capped at 700) or
+          ``'bits_per_char'`` (``CE / ln 2``, character level).
+
+        Raises:
+          KeyError: if ``means`` has no ``'cross_entropy'``.
+        """
         cross_entropy = means["cross_entropy"]
         if self.level == "word":
             return {**means, "perplexity": math.exp(min(cross_entropy, 700.0))}

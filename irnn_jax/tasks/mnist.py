@@ -72,7 +72,22 @@ class PixelMNIST(base.Task):
         self, split: str, batch_size: int, key: jax.Array | None = None, start_step: int = 0
     ) -> Iterator[Batch]:
         """Yield ``(pixels [B, 784, 1] float32, labels [B] int32)``: endless shuffled ``train``
-        batches (needs ``key``), or one ordered pass over ``valid``/``test``."""
+        batches (needs ``key``), or one ordered pass over ``valid``/``test``.
+
+        Args:
+          split: ``'train'`` (50,000 images), ``'valid'`` or ``'test'`` (10,000 each).
+          batch_size: images per batch (at most 50,000 for ``'train'``).
+          key: the PRNG key of the training epochs; needed for ``'train'`` only.
+          start_step: the first training batch.
+
+        Yields:
+          ``(pixels [B, 784, 1] float32, labels [B] int32)``, pixels in :attr:`pixel_order` and
+          scaled by ``normalization``; a held-out split's last batch may be smaller.
+
+        Raises:
+          ValueError: for an unknown ``split``, a non-positive ``batch_size``, or for ``'train'``
+            a missing ``key`` or ``batch_size`` above 50,000 (when the first batch is asked for).
+        """
         checks.one_of(split, SPLITS, "split")
         checks.positive_int(batch_size, "batch_size")
         images, labels = _split(self.source, split)
@@ -86,18 +101,38 @@ class PixelMNIST(base.Task):
         )
 
     def loss(self, logits: jax.Array, labels: jax.Array) -> jax.Array:
-        """Mean softmax cross-entropy."""
+        """Mean softmax cross-entropy.
+
+        Args:
+          logits: ``[B, 10]``.
+          labels: ``[B]`` int digits.
+
+        Returns:
+          The scalar cross-entropy (nats) averaged over the batch.
+        """
         return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
 
     def metrics(self, logits: jax.Array, labels: jax.Array) -> dict[str, jax.Array]:
-        """Accuracy and cross-entropy over the batch."""
+        """Accuracy and cross-entropy over the batch.
+
+        Args:
+          logits: ``[B, 10]``.
+          labels: ``[B]`` int digits.
+
+        Returns:
+          ``{'accuracy': scalar, 'cross_entropy': scalar}``, batch means (accuracy of the argmax).
+        """
         return {
             "accuracy": jnp.mean(jnp.argmax(logits, -1) == labels),
             "cross_entropy": self.loss(logits, labels),
         }
 
     def artifacts(self) -> dict[str, np.ndarray]:
-        """What a run must keep to be interpreted later: the pixel order."""
+        """What a run must keep to be interpreted later: the pixel order.
+
+        Returns:
+          ``{'pixel_order': [784] int array}``, :attr:`pixel_order`.
+        """
         return {"pixel_order": self.pixel_order}
 
     def _inputs(self, images: np.ndarray) -> np.ndarray:

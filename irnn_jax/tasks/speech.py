@@ -126,14 +126,35 @@ class SpeechFrames(base.Task):
         return float(np.mean(test[test >= 0] != majority))
 
     def split_sizes(self) -> dict[str, int]:
-        """Utterances per split."""
+        """Utterances per split.
+
+        Returns:
+          ``{'train': n, 'valid': n, 'test': n}``.
+        """
         return {split: len(self._split_arrays(split)[1]) for split in SPLITS}
 
     def batches(
         self, split: str, batch_size: int, key: jax.Array | None = None, start_step: int = 0
     ) -> Iterator[Batch]:
         """Yield ``({'xs': [B, T, D], 'lengths': [B]}, labels [B, T])``: endless shuffled train
-        batches (epoch ``e`` ordered by ``fold_in(key, e)``), or one ordered pass over valid/test."""
+        batches (epoch ``e`` ordered by ``fold_in(key, e)``), or one ordered pass over valid/test.
+
+        Args:
+          split: ``'train'``, ``'valid'`` or ``'test'``.
+          batch_size: utterances per batch (at most the training utterances for ``'train'``).
+          key: the PRNG key of the training epochs; needed for ``'train'`` only.
+          start_step: the first training batch.
+
+        Yields:
+          ``({'xs': [B, T, D] float32, 'lengths': [B] int32}, labels [B, T] int32)``, ``T`` =
+          :attr:`seq_len`, standardised features zero and labels ``-1`` on padded frames; a
+          held-out split's last batch may be smaller.
+
+        Raises:
+          ValueError: for an unknown ``split``, a non-positive ``batch_size``, or for ``'train'``
+            a missing ``key`` or ``batch_size`` above the training utterances (when the first
+            batch is asked for).
+        """
         checks.one_of(split, SPLITS, "split")
         checks.positive_int(batch_size, "batch_size")
         features, labels, lengths = self._split_arrays(split)
@@ -142,13 +163,30 @@ class SpeechFrames(base.Task):
         )
 
     def loss(self, logits: jax.Array, labels: jax.Array) -> jax.Array:
-        """Softmax cross-entropy averaged over real frames."""
+        """Softmax cross-entropy averaged over real frames.
+
+        Args:
+          logits: per-frame logits ``[B, T, classes]`` (``readout='sequence'``).
+          labels: ``[B, T]`` int, :data:`PAD_LABEL` (-1) on padded frames.
+
+        Returns:
+          The scalar cross-entropy averaged over the frames whose label is not -1 (0 if none).
+        """
         mask = labels != PAD_LABEL
         losses = optax.softmax_cross_entropy_with_integer_labels(logits, jnp.where(mask, labels, 0))
         return jnp.sum(losses * mask) / jnp.maximum(jnp.sum(mask), 1)
 
     def metrics(self, logits: jax.Array, labels: jax.Array) -> dict[str, jax.Array]:
-        """Frame error rate and cross-entropy over real frames, and ``count``, their number."""
+        """Frame error rate and cross-entropy over real frames, and ``count``, their number.
+
+        Args:
+          logits: per-frame logits ``[B, T, classes]``.
+          labels: ``[B, T]`` int, -1 on padded frames.
+
+        Returns:
+          ``{'frame_error_rate': scalar, 'cross_entropy': scalar, 'count': int scalar}``, the
+          means over the real frames and their number.
+        """
         mask = labels != PAD_LABEL
         frames = jnp.maximum(jnp.sum(mask), 1)
         errors = (jnp.argmax(logits, -1) != labels) & mask

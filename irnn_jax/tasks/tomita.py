@@ -54,7 +54,18 @@ _DFAS: dict[int, tuple[tuple[tuple[int, int], ...], frozenset[int]]] = {
 
 
 def in_language(grammar: int, string: str) -> bool:
-    """Direct membership test of ``string`` (of '0' and '1') in Tomita language ``grammar``."""
+    """Direct membership test of ``string`` (of '0' and '1') in Tomita language ``grammar``.
+
+    Args:
+      grammar: 1 to 7.
+      string: a string of ``'0'`` and ``'1'`` characters (may be empty).
+
+    Returns:
+      Whether ``string`` is in the language.
+
+    Raises:
+      ValueError: for an unknown ``grammar``.
+    """
     _check_grammar(grammar)
     if grammar == 1:
         return re.fullmatch("1*", string) is not None
@@ -80,7 +91,18 @@ def _check_grammar(grammar: object) -> None:
 
 
 def dfa_accepts(grammar: int, string: str) -> bool:
-    """Run the grammar's DFA (the one the generator samples from) over ``string``."""
+    """Run the grammar's DFA (the one the generator samples from) over ``string``.
+
+    Args:
+      grammar: 1 to 7.
+      string: a string of ``'0'`` and ``'1'`` characters (may be empty).
+
+    Returns:
+      Whether the DFA accepts ``string``.
+
+    Raises:
+      ValueError: for an unknown ``grammar``.
+    """
     _check_grammar(grammar)
     transitions, accepting = _DFAS[grammar]
     state = 0
@@ -111,7 +133,21 @@ def sample_strings(
     grammar: int, length: int, count: int, accept: bool, rng: np.random.Generator
 ) -> np.ndarray:
     """``count`` strings of ``length`` symbols (int8 array ``[count, length]``), uniform among
-    the members (``accept=True``) or non-members of the language."""
+    the members (``accept=True``) or non-members of the language.
+
+    Args:
+      grammar: 1 to 7.
+      length: symbols per string.
+      count: strings to draw.
+      accept: draw members (True) or non-members (False).
+      rng: the NumPy generator to draw from.
+
+    Returns:
+      ``[count, length]`` int8 array of 0s and 1s.
+
+    Raises:
+      ValueError: for an unknown ``grammar``, or a ``length`` with no members (or non-members).
+    """
     _check_grammar(grammar)
     counts, table = _completion_counts(grammar, length, accept)
     if counts[length, 0] == 0:
@@ -168,7 +204,24 @@ class TomitaTask(base.Task):
     ) -> Iterator[Batch]:
         """Yield ``(one-hot [B, T, 2] float32, labels [B] float32)``; ``train`` batch ``step`` has
         one length and half members, drawn from ``fold_in(key, step)``; ``valid``/``test`` are
-        fixed sets, ``held_out_per_length`` strings (half members) per length."""
+        fixed sets, ``held_out_per_length`` strings (half members) per length.
+
+        Args:
+          split: ``'train'``, ``'valid'`` (``train_lengths``) or ``'test'`` (``test_lengths``).
+          batch_size: strings per batch; held-out batches never mix lengths, so they hold at
+            most ``held_out_per_length``.
+          key: the PRNG key of the training batches; needed for ``'train'`` only.
+          start_step: the first training batch.
+
+        Yields:
+          ``(inputs [B, T, 2] float32, labels [B] float32)``, labels 1.0 for members and 0.0
+          otherwise, ``T`` fixed within a batch; only lengths with both members and non-members
+          occur.
+
+        Raises:
+          ValueError: for an unknown ``split``, a non-positive ``batch_size`` or ``'train'``
+            without ``key`` (when the first batch is asked for).
+        """
         checks.one_of(split, SPLITS, "split")
         checks.positive_int(batch_size, "batch_size")
         if split == "train":
@@ -185,11 +238,27 @@ class TomitaTask(base.Task):
             yield from base.in_order(self._batch(length, self.held_out_per_length, rng), batch_size)
 
     def loss(self, logits: jax.Array, labels: jax.Array) -> jax.Array:
-        """Mean sigmoid binary cross-entropy of the single logit."""
+        """Mean sigmoid binary cross-entropy of the single logit.
+
+        Args:
+          logits: ``[B, 1]``, positive for a member.
+          labels: ``[B]`` float, 1.0 for members.
+
+        Returns:
+          The scalar cross-entropy averaged over the batch.
+        """
         return optax.sigmoid_binary_cross_entropy(logits[:, 0], labels).mean()
 
     def metrics(self, logits: jax.Array, labels: jax.Array) -> dict[str, jax.Array]:
-        """Accuracy (logit > 0 means member) and cross-entropy."""
+        """Accuracy (logit > 0 means member) and cross-entropy.
+
+        Args:
+          logits: ``[B, 1]``.
+          labels: ``[B]`` float, 1.0 for members.
+
+        Returns:
+          ``{'accuracy': scalar, 'cross_entropy': scalar}``, batch means.
+        """
         return {
             "accuracy": jnp.mean((logits[:, 0] > 0) == (labels > 0.5)),
             "cross_entropy": self.loss(logits, labels),
