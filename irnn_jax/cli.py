@@ -15,6 +15,7 @@ keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -304,6 +305,9 @@ def _data(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``irnn-jax``; returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    # The commands write figures to files and never show one; the package itself leaves the
+    # backend to its user (a notebook's inline plots).
+    os.environ.setdefault("MPLBACKEND", "Agg")
     try:
         rest, overrides = _split_overrides(argv)
         args = _parser().parse_args(rest)

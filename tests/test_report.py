@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 
 import matplotlib.image
 import pytest
@@ -93,3 +95,14 @@ def test_a_report_of_your_own_runs_names_your_records_and_tells_the_curves_apart
     assert report.distinguishing_labels(records) == ["seed=0", "seed=1"]
     height, width = matplotlib.image.imread(figures / "adding.png").shape[:2]
     assert width > 500 and height > 400  # one whole panel, its legend below it
+
+
+def test_importing_the_report_and_studies_leaves_matplotlibs_backend_to_the_user():
+    code = (
+        "import matplotlib; matplotlib.use('svg'); "
+        "import irnn_jax.reproduce.report, irnn_jax.reproduce.studies.mnist, "
+        "irnn_jax.reproduce.studies.adding, irnn_jax.reproduce.studies.init_comparison; "
+        "print(matplotlib.get_backend())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip() == "svg", done.stderr

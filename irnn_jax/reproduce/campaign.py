@@ -50,7 +50,14 @@ class Run:
     overrides: tuple[str, ...] = ()
 
     def command(self, workdir: pathlib.Path) -> str:
-        """The ``irnn-jax train`` command line that makes this run in ``workdir``."""
+        """The ``irnn-jax train`` command line that makes this run in ``workdir``.
+
+        Args:
+          workdir: the run's workdir, as the command should name it.
+
+        Returns:
+          The command, shell-quoted: its config spec and one ``--config.`` flag per override.
+        """
         overrides = [f"--config.{assignment}" for assignment in self.overrides]
         return shlex.join(
             ["irnn-jax", "train", "--config", self.config, "--workdir", str(workdir), *overrides]
@@ -67,7 +74,18 @@ class Campaign:
 
 
 def load(path: str | pathlib.Path) -> Campaign:
-    """Load a campaign file (``RUNS`` and ``COST_S``), refusing duplicate run names."""
+    """Load a campaign file (``RUNS`` and ``COST_S``), refusing duplicate run names.
+
+    Args:
+      path: the campaign file, a ``.py`` file; it is executed as a module.
+
+    Returns:
+      The :class:`Campaign`: ``path``, its runs in the file's order and ``COST_S`` as a float.
+
+    Raises:
+      ConfigError: ``path`` is not an existing ``.py`` file, does not define ``RUNS`` (a list or
+        tuple of :class:`Run`, possibly empty) and a numeric ``COST_S``, or names a run twice.
+    """
     path = pathlib.Path(path)
     if path.suffix != ".py" or not path.is_file():
         raise ConfigError(f"campaign file {str(path)!r} does not exist or is not a .py file")
@@ -89,7 +107,18 @@ def load(path: str | pathlib.Path) -> Campaign:
 
 
 def shard(runs: Sequence[Run], spec: str) -> list[Run]:
-    """The runs of shard ``'K/N'``: every N-th run from the K-th (0 <= K < N)."""
+    """The runs of shard ``'K/N'``: every N-th run from the K-th (0 <= K < N).
+
+    Args:
+      runs: all the runs, in order.
+      spec: ``'K/N'``, the shard's index ``K`` and the number of shards ``N``.
+
+    Returns:
+      ``runs[K::N]``, as a list.
+
+    Raises:
+      ConfigError: ``spec`` is not two non-negative ints ``K/N`` with ``K < N``.
+    """
     index, _, count = spec.partition("/")
     if not (index.isdigit() and count.isdigit() and int(index) < int(count)):
         raise ConfigError(f"--shard must look like K/N with 0 <= K < N, got {spec!r}")
@@ -100,7 +129,11 @@ def use_compilation_cache(directory: pathlib.Path) -> None:
     """Keep every compiled program in ``directory``, across runs and processes, unless a JAX
     compilation cache is configured already: a campaign's runs share their shapes, so all but the
     first skip compiling (for Tomita runs, whose every string length compiles anew, most of a
-    run's time)."""
+    run's time).
+
+    Args:
+      directory: where the cache lives (already expanded; ``~`` is not expanded here).
+    """
     if jax.config.jax_compilation_cache_dir:
         return
     jax.config.update("jax_compilation_cache_dir", str(directory))
@@ -109,7 +142,15 @@ def use_compilation_cache(directory: pathlib.Path) -> None:
 
 
 def pending(runs: Sequence[Run], results_dir: pathlib.Path) -> list[Run]:
-    """The runs that have no results record yet."""
+    """The runs that have no results record yet.
+
+    Args:
+      runs: the runs to check, in order.
+      results_dir: where the records are, one ``<name>.json`` per run.
+
+    Returns:
+      The runs of ``runs`` without a ``<name>.json`` in ``results_dir``, in their order.
+    """
     return [run for run in runs if not (results_dir / f"{run.name}.json").is_file()]
 
 
@@ -123,7 +164,28 @@ def train_pending(
     """Train each of ``runs`` that has no record in ``results_dir`` (resuming its workdir under
     ``runs_dir`` if one was started), keep its training log beside its record, write its record,
     remove its workdir, and return the records written. A recorded run's workdir left by a
-    campaign stopped between the last two steps is removed first."""
+    campaign stopped between the last two steps is removed first.
+
+    A run that diverges (:class:`irnn_jax.training.train.TrainingDivergedError`) is recorded as
+    such, with its curve and diagnostics up to there, and the campaign goes on.
+
+    Args:
+      campaign: the loaded campaign (its name goes into each record as ``'campaign'``; its cost
+        into the estimate logged first).
+      runs: the runs to train, a subset of ``campaign.runs`` (such as one :func:`shard`).
+      runs_dir: where the runs' workdirs are, one ``<name>`` directory per run.
+      results_dir: where the records go, ``<name>.json`` and ``<name>.metrics.jsonl`` per run;
+        created if missing.
+      log: the function that writes one progress line per run (training itself logs nothing).
+
+    Returns:
+      The paths of the records written by this call, in the order of the runs.
+
+    Raises:
+      ConfigError: a run's config cannot be loaded or overridden, or training refuses it.
+      WorkdirError: a run's workdir cannot be used or resumed (:func:`irnn_jax.training.train.fit`);
+        the runs recorded before it keep their records.
+    """
     for item in runs:
         leftover = runs_dir / item.name
         if leftover.exists() and (results_dir / f"{item.name}.json").is_file():

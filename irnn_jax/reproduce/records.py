@@ -9,9 +9,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from irnn_jax import config as config_lib
@@ -23,7 +20,16 @@ MODELS = {"irnn": "IRNN", "lstm": "LSTM", "gru": "GRU", "rnn_tanh": "RNN + tanh"
 
 def load(results_dir: pathlib.Path, campaign: str) -> list[Record]:
     """The records of ``campaign`` under ``results_dir`` (none if it has not run), each with its
-    run's ``name`` (the record file's stem) and its command as run from the repository's root."""
+    run's ``name`` (the record file's stem) and its command as run from the repository's root.
+
+    Args:
+      results_dir: the results directory, holding one subdirectory per campaign.
+      campaign: the campaign's name, the subdirectory to read.
+
+    Returns:
+      The records of ``results_dir/campaign/*.json`` in file-name order, each with ``'name'`` and
+      ``'command'`` (:func:`reproducible`) set.
+    """
     paths = sorted((results_dir / campaign).glob("*.json"))
     records = {path.stem: json.loads(path.read_text()) for path in paths}
     return [{**record, "name": name, "command": reproducible(record)} for name, record in records.items()]
@@ -31,30 +37,64 @@ def load(results_dir: pathlib.Path, campaign: str) -> list[Record]:
 
 def reproducible(record: Record) -> str:
     """A record's command as run from the repository's root (:func:`portable`) and as it makes the
-    same run today (:func:`irnn_jax.config.reproducing_command`)."""
+    same run today (:func:`irnn_jax.config.reproducing_command`).
+
+    Args:
+      record: a results record, with ``'command'`` and the model in ``'config'``.
+
+    Returns:
+      The command line.
+    """
     return config_lib.reproducing_command(portable(record["command"]), record["config"]["model"])
 
 
 def portable(command: str) -> str:
     """``command`` with a campaign workdir's absolute path made relative to the repository's root
     (``/home/me/irnn_jax/experiments/campaigns/x.runs/y`` -> ``experiments/campaigns/x.runs/y``),
-    the campaign's default, so that the command reads the same on every machine."""
+    the campaign's default, so that the command reads the same on every machine.
+
+    Args:
+      command: a command line, such as a record's ``'command'``.
+
+    Returns:
+      ``command``, its ``--workdir`` made relative where it lies under ``experiments/campaigns/``.
+    """
     return re.sub(r"(?<=--workdir )/\S*?/(?=experiments/campaigns/)", "", command)
 
 
 def budget(record: Record) -> int:
-    """The run's step budget (a diverged run's record holds it only in its config)."""
+    """The run's step budget (a diverged run's record holds it only in its config).
+
+    Args:
+      record: a results record.
+
+    Returns:
+      Its ``'steps'``, else its config's ``train.steps``, else 0.
+    """
     return record.get("steps", record["config"].get("train", {}).get("steps", 0))
 
 
 def wall(record: Record) -> str:
-    """The run's wall seconds, saying so where they count only the part after a resume."""
+    """The run's wall seconds, saying so where they count only the part after a resume.
+
+    Args:
+      record: a results record.
+
+    Returns:
+      Its ``'wall_s'`` as text (empty if it has none), followed by ``(steps N on)`` for a run
+      resumed from step N.
+    """
     seconds, resumed_from = record.get("wall_s", ""), record.get("resumed_from")
     return f"{seconds} (steps {resumed_from} on)" if resumed_from else f"{seconds}"
 
 
 def save_figure(figure: Any, path: pathlib.Path) -> None:
-    """Lay out ``figure``, write it to ``path`` (a PNG) and close it."""
+    """Lay out ``figure``, write it to ``path`` (a PNG) and close it.
+
+    Args:
+      figure: a matplotlib figure.
+      path: the PNG to write; its directory is created if missing.
+    """
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)

@@ -23,9 +23,6 @@ import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from irnn_jax.core.errors import UserError, WorkdirError
@@ -59,6 +56,18 @@ def collect(workdir: str | pathlib.Path, command: str | None = None) -> dict[str
 
     ``command`` stands in for the command line when ``summary.json`` records none (runs made
     before it was recorded).
+
+    Args:
+      workdir: the run's workdir, holding ``summary.json`` and ``metrics.jsonl``.
+      command: the command that made the run, used only where ``summary.json`` records none.
+
+    Returns:
+      The summary, plus ``'command'``, ``'curve'`` (:func:`read_curve` of the summary's metric)
+      and, where the run logged any, ``'diagnostics'`` (:func:`read_diagnostics`).
+
+    Raises:
+      WorkdirError: ``workdir`` holds a sweep, has no ``summary.json`` (not a finished run), or
+        neither its summary nor ``command`` gives the command.
     """
     workdir = pathlib.Path(workdir)
     summary_path = workdir / workdir_lib.SUMMARY_FILE
@@ -81,7 +90,16 @@ def collect(workdir: str | pathlib.Path, command: str | None = None) -> dict[str
 
 
 def read_curve(workdir: str | pathlib.Path, metric: str) -> list[dict[str, Any]]:
-    """The held-out ``metric`` of a run's ``metrics.jsonl``, ``{step, split, metric}`` per line."""
+    """The held-out ``metric`` of a run's ``metrics.jsonl``, ``{step, split, metric}`` per line.
+
+    Args:
+      workdir: the run's workdir.
+      metric: the name of the metric to read, such as ``'accuracy'``.
+
+    Returns:
+      One ``{'step': ..., 'split': ..., metric: ...}`` per ``'valid'`` or ``'test'`` line that has
+      ``metric``, in the file's order; empty if there is no ``metrics.jsonl``.
+    """
     curve = []
     metrics_path = pathlib.Path(workdir) / workdir_lib.METRICS_FILE
     if metrics_path.is_file():
@@ -93,13 +111,29 @@ def read_curve(workdir: str | pathlib.Path, metric: str) -> list[dict[str, Any]]
 
 
 def read_diagnostics(workdir: str | pathlib.Path) -> list[dict[str, Any]]:
-    """The snapshots of a run's ``diagnostics.jsonl`` (none if it logged none)."""
+    """The snapshots of a run's ``diagnostics.jsonl`` (none if it logged none).
+
+    Args:
+      workdir: the run's workdir.
+
+    Returns:
+      One dict per line of ``diagnostics.jsonl``, in its order; empty if the file is missing.
+    """
     path = pathlib.Path(workdir) / workdir_lib.DIAGNOSTICS_FILE
     return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
 
 
 def label(record: Mapping[str, Any]) -> str:
-    """A short name for a run: its config file and variant, overrides and non-zero seed."""
+    """A short name for a run: its config file and variant, then its ``--config.`` overrides
+    (a seed among them, where the command sets one).
+
+    Args:
+      record: a results record; only its ``'command'`` is read.
+
+    Returns:
+      The config spec's file name and variant (``'?'`` if the command has no ``--config``),
+      followed by the overrides without their ``--config.`` prefix, space-separated.
+    """
     words = shlex.split(record["command"])
     spec = words[words.index("--config") + 1].rsplit("/", 1)[-1] if "--config" in words else "?"
     overrides = [word.removeprefix("--config.") for word in words if word.startswith("--config.")]
@@ -108,7 +142,15 @@ def label(record: Mapping[str, Any]) -> str:
 
 def groups(records: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
     """Records by task, and by headline metric where a task has several (PTB words and chars):
-    keys ``'<task>'`` or ``'<task>_<metric>'``, in the order of :data:`TITLES`."""
+    keys ``'<task>'`` or ``'<task>_<metric>'``, in the order of :data:`TITLES`.
+
+    Args:
+      records: results records, each with ``'metric'`` and the task's name in ``'config'``.
+
+    Returns:
+      ``{key: records}``, tasks in the order of :data:`TITLES` (unknown tasks last) and then by
+      metric, each group's records sorted by :func:`label`.
+    """
     by_key: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for record in records:
         by_key.setdefault((record["config"]["task"]["name"], record["metric"]), []).append(record)
@@ -126,7 +168,18 @@ def groups(records: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, 
 def markdown(
     records: Iterable[Mapping[str, Any]], figures: Mapping[str, str], results_dir: str = "experiments/results"
 ) -> str:
-    """``RESULTS.md``: one section per task (and metric), each a table of runs and a figure."""
+    """``RESULTS.md``: one section per task (and metric), each a table of runs and a figure.
+
+    Args:
+      records: the results records (finished runs: each with ``'steps'``, ``'wall_s'``,
+        ``'valid'``, ``'test'``, ``'baseline'`` and ``'command'``).
+      figures: ``{group key: path}`` of the figures to link, relative to the markdown file; the
+        keys are those of :func:`groups`.
+      results_dir: the records' directory, as the header names it.
+
+    Returns:
+      The markdown text.
+    """
     lines = [
         "# Results",
         "",
@@ -162,7 +215,13 @@ def markdown(
 
 
 def plot(task: str, records: list[Mapping[str, Any]], path: pathlib.Path) -> None:
-    """Test metric against steps for every run of ``task`` (adding: one panel per T)."""
+    """Test metric against steps for every run of ``task`` (adding: one panel per T).
+
+    Args:
+      task: the task's name, which picks the title and, for ``'adding'``, the panels.
+      records: the task's records (one metric), each with a ``'curve'`` and a ``'baseline'``.
+      path: the PNG to write; its directory is created if missing.
+    """
     metric = records[0]["metric"]
     groups: dict[str, list[Mapping[str, Any]]] = {}
     for record in records:
@@ -194,7 +253,14 @@ def plot(task: str, records: list[Mapping[str, Any]], path: pathlib.Path) -> Non
 
 def distinguishing_labels(records: list[Mapping[str, Any]]) -> list[str]:
     """Each record's :func:`label` without the words every record of ``records`` shares (what a
-    legend needs to tell the curves apart); the whole label for a single record."""
+    legend needs to tell the curves apart); the whole label for a single record.
+
+    Args:
+      records: the records to tell apart.
+
+    Returns:
+      One label per record, in their order; ``'run'`` where nothing is left.
+    """
     words = [label(record).split() for record in records]
     if len(words) < 2:
         return [" ".join(each) for each in words]
@@ -205,7 +271,22 @@ def distinguishing_labels(records: list[Mapping[str, Any]]) -> list[str]:
 def write_report(
     results_dir: str | pathlib.Path, output: str | pathlib.Path, figures_dir: str | pathlib.Path
 ) -> list[pathlib.Path]:
-    """Write ``output`` (markdown) and one PNG per task under ``figures_dir``; return the PNGs."""
+    """Write ``output`` (markdown) and one PNG per task under ``figures_dir``; return the PNGs.
+
+    Also writes a diagnostics figure per run that logged diagnostics, and the sections (and
+    figures) of the campaigns whose records are in subdirectories of ``results_dir``.
+
+    Args:
+      results_dir: the directory of the ``*.json`` results records (campaigns in subdirectories).
+      output: the markdown file to write, such as ``RESULTS.md``.
+      figures_dir: where the PNGs go; created if missing.
+
+    Returns:
+      Every PNG written: the tasks', the diagnostics' and the campaign sections'.
+
+    Raises:
+      UserError: ``results_dir`` has no ``*.json`` file, or one of them is not a results record.
+    """
     results_dir, output, figures_dir = map(pathlib.Path, (results_dir, output, figures_dir))
     files = sorted(results_dir.glob("*.json"))
     if not files:
@@ -249,7 +330,12 @@ def write_report(
 
 def plot_diagnostics(record: Mapping[str, Any], path: pathlib.Path) -> None:
     """``||dL/dh_t||`` against t at each logged step, the ``w_hh`` eigenvalues at the first and
-    last logged steps, and the spectral radius and active fraction over training."""
+    last logged steps, and the spectral radius and active fraction over training.
+
+    Args:
+      record: a results record with ``'diagnostics'`` (at least one snapshot) and ``'command'``.
+      path: the PNG to write; its directory is created if missing.
+    """
     snapshots = record["diagnostics"]
     figure, (norms, spectrum, trend) = plt.subplots(1, 3, figsize=(15, 4))
     colors = plt.cm.viridis([i / max(len(snapshots) - 1, 1) for i in range(len(snapshots))])
