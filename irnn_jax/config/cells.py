@@ -15,7 +15,17 @@ from irnn_jax.core.errors import ConfigError
 
 
 def initializer_section(name: str) -> dict[str, object]:
-    """The config section of the initialiser ``name`` with its default arguments."""
+    """The config section of the initialiser ``name`` with its default arguments.
+
+    Args:
+      name: a registered initialiser name or an import path ``'package.module:attribute'``.
+
+    Returns:
+      ``{'name': name, **defaults}``, e.g. ``{'name': 'identity', 'gain': 1.0}``.
+
+    Raises:
+      ConfigError: for an unknown name or an import path that does not import.
+    """
     try:
         return {"name": name, **initializers.defaults(name)}
     except ValueError as error:
@@ -66,14 +76,32 @@ def former_init(cell: str) -> str:
     """The config variants (``",io_init=irnn"``, and for the ReLU RNN ``",init=random_walk"``)
     that give ``cell`` the initialisation every cell had before issue 39 gave each its own: the
     IRNN's N(0, 0.001^2) input and readout weights, and the random-walk recurrent matrix for
-    the ReLU RNN; the comparisons' older records were run with it."""
+    the ReLU RNN; the comparisons' older records were run with it.
+
+    Args:
+      cell: the model's cell (``irnn``, ``rnn_relu``, ...).
+
+    Returns:
+      ``',io_init=irnn'``, with ``',init=random_walk'`` after it for ``rnn_relu``.
+    """
     return ",io_init=irnn" + (",init=random_walk" if cell == "rnn_relu" else "")
 
 
 def reproducing_command(command: str, model: Mapping[str, Any]) -> str:
     """A recorded ``irnn-jax train`` ``command`` that makes its run again today: where the run's
     recorded ``model`` section has the initialisation of :func:`former_init` and the command
-    predates the ``io_init`` variant, that function's variants follow its ``cell=`` argument."""
+    predates the ``io_init`` variant, that function's variants follow its ``cell=`` argument.
+
+    Args:
+      command: the recorded command line.
+      model: the run's recorded ``model`` section.
+
+    Returns:
+      ``command`` with :func:`former_init`'s variants inserted after its first ``cell=CELL``
+      config argument (one following ``:`` or ``,``), for a non-IRNN cell whose recorded input
+      and readout initialisers are the IRNN's and a command without ``io_init=``; otherwise
+      ``command`` unchanged.
+    """
     cell = model.get("cell", "irnn")
     former = (
         cell != "irnn"
@@ -106,6 +134,9 @@ def default_model(
       (``--config.model.input_init.name=NAME``). Its other fields are
       :class:`irnn_jax.models.RNNModel`'s defaults (one layer, forward, last-state readout, no
       projection or embedding, float32).
+
+    Raises:
+      ConfigError: for an unknown ``cell``, ``io_init`` or ``init`` name.
     """
     if cell not in INIT_BY_CELL:
         raise ConfigError(f"unknown cell {cell!r}; allowed: {', '.join(INIT_BY_CELL)}")

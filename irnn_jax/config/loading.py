@@ -17,6 +17,14 @@ from irnn_jax.core.errors import ConfigError, UserError
 def parse_arg(arg: str | None, allowed: Iterable[str]) -> dict[str, object]:
     """Parse a config argument like ``"quick,T=300"`` into ``{'quick': True, 'T': 300}``.
 
+    Args:
+      arg: comma-separated ``key`` (a flag, ``True``) or ``key=value`` items, the value read by
+        :func:`literal`; ``None`` or ``''`` for none.
+      allowed: the keys the config takes.
+
+    Returns:
+      ``{key: value}`` in the order given (a repeated key keeps its last value).
+
     Raises:
       ConfigError: naming any key not in ``allowed``.
     """
@@ -38,13 +46,30 @@ _FORMER_HOME = pathlib.Path("experiments/configs")
 
 
 def packaged_names() -> list[str]:
-    """The names of the configs installed with the package (``adding``, ``mnist``, ...)."""
+    """The names of the configs installed with the package (``adding``, ``mnist``, ...).
+
+    Returns:
+      The sorted stems of the ``.py`` files in :data:`PACKAGED`, except those starting with ``_``.
+    """
     return sorted(path.stem for path in PACKAGED.glob("*.py") if not path.stem.startswith("_"))
 
 
 def resolve(path_text: str) -> pathlib.Path:
     """The config file that ``path_text`` names: a packaged config by name (``'adding'``), else a
-    path to a ``.py`` file."""
+    path to a ``.py`` file.
+
+    A missing ``experiments/configs/NAME.py`` (where the packaged configs used to live, as older
+    records name them) resolves to the packaged ``NAME``.
+
+    Args:
+      path_text: a packaged config's name or a path.
+
+    Returns:
+      The path of the config file.
+
+    Raises:
+      ConfigError: if ``path_text`` is neither a packaged name nor an existing ``.py`` file.
+    """
     if path_text in packaged_names():
         return PACKAGED / f"{path_text}.py"
     path = pathlib.Path(path_text)
@@ -60,7 +85,21 @@ def resolve(path_text: str) -> pathlib.Path:
 
 def load(spec: str) -> ml_collections.ConfigDict:
     """Load ``name[:arg]`` (a packaged config) or ``path.py[:arg]`` by calling the file's
-    ``get_config(arg)``."""
+    ``get_config(arg)``.
+
+    Args:
+      spec: ``name[:arg]`` or ``path.py[:arg]``, split at the first ``:``; ``arg`` is passed as
+        given (a string), ``None`` when absent or empty.
+
+    Returns:
+      What ``get_config(arg)`` returns, the run config.
+
+    Raises:
+      ConfigError: if the file is not found (:func:`resolve`), fails to execute, defines no
+        ``get_config``, or ``get_config`` raises anything but a :class:`~irnn_jax.core.errors.UserError`.
+      UserError: raised by ``get_config`` itself (e.g. a ConfigError from :func:`parse_arg`),
+        passed on unchanged.
+    """
     path_text, _, arg = spec.partition(":")
     path = resolve(path_text)
     module_spec = importlib.util.spec_from_file_location(f"_irnn_jax_config_{path.stem}", path)
@@ -83,7 +122,14 @@ def load(spec: str) -> ml_collections.ConfigDict:
 
 def literal(text: str) -> object:
     """``text`` read as a Python literal (``'3'`` -> 3, ``'(1, 2)'``), or as itself, a string
-    (``'sgd'``)."""
+    (``'sgd'``).
+
+    Args:
+      text: the text to read.
+
+    Returns:
+      ``ast.literal_eval(text)``, or ``text`` itself where that fails.
+    """
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError, RecursionError, MemoryError):

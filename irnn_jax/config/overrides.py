@@ -11,7 +11,24 @@ from irnn_jax.core.errors import ConfigError, ConfigTypeError
 
 def override(config: ml_collections.ConfigDict, assignment: str) -> None:
     """Apply one ``a.b.c=value`` override in place; the value is parsed as a Python literal
-    (a bare word stays a string) and must match the existing field's type."""
+    (a bare word stays a string) and must match the existing field's type.
+
+    An int is accepted for a float field (and stored as a float), and ``None`` may replace or be
+    replaced by any value. A dict value replaces a whole section unchecked. In an initialiser
+    section (a parent whose name ends in ``_init``) a new ``name`` replaces the section with
+    that initialiser's defaults, and any other field is set as given, whatever its type (the
+    initialiser checks it when the run is built).
+
+    Args:
+      config: the config to change.
+      assignment: ``'field.path=value'``, the value read by
+        :func:`irnn_jax.config.loading.literal`.
+
+    Raises:
+      ConfigError: for an assignment without ``=`` or field path, an unknown field or section,
+        or an unknown initialiser name.
+      ConfigTypeError: for a value whose type differs from the field's.
+    """
     dotted, has_value, text = assignment.partition("=")
     if not has_value or not dotted:
         raise ConfigError(f"override {assignment!r} must look like field.path=value")

@@ -80,12 +80,20 @@ class Settings:
 
     @classmethod
     def required(cls) -> tuple[str, ...]:
-        """The fields a config must give."""
+        """The fields a config must give.
+
+        Returns:
+          The names of the fields without a default, in order.
+        """
         return tuple(field.name for field in dataclasses.fields(cls) if field.default is dataclasses.MISSING)
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
-        """The value of every field a config may leave out."""
+        """The value of every field a config may leave out.
+
+        Returns:
+          ``{field: default}`` of the fields with a default, in order.
+        """
         return {
             field.name: field.default
             for field in dataclasses.fields(cls)
@@ -94,7 +102,20 @@ class Settings:
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> Settings:
-        """Check every field of ``section`` (types and ranges; defaults where it has none)."""
+        """Check every field of ``section`` (types and ranges; defaults where it has none).
+
+        Args:
+          section: the config section, a mapping or ``ConfigDict``.
+
+        Returns:
+          The settings, each field's value as its check returned it.
+
+        Raises:
+          TypeError: if ``section`` is not a section, or for a value of the wrong type.
+          ValueError: for a missing required field, an unknown field, or a value out of range
+            (plain errors: :func:`irnn_jax.core.errors.checking_config` turns them into
+            ``ConfigError``).
+        """
         _expect_fields(section, cls.required(), fields_of(cls), cls.SECTION)
         values = {**cls.defaults(), **section}
         return cls(
@@ -151,7 +172,14 @@ class OptimSettings(Settings):
 
 
 def fields_of(settings: type[Settings]) -> tuple[str, ...]:
-    """The field names of a section's settings, in order."""
+    """The field names of a section's settings, in order.
+
+    Args:
+      settings: a :class:`Settings` subclass (or instance).
+
+    Returns:
+      The names of its dataclass fields.
+    """
     return tuple(field.name for field in dataclasses.fields(settings))
 
 
@@ -166,7 +194,11 @@ RESUMABLE_FIELDS = tuple(
 
 
 def model_defaults() -> dict[str, Any]:
-    """The default of every ``model`` field but the initialisers: :class:`irnn_jax.models.RNNModel`'s."""
+    """The default of every ``model`` field but the initialisers: :class:`irnn_jax.models.RNNModel`'s.
+
+    Returns:
+      A new ``{field: default}`` dict (``models.CONFIG_DEFAULTS``).
+    """
     return dict(models.CONFIG_DEFAULTS)
 
 
@@ -177,7 +209,15 @@ def complete(config: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``config`` (plain dicts) with the default of every field it leaves out (of the
     ``model``, ``optim`` and ``train`` sections) and ``optim.decay_steps=None`` resolved to
     ``train.steps``: what a run records, and what a config recorded before a field existed reads
-    as (the field's default does what the run did without it)."""
+    as (the field's default does what the run did without it).
+
+    Args:
+      config: a config, a ``ConfigDict`` or a mapping; sections that are not mappings are left
+        as they are.
+
+    Returns:
+      The completed deep copy; ``config`` is not changed.
+    """
     completed = copy.deepcopy(
         config.to_dict() if isinstance(config, ml_collections.ConfigDict) else dict(config)
     )
@@ -198,7 +238,14 @@ def complete(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def schedule_note(config: Mapping[str, Any]) -> str | None:
     """A warning for a (completed) config whose cosine decay reaches zero before its last step
-    (every update after that is zero), or ``None``."""
+    (every update after that is zero), or ``None``.
+
+    Args:
+      config: a completed config (:func:`complete`), with a numeric ``optim.decay_steps``.
+
+    Returns:
+      The one-line warning when ``0 < optim.decay_steps < train.steps``, else ``None``.
+    """
     decay_steps, steps = config["optim"]["decay_steps"], config["train"]["steps"]
     if not 0 < decay_steps < steps:
         return None
@@ -211,7 +258,20 @@ def schedule_note(config: Mapping[str, Any]) -> str | None:
 
 def train_section(batch_size: int, steps: int, eval_every: int, **fields: Any) -> ml_collections.ConfigDict:
     """A whole ``train`` section: :class:`TrainSettings`' defaults, checkpoints at every
-    evaluation, and ``fields`` (any other field of the section) over them."""
+    evaluation, and ``fields`` (any other field of the section) over them.
+
+    Args:
+      batch_size: ``train.batch_size``.
+      steps: ``train.steps``.
+      eval_every: ``train.eval_every``, also ``train.checkpoint_every`` unless ``fields`` sets it.
+      **fields: any other field of the section (values checked when the run is built).
+
+    Returns:
+      The section.
+
+    Raises:
+      ConfigError: for a name in ``fields`` that is not a field of the section.
+    """
     unknown = set(fields) - set(TRAIN_FIELDS)
     if unknown:
         raise errors.ConfigError(
@@ -227,7 +287,15 @@ def train_section(batch_size: int, steps: int, eval_every: int, **fields: Any) -
 
 
 def paper_optim(lr: float, clip: float) -> ml_collections.ConfigDict:
-    """The ``optim`` section of the papers' protocol: plain SGD, clipping by global norm."""
+    """The ``optim`` section of the papers' protocol: plain SGD, clipping by global norm.
+
+    Args:
+      lr: the learning rate, ``optim.lr``.
+      clip: the global-norm threshold, ``optim.clip``.
+
+    Returns:
+      The section, :class:`OptimSettings`' defaults otherwise (no momentum, no decay).
+    """
     return ml_collections.ConfigDict(
         {**OptimSettings.defaults(), "name": "sgd", "lr": lr, "clip_mode": "global_norm", "clip": clip}
     )
@@ -238,8 +306,15 @@ def validate(config: Mapping[str, Any]) -> None:
     ``train``, each with its required fields and no unknown ones, and initialisers given as
     ``{name: ..., **kwargs}``.
 
+    Also checks that ``seed`` is an int in ``[0, 2**32)`` and that the task's name is known;
+    other values are checked when the run is built.
+
+    Args:
+      config: the config, a ``ConfigDict`` or a mapping.
+
     Raises:
-      ConfigError: naming the first missing or unknown field or mistyped section.
+      ConfigError: naming the first missing or unknown field, mistyped section (as
+        ``ConfigTypeError``), bad seed or unknown task.
     """
     with errors.checking_config():
         _expect_fields(config, SECTIONS, SECTIONS, "config")

@@ -49,6 +49,12 @@ def fuses_gated_backward(batch_size: int) -> bool:
     (``benchmarks/results/train_step-20261201T201122Z.json``) measured the fused pass 1.37x
     (LSTM) and 1.04x (GRU) faster than autodiff at B=16, T=784, and 0.88x and 0.83x at B=128
     (the crossover in between was not measured).
+
+    Args:
+      batch_size: ``B``.
+
+    Returns:
+      ``batch_size <= GATED_FUSED_MAX_BATCH`` (32).
     """
     return batch_size <= GATED_FUSED_MAX_BATCH
 
@@ -84,6 +90,13 @@ def lstm(
 
     Returns:
       ``hs`` ``[B, T, H]``; with ``return_state``, ``(hs, (h_T, c_T))``.
+
+    Raises:
+      TypeError: if ``xs`` is not a floating array, a parameter not floating, or ``h0`` not a
+        tuple of two arrays.
+      ValueError: for a shape that does not fit (``xs`` not 3-D or with a zero size, ``params``
+        missing a key or of the wrong shape, ``h0`` parts not ``[B, H]``), an unknown
+        ``implementation`` or a non-positive ``unroll``.
     """
     hs, final = _gated(
         "lstm", params, xs, h0, _GatedOptions(unroll, implementation, hoist_input), final_only=False
@@ -101,8 +114,20 @@ def lstm_final(
     hoist_input: bool | None = None,
 ) -> tuple[jax.Array, jax.Array]:
     """The final ``(h, c)`` of :func:`lstm` (``[B, H]`` each): what a last-state readout needs.
-    Its fused backward pass reads no ``[T, B, H]`` cotangent of the states. Arguments as
-    :func:`lstm`."""
+    Its fused backward pass reads no ``[T, B, H]`` cotangent of the states. Arguments (and errors)
+    as :func:`lstm`.
+
+    Args:
+      params: see :func:`irnn_jax.core.parameters.init_lstm`.
+      xs: inputs ``[B, T, D]``.
+      h0: initial ``(h, c)``, each ``[B, H]``; zeros when ``None``.
+      unroll: scan unroll factor of the forward and backward loops.
+      implementation: ``'fused'``, ``'autodiff'`` or ``'auto'`` (:func:`fuses_gated_backward`).
+      hoist_input: as for :func:`lstm`; ``None`` picks per shape.
+
+    Returns:
+      ``(h_T, c_T)``, each ``[B, H]``.
+    """
     return _gated(
         "lstm", params, xs, h0, _GatedOptions(unroll, implementation, hoist_input), final_only=True
     )[1]
@@ -130,11 +155,17 @@ def gru(
       params: see :func:`irnn_jax.core.parameters.init_gru`.
       xs: inputs ``[B, T, D]``.
       h0: initial state ``[B, H]``; zeros when ``None``.
-      unroll, implementation, hoist_input: as for :func:`lstm`.
+      unroll: scan unroll factor of the forward and backward loops.
+      implementation: ``'fused'``, ``'autodiff'`` or ``'auto'``, as for :func:`lstm`.
+      hoist_input: as for :func:`lstm`; ``None`` picks per shape.
       return_state: also return the final state ``[B, H]`` (here ``hs[:, -1]``).
 
     Returns:
       ``hs`` ``[B, T, H]``; with ``return_state``, ``(hs, h_T)``.
+
+    Raises:
+      TypeError: if ``xs`` is not a floating array or a parameter not floating.
+      ValueError: as for :func:`lstm` (``params`` also needs ``b_hn`` ``[H]``).
     """
     state0 = None if h0 is None else (h0,)
     hs, (final,) = _gated(
@@ -152,7 +183,19 @@ def gru_final(
     implementation: Implementation = "auto",
     hoist_input: bool | None = None,
 ) -> jax.Array:
-    """The final state of :func:`gru` (``[B, H]``), as :func:`lstm_final`."""
+    """The final state of :func:`gru` (``[B, H]``), as :func:`lstm_final`.
+
+    Args:
+      params: see :func:`irnn_jax.core.parameters.init_gru`.
+      xs: inputs ``[B, T, D]``.
+      h0: initial state ``[B, H]``; zeros when ``None``.
+      unroll: scan unroll factor of the forward and backward loops.
+      implementation: ``'fused'``, ``'autodiff'`` or ``'auto'``, as for :func:`lstm`.
+      hoist_input: as for :func:`lstm`; ``None`` picks per shape.
+
+    Returns:
+      ``h_T`` ``[B, H]``.
+    """
     state0 = None if h0 is None else (h0,)
     options = _GatedOptions(unroll, implementation, hoist_input)
     return _gated("gru", params, xs, state0, options, final_only=True)[1][0]

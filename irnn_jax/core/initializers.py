@@ -37,7 +37,12 @@ def identity(gain: float = 1.0) -> Initializer:
       gain: the scalar multiplying the identity; 1.0 for IRNN, 0.01 for the paper's "iRNN".
 
     Returns:
-      ``init(key, shape, dtype=float32)``; ``key`` is unused, shapes must be ``(n, n)``.
+      ``init(key, shape, dtype=float32)`` returning ``gain * jnp.eye(n, dtype=dtype)``; ``key``
+      is unused and ``shape`` must be square, ``(n, n)`` (else ``init`` raises ``ValueError``).
+
+    Raises:
+      TypeError: if ``gain`` is not a real number.
+      ValueError: if ``gain`` is not finite.
     """
     gain = checks.finite_number(gain, "gain")
 
@@ -50,48 +55,118 @@ def identity(gain: float = 1.0) -> Initializer:
 
 
 def scaled_identity(scale: float = 0.01) -> Initializer:
-    """Initialiser of ``scale * I``: :func:`identity` under the name the papers use (0.01 I)."""
+    """Initialiser of ``scale * I``: :func:`identity` under the name the papers use (0.01 I).
+
+    Args:
+      scale: the scalar multiplying the identity.
+
+    Returns:
+      ``init(key, shape, dtype=float32)`` of ``scale * I`` for a square ``(n, n)`` shape, as
+      :func:`identity`'s (same errors).
+    """
     return identity(gain=scale)
 
 
 def gaussian(std: float = 1e-3) -> Initializer:
-    """Initialiser drawing i.i.d. entries from ``N(0, std^2)``; the paper uses ``std=0.001``."""
+    """Initialiser drawing i.i.d. entries from ``N(0, std^2)``; the paper uses ``std=0.001``.
+
+    Args:
+      std: the standard deviation, a finite number >= 0.
+
+    Returns:
+      ``init(key, shape, dtype=float32)`` (:func:`jax.nn.initializers.normal`), for any shape.
+
+    Raises:
+      TypeError: if ``std`` is not a real number.
+      ValueError: if ``std`` is negative or not finite.
+    """
     std = checks.finite_number(std, "std", minimum=0.0)
     return jax.nn.initializers.normal(stddev=std)
 
 
 def zeros() -> Initializer:
-    """Initialiser of all zeros (biases)."""
+    """Initialiser of all zeros (biases).
+
+    Returns:
+      :func:`jax.nn.initializers.zeros`, ``init(key, shape, dtype=float32)``, for any shape.
+    """
     return jax.nn.initializers.zeros
 
 
 def orthogonal(scale: float = 1.0) -> Initializer:
-    """Initialiser of ``scale * Q`` with ``Q`` a uniformly random orthogonal matrix."""
+    """Initialiser of ``scale * Q`` with ``Q`` a uniformly random orthogonal matrix.
+
+    ``Q`` is the QR factor of a standard normal matrix with the signs of ``R``'s diagonal
+    folded in (Haar-distributed, :func:`jax.nn.initializers.orthogonal`); for a non-square
+    ``(n, m)`` shape its columns (``n >= m``) or rows (``n < m``) are orthonormal.
+
+    Args:
+      scale: the scalar multiplying ``Q``.
+
+    Returns:
+      ``init(key, shape, dtype=float32)``.
+
+    Raises:
+      TypeError: if ``scale`` is not a real number.
+      ValueError: if ``scale`` is not finite.
+    """
     return jax.nn.initializers.orthogonal(scale=checks.finite_number(scale, "scale"))
 
 
 def glorot_uniform() -> Initializer:
-    """Glorot/Xavier uniform: ``U(-a, a)`` with ``a = sqrt(6 / (fan_in + fan_out))``."""
+    """Glorot/Xavier uniform: ``U(-a, a)`` with ``a = sqrt(6 / (fan_in + fan_out))``.
+
+    Returns:
+      :func:`jax.nn.initializers.glorot_uniform`, ``init(key, shape, dtype=float32)``; for a
+      ``(fan_in, fan_out)`` shape.
+    """
     return jax.nn.initializers.glorot_uniform()
 
 
 def glorot_normal() -> Initializer:
-    """Glorot/Xavier normal: truncated normal with variance ``2 / (fan_in + fan_out)``."""
+    """Glorot/Xavier normal: truncated normal with variance ``2 / (fan_in + fan_out)``.
+
+    The normal is truncated at two standard deviations and rescaled so that the drawn entries
+    have exactly that variance.
+
+    Returns:
+      :func:`jax.nn.initializers.glorot_normal`, ``init(key, shape, dtype=float32)``; for a
+      ``(fan_in, fan_out)`` shape.
+    """
     return jax.nn.initializers.glorot_normal()
 
 
 def he_uniform() -> Initializer:
-    """He/Kaiming uniform: ``U(-a, a)`` with ``a = sqrt(6 / fan_in)``."""
+    """He/Kaiming uniform: ``U(-a, a)`` with ``a = sqrt(6 / fan_in)``.
+
+    Returns:
+      :func:`jax.nn.initializers.he_uniform`, ``init(key, shape, dtype=float32)``; for a
+      ``(fan_in, fan_out)`` shape.
+    """
     return jax.nn.initializers.he_uniform()
 
 
 def he_normal() -> Initializer:
-    """He/Kaiming normal: truncated normal with variance ``2 / fan_in``."""
+    """He/Kaiming normal: truncated normal with variance ``2 / fan_in``.
+
+    The normal is truncated at two standard deviations and rescaled to that variance.
+
+    Returns:
+      :func:`jax.nn.initializers.he_normal`, ``init(key, shape, dtype=float32)``; for a
+      ``(fan_in, fan_out)`` shape.
+    """
     return jax.nn.initializers.he_normal()
 
 
 def lecun_normal() -> Initializer:
-    """LeCun normal (Flax's default kernel initialiser): variance ``1 / fan_in``."""
+    """LeCun normal (Flax's default kernel initialiser): variance ``1 / fan_in``.
+
+    A normal truncated at two standard deviations and rescaled to that variance.
+
+    Returns:
+      :func:`jax.nn.initializers.lecun_normal`, ``init(key, shape, dtype=float32)``; for a
+      ``(fan_in, fan_out)`` shape.
+    """
     return jax.nn.initializers.lecun_normal()
 
 
@@ -101,6 +176,10 @@ def np_rnn() -> Initializer:
     ``R`` is an ``n x n`` standard normal matrix and ``lambda_max`` the largest eigenvalue of
     ``I + R^T R / n``, so ``W`` is symmetric positive definite with eigenvalues in (0, 1] and
     largest eigenvalue exactly 1 (symmetric, so it is its own transpose: orientation-free).
+
+    Returns:
+      ``init(key, shape, dtype=float32)`` for a square ``(n, n)`` shape (else ``ValueError``),
+      computed in ``dtype`` promoted to at least float32 and cast to ``dtype``.
     """
 
     def init(key: jax.Array, shape: Sequence[int], dtype: Any = jnp.float32) -> jax.Array:
@@ -131,6 +210,16 @@ def random_walk(nonlinearity: str = "relu") -> Initializer:
     random_ops.py``, behind the unexported ``_RandomWalkInitializer`` of ``init_ops.py``), which
     draws ``N(0, (g / sqrt(N))^2)`` as here; the ReLU gain is also the one public
     reimplementations use. The IRNN paper scaled its Gaussian ReLU-RNN baselines this way.
+
+    Args:
+      nonlinearity: ``'relu'``, ``'tanh'`` or ``'linear'``.
+
+    Returns:
+      ``init(key, shape, dtype=float32)`` for a 2-D ``(fan_in, fan_out)`` shape (else
+      ``ValueError``), drawing ``(g / sqrt(fan_in)) * N(0, 1)`` in ``dtype``.
+
+    Raises:
+      ValueError: for another ``nonlinearity``.
     """
     checks.one_of(nonlinearity, RANDOM_WALK_NONLINEARITIES, "random_walk nonlinearity")
     gains = {
@@ -144,7 +233,19 @@ def random_walk(nonlinearity: str = "relu") -> Initializer:
 def fan_in_gaussian(gain: float = 1.0) -> Initializer:
     """I.i.d. ``N(0, gain^2 / N)`` entries, ``N = shape[0]`` the fan-in: :func:`random_walk`
     with a gain of your choice (``gain=1`` is the plain ``N(0, 1/N)``; unlike
-    :func:`lecun_normal`, not truncated)."""
+    :func:`lecun_normal`, not truncated).
+
+    Args:
+      gain: ``g`` in ``N(0, g^2 / N)``, a finite number >= 0.
+
+    Returns:
+      ``init(key, shape, dtype=float32)`` for a 2-D ``(fan_in, fan_out)`` shape (else
+      ``ValueError``).
+
+    Raises:
+      TypeError: if ``gain`` is not a real number.
+      ValueError: if ``gain`` is negative or not finite.
+    """
     gain = checks.finite_number(gain, "gain", minimum=0.0)
     return _fan_in_gaussian(lambda fan_in: gain, "fan_in_gaussian")
 
@@ -164,7 +265,23 @@ def eigen_spectrum(
     key: jax.Array, n: int, magnitude: float | tuple[float, float], phase: float | tuple[float, float]
 ) -> jax.Array:
     """The ``n`` complex eigenvalues :func:`eigen` builds from ``key`` (conjugate pairs first,
-    then, for odd ``n``, one real eigenvalue)."""
+    then, for odd ``n``, one real eigenvalue).
+
+    Args:
+      key: PRNG key, split in three: the magnitudes', the phases' and (used by :func:`eigen`
+        only) the orthogonal basis's.
+      n: the number of eigenvalues.
+      magnitude: ``r``, a number (fixed) or a ``(low, high)`` range drawn uniformly; >= 0.
+      phase: ``theta`` in radians, a number or a ``(low, high)`` range drawn uniformly.
+
+    Returns:
+      A complex ``[n]`` array, ``r_k e^{i theta_k}`` for ``k < n // 2``, then their conjugates
+      in the same order, then for odd ``n`` one real ``r`` (its own magnitude draw).
+
+    Raises:
+      TypeError: for a bound that is not a real number.
+      ValueError: for a negative or non-finite bound, or a range with ``low > high``.
+    """
     magnitude_low, magnitude_high = _interval(magnitude, "magnitude")
     phase_low, phase_high = _interval(phase, "phase")
     if magnitude_low < 0:
@@ -195,6 +312,19 @@ def eigen(
     The paper's exact recipe could not be checked offline: these defaults (magnitudes in
     [0.9, 1], near the unit circle so information is kept over long sequences; phases spread
     over [0, pi] so different inputs rotate apart) are our reading of its idea, not its settings.
+
+    Args:
+      magnitude: ``r``, a number or a ``(low, high)`` range (uniform), >= 0.
+      phase: ``theta`` in radians, a number or a ``(low, high)`` range (uniform).
+
+    Returns:
+      ``init(key, shape, dtype=float32)`` for a square ``(n, n)`` shape (else ``ValueError``),
+      built in float32 and cast to ``dtype``.
+
+    Raises:
+      TypeError: for a bound that is not a real number.
+      ValueError: for a non-finite bound or a range with ``low > high`` (a negative magnitude
+        raises only when ``init`` is called).
     """
     _interval(magnitude, "magnitude")
     _interval(phase, "phase")
@@ -228,7 +358,20 @@ def _interval(value: float | tuple[float, float], name: str) -> tuple[float, flo
 
 def per_block(init: Initializer, num_blocks: int) -> Initializer:
     """Initialiser of a ``[n, num_blocks * m]`` matrix as ``num_blocks`` independent ``[n, m]``
-    draws of ``init`` side by side: how gated cells (LSTM, GRU) initialise each gate's block."""
+    draws of ``init`` side by side: how gated cells (LSTM, GRU) initialise each gate's block.
+
+    Args:
+      init: the initialiser of one block.
+      num_blocks: the number of blocks, a positive int.
+
+    Returns:
+      ``init_blocks(key, shape, dtype=float32)`` for a 2-D shape whose column count divides into
+      ``num_blocks`` (else ``ValueError``), each block drawn with its own split of ``key``;
+      ``init`` itself when ``num_blocks == 1``.
+
+    Raises:
+      ValueError: if ``num_blocks`` is not a positive int.
+    """
     if checks.positive_int(num_blocks, "num_blocks") == 1:
         return init
 
@@ -245,7 +388,15 @@ def per_block(init: Initializer, num_blocks: int) -> Initializer:
 def drawn_in_float32(init: Initializer) -> Initializer:
     """``init``, drawn in float32 and rounded for a narrower float dtype (bfloat16, float16): the
     linear algebra of some initialisers (orthogonal's QR, eigen's and np-RNN's eigenvalues) has no
-    half-precision kernels, and a rounded float32 draw is the more faithful one anyway."""
+    half-precision kernels, and a rounded float32 draw is the more faithful one anyway.
+
+    Args:
+      init: the initialiser to wrap.
+
+    Returns:
+      ``draw(key, shape, dtype=float32)``, which returns ``init(key, shape, float32).astype(dtype)``
+      for a floating ``dtype`` of fewer than 32 bits, else ``init(key, shape, dtype)``.
+    """
 
     def draw(key: jax.Array, shape: Sequence[int], dtype: Any = jnp.float32) -> jax.Array:
         if jnp.issubdtype(dtype, jnp.floating) and jnp.finfo(dtype).bits < 32:
@@ -284,13 +435,29 @@ register = REGISTRY.register
 
 
 def names() -> list[str]:
-    """The initialiser names :func:`get` accepts, sorted (besides import paths)."""
+    """The initialiser names :func:`get` accepts, sorted (besides import paths).
+
+    Returns:
+      The registered names, built-in and added with ``register``, plus any import paths
+      already used.
+    """
     return REGISTRY.names()
 
 
 def defaults(name: str) -> dict[str, Any]:
     """The arguments of the initialiser ``name`` with their default values (what a config holds
-    when it switches to ``name``)."""
+    when it switches to ``name``).
+
+    Args:
+      name: a registered initialiser name or an import path ``'package.module:attribute'``.
+
+    Returns:
+      ``{argument: default}`` of the factory's arguments that have a default (``{}`` for one
+      without arguments).
+
+    Raises:
+      ValueError: for an unknown name or an import path that does not import.
+    """
     return {
         parameter.name: parameter.default
         for parameter in inspect.signature(_factory(name)).parameters.values()
@@ -305,9 +472,19 @@ def _factory(name: str) -> Callable[..., Initializer]:
 def get(name: str, **kwargs: Any) -> Initializer:
     """Resolve an initialiser by name, e.g. ``get("identity", gain=1.0)`` or ``get("gaussian", std=1e-3)``.
 
+    Args:
+      name: a registered initialiser name (:func:`names`) or an import path
+        ``'package.module:attribute'`` of a factory.
+      **kwargs: the factory's arguments; those left out take its defaults.
+
+    Returns:
+      The initialiser ``init(key, shape, dtype)``, ``factory(**kwargs)``.
+
     Raises:
-      ValueError: for an unknown name (the message lists the known ones).
-      TypeError: for keyword arguments the named initialiser does not take.
+      ValueError: for an unknown name (the message lists the known ones), or an argument value
+        the factory rejects.
+      TypeError: for keyword arguments the named initialiser does not take, or an argument
+        value of the wrong type.
     """
     factory = _factory(name)
     signature = inspect.signature(factory)

@@ -20,17 +20,42 @@ OptimizerFactory = Callable[..., optax.GradientTransformation]
 
 
 def sgd(learning_rate: float, momentum: float = 0.0) -> optax.GradientTransformation:
-    """Plain SGD, or with ``momentum`` > 0 heavy-ball momentum."""
+    """Plain SGD, or with ``momentum`` > 0 heavy-ball momentum.
+
+    The update is ``-learning_rate * m_t`` with ``m_t = g_t + momentum * m_{t-1}`` (``m_t = g_t``
+    for ``momentum=0``), :func:`optax.sgd`.
+
+    Args:
+      learning_rate: the step size (a number or an optax schedule).
+      momentum: the momentum coefficient; 0 for plain SGD.
+
+    Returns:
+      The optax transformation.
+    """
     return optax.sgd(learning_rate, momentum=momentum or None)
 
 
 def adam(learning_rate: float) -> optax.GradientTransformation:
-    """Adam with optax's defaults (b1 0.9, b2 0.999, eps 1e-8)."""
+    """Adam with optax's defaults (b1 0.9, b2 0.999, eps 1e-8).
+
+    Args:
+      learning_rate: the step size (a number or an optax schedule).
+
+    Returns:
+      :func:`optax.adam`'s transformation.
+    """
     return optax.adam(learning_rate)
 
 
 def rmsprop(learning_rate: float) -> optax.GradientTransformation:
-    """RMSProp with optax's defaults (decay 0.9, eps 1e-8)."""
+    """RMSProp with optax's defaults (decay 0.9, eps 1e-8).
+
+    Args:
+      learning_rate: the step size (a number or an optax schedule).
+
+    Returns:
+      :func:`optax.rmsprop`'s transformation (uncentred, no momentum).
+    """
     return optax.rmsprop(learning_rate)
 
 

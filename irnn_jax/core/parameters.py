@@ -41,6 +41,24 @@ def parameter_specs(
     ``forget_bias`` added; a GRU has the extra candidate bias ``b_hn`` (zeros). Parameters of a
     half-precision dtype are drawn in float32 and rounded
     (:func:`irnn_jax.core.initializers.drawn_in_float32`).
+
+    Args:
+      kind: ``'rnn'``, ``'lstm'`` or ``'gru'``; ``G`` = 1, 4 or 3 gate blocks.
+      input_size: ``D``, a positive int.
+      hidden_size: ``H``, a positive int.
+      recurrent_init: initialiser of each ``[H, H]`` block of ``w_hh``.
+      input_init: initialiser of each ``[D, H]`` block of ``w_ih``.
+      bias_init: initialiser of ``b`` ``[G*H]`` (one draw for all gates).
+      forget_bias: added to the LSTM's forget-gate bias, ``b[H:2H]``; ignored for other kinds.
+
+    Returns:
+      ``{'w_ih': ([D, G*H], init), 'w_hh': ([H, G*H], init), 'b': ([G*H], init)}``, and for a
+      GRU ``'b_hn': ([H], zeros)``; each ``init(key, shape, dtype)``.
+
+    Raises:
+      ValueError: for an unknown ``kind``, a size that is not a positive int, or a non-finite
+        ``forget_bias`` (an LSTM's).
+      TypeError: for an LSTM's ``forget_bias`` that is not a real number.
     """
     checks.one_of(kind, tuple(GATES), "cell kind")
     checks.positive_int(input_size, "input_size")
@@ -109,7 +127,13 @@ def init_rnn(
       recurrent_init: initialiser of ``w_hh``; default ``identity()`` (IRNN).
       input_init: initialiser of ``w_ih``; default ``gaussian(0.001)`` (the paper's N(0, 0.001)).
       bias_init: initialiser of ``b``; default zeros.
-      dtype: parameter dtype.
+      dtype: parameter dtype (a half-precision one is drawn in float32 and rounded).
+
+    Returns:
+      The parameters, each drawn with its own split of ``key``.
+
+    Raises:
+      ValueError: for a size that is not a positive int.
     """
     return _init_params("rnn", key, input_size, hidden_size, dtype, (recurrent_init, input_init, bias_init))
 
@@ -132,6 +156,23 @@ def init_lstm(
     (default: LeCun normal input, orthogonal recurrent, zero bias, as Flax's ``LSTMCell``), then
     ``forget_bias`` is added to the forget gate's bias (Flax uses 0; the IRNN paper searched
     {1, 4, 10, 20} for its LSTM baseline).
+
+    Args:
+      key: PRNG key.
+      input_size: ``D``, a positive int.
+      hidden_size: ``H``, a positive int.
+      recurrent_init: initialiser of each ``[H, H]`` gate block of ``w_hh``; default ``orthogonal()``.
+      input_init: initialiser of each ``[D, H]`` gate block of ``w_ih``; default ``lecun_normal()``.
+      bias_init: initialiser of ``b`` ``[4H]``; default zeros.
+      forget_bias: added to the forget gate's bias ``b[H:2H]``.
+      dtype: parameter dtype (a half-precision one is drawn in float32 and rounded).
+
+    Returns:
+      The parameters, each drawn with its own split of ``key``.
+
+    Raises:
+      ValueError: for a size that is not a positive int or a non-finite ``forget_bias``.
+      TypeError: for a ``forget_bias`` that is not a real number.
     """
     inits = (recurrent_init, input_init, bias_init)
     return _init_params("lstm", key, input_size, hidden_size, dtype, inits, forget_bias=forget_bias)
@@ -149,14 +190,45 @@ def init_gru(
 ) -> Params:
     """GRU parameters ``{'w_ih': [D, 3H], 'w_hh': [H, 3H], 'b': [3H], 'b_hn': [H]}``, gates in
     the order (reset, update, candidate), as PyTorch's; ``b_hn`` is the recurrent bias of the
-    candidate, which sits inside the reset gate's product (see :func:`irnn_jax.core.gated.gru`)."""
+    candidate, which sits inside the reset gate's product (see :func:`irnn_jax.core.gated.gru`).
+
+    Args:
+      key: PRNG key.
+      input_size: ``D``, a positive int.
+      hidden_size: ``H``, a positive int.
+      recurrent_init: initialiser of each ``[H, H]`` gate block of ``w_hh``; default ``orthogonal()``.
+      input_init: initialiser of each ``[D, H]`` gate block of ``w_ih``; default ``lecun_normal()``.
+      bias_init: initialiser of ``b`` ``[3H]``; default zeros (``b_hn`` is always zeros).
+      dtype: parameter dtype (a half-precision one is drawn in float32 and rounded).
+
+    Returns:
+      The parameters, each drawn with its own split of ``key``.
+
+    Raises:
+      ValueError: for a size that is not a positive int.
+    """
     return _init_params("gru", key, input_size, hidden_size, dtype, (recurrent_init, input_init, bias_init))
 
 
 def initial_state(
     state: tuple[jax.Array, ...] | None, parts: int, batch_size: int, hidden_size: int, dtype: jnp.dtype
 ) -> tuple[jax.Array, ...]:
-    """A tuple of ``parts`` states ``[B, H]`` (zeros for ``None``), each shape-checked."""
+    """A tuple of ``parts`` states ``[B, H]`` (zeros for ``None``), each shape-checked.
+
+    Args:
+      state: the given initial state, a tuple of ``parts`` arrays ``[B, H]``, or ``None``.
+      parts: 2 for an LSTM's ``(h, c)``, else 1.
+      batch_size: ``B``.
+      hidden_size: ``H``.
+      dtype: the dtype of the returned states.
+
+    Returns:
+      ``parts`` arrays ``[B, H]`` in ``dtype``.
+
+    Raises:
+      TypeError: if ``state`` is not a tuple of ``parts`` items.
+      ValueError: if a part is not ``[B, H]``.
+    """
     if state is None:
         return (jnp.zeros((batch_size, hidden_size), dtype),) * parts
     if not isinstance(state, tuple) or len(state) != parts:
@@ -171,6 +243,20 @@ def initial_state(
 
 
 def check_xs(xs: jax.Array, name: str, layout: str) -> jax.Array:
+    """Check that ``xs`` is a 3-D floating array with no zero size.
+
+    Args:
+      xs: the inputs, ``[B, T, D]`` or ``[T, B, D]``.
+      name: their name in the error messages.
+      layout: the expected layout in words, for the error message (``'(batch, time, features)'``).
+
+    Returns:
+      ``xs``, unchanged.
+
+    Raises:
+      TypeError: if ``xs`` is not an array or not of a floating dtype.
+      ValueError: if ``xs`` is not 3-D or has a zero size.
+    """
     if not hasattr(xs, "shape") or not hasattr(xs, "dtype"):
         raise TypeError(f"{name} must be an array, got {type(xs).__name__}")
     if xs.ndim != 3:
@@ -183,6 +269,15 @@ def check_xs(xs: jax.Array, name: str, layout: str) -> jax.Array:
 
 
 def check_input_size(xs: jax.Array, w_ih: jax.Array) -> None:
+    """Check that the inputs' last axis, ``D``, matches ``w_ih`` ``[D, G*H]``.
+
+    Args:
+      xs: the inputs ``[..., D]``.
+      w_ih: the input weights.
+
+    Raises:
+      ValueError: if ``xs.shape[-1] != w_ih.shape[0]``.
+    """
     if xs.shape[-1] != w_ih.shape[0]:
         raise ValueError(
             f"xs has input size {xs.shape[-1]} but params['w_ih'] expects {w_ih.shape[0]} "
@@ -191,12 +286,35 @@ def check_input_size(xs: jax.Array, w_ih: jax.Array) -> None:
 
 
 def check_implementation(implementation: str) -> str:
-    """The checked ``implementation`` argument of every recurrence."""
+    """The checked ``implementation`` argument of every recurrence.
+
+    Args:
+      implementation: ``'auto'``, ``'fused'`` or ``'autodiff'``.
+
+    Returns:
+      ``implementation``, unchanged.
+
+    Raises:
+      ValueError: for any other value.
+    """
     return checks.one_of(implementation, IMPLEMENTATIONS, "implementation")
 
 
 def check_params(params: Params, num_gates: int = 1, extra: tuple[str, ...] = ()) -> int:
-    """Check ``w_ih [D, G*H]``, ``w_hh [H, G*H]``, ``b [G*H]`` (+ ``extra`` ``[H]``); return H."""
+    """Check ``w_ih [D, G*H]``, ``w_hh [H, G*H]``, ``b [G*H]`` (+ ``extra`` ``[H]``); return H.
+
+    Args:
+      params: the cell's parameters.
+      num_gates: ``G``, the number of gate blocks (1, 4 or 3).
+      extra: names of further ``[H]`` parameters (a GRU's ``'b_hn'``).
+
+    Returns:
+      ``H``, read off ``w_hh``.
+
+    Raises:
+      ValueError: for a missing key or a parameter of the wrong shape.
+      TypeError: for a parameter that is not of a floating dtype.
+    """
     expected = ("w_ih", "w_hh", "b", *extra)
     missing = set(expected) - set(params)
     if missing:

@@ -29,14 +29,17 @@ class Registry(Generic[Entry]):
 
         Args:
           name: a new name, not already taken (a name with ``:`` is an import path, not a name).
-          entry: what the name gives.
+          entry: what the name gives; ``None`` for the decorator form.
           replace: allow replacing an entry of the same name (a notebook re-running its cell).
+            Registering the very same entry again under its name is allowed without it.
 
         Returns:
-          ``entry`` (or the decorator).
+          ``entry`` (or the decorator, which registers and returns what it decorates).
 
         Raises:
-          ValueError: for a taken name (without ``replace``) or a name that is not a plain word.
+          ValueError: for a name taken by another entry (without ``replace``) or a name that is
+            not a plain word (empty, not a string, with ``:`` or surrounding whitespace); in the
+            decorator form, raised when it decorates.
         """
         if entry is None:
             return lambda decorated: self.register(name, decorated, replace=replace)
@@ -49,6 +52,13 @@ class Registry(Generic[Entry]):
 
     def get(self, name: str) -> Entry:
         """The entry of ``name``, importing ``"module:attribute"`` names on first use.
+
+        Args:
+          name: a registered name or an import path ``'package.module:attribute'`` (remembered
+            under that path once imported).
+
+        Returns:
+          The registered entry, or the imported attribute.
 
         Raises:
           ValueError: for an unknown name (listing the known ones) or an import path that does
@@ -67,7 +77,12 @@ class Registry(Generic[Entry]):
     @contextlib.contextmanager
     def scoped(self) -> Iterator[Registry[Entry]]:
         """A block whose registrations (and imported names) are dropped when it ends: for tests,
-        and for a notebook trying an entry out."""
+        and for a notebook trying an entry out.
+
+        Yields:
+          This registry; on exit its entries are restored to those it had on entry (replaced
+          entries come back too).
+        """
         saved = dict(self._entries)
         try:
             yield self
@@ -75,7 +90,11 @@ class Registry(Generic[Entry]):
             self._entries = saved
 
     def names(self) -> list[str]:
-        """The registered names, sorted (import paths used so far included)."""
+        """The registered names, sorted (import paths used so far included).
+
+        Returns:
+          A new sorted list of the names.
+        """
         return sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:

@@ -74,7 +74,14 @@ def rnn(
         (:mod:`irnn_jax.models.diagnostics`). Runs the plain scan, differentiated by JAX.
 
     Returns:
-      ``hs`` ``[B, T, H]``, the state after each step; with ``return_state``, ``(hs, h_T)``.
+      ``hs`` ``[B, T, H]``, the state after each step, in the dtype of ``xs`` and ``params``
+      promoted together; with ``return_state``, ``(hs, h_T)``.
+
+    Raises:
+      TypeError: if ``xs`` is not a floating array or a parameter not floating.
+      ValueError: for a shape that does not fit (``xs`` not 3-D or with a zero size, ``params``,
+        ``h0`` or ``probes`` of the wrong shape) or an unknown ``activation``,
+        ``implementation`` or non-positive ``unroll``.
     """
     options = _Options(activation, unroll, implementation, hoist_input, probes)
     hs, _ = _batch_major(params, xs, h0, options, final_only=False, count_active=False)
@@ -96,7 +103,20 @@ def rnn_final(
 
     What a readout of the last state needs: the fused backward reads no ``[T, B, H]`` cotangent
     (all zeros but one step) and pairs each stored state with its step's gradient without
-    shifting any array. Arguments as :func:`rnn`.
+    shifting any array. Arguments (and errors) as :func:`rnn`.
+
+    Args:
+      params: ``{'w_ih': [D, H], 'w_hh': [H, H], 'b': [H]}``.
+      xs: inputs, batch-major ``[B, T, D]``, floating point.
+      h0: initial state ``[B, H]``; zeros when ``None``.
+      activation: ``'relu'`` or ``'tanh'``.
+      unroll: ``lax.scan`` unroll factor.
+      implementation: ``'fused'``, ``'autodiff'`` or ``'auto'`` (the fused one), as for :func:`rnn`.
+      hoist_input: as for :func:`rnn`; ``None`` picks per shape.
+      probes: ``[B, T, H]`` added to the states, as for :func:`rnn` (runs the plain scan).
+
+    Returns:
+      ``h_T`` ``[B, H]``.
     """
     options = _Options(activation, unroll, implementation, hoist_input, probes)
     final, _ = _batch_major(params, xs, h0, options, final_only=True, count_active=False)
@@ -116,7 +136,26 @@ def rnn_time_major(
     probes: jax.Array | None = None,
 ) -> jax.Array | tuple[jax.Array, jax.Array]:
     """:func:`rnn` on time-major inputs ``[T, B, D]`` (and ``probes`` ``[T, B, H]``), returning
-    ``[T, B, H]`` (and ``h_T``) with no transposes."""
+    ``[T, B, H]`` (and ``h_T``) with no transposes.
+
+    Args:
+      params: ``{'w_ih': [D, H], 'w_hh': [H, H], 'b': [H]}``.
+      xs: inputs, time-major ``[T, B, D]``, floating point.
+      h0: initial state ``[B, H]``; zeros when ``None``.
+      activation: ``'relu'`` or ``'tanh'``.
+      unroll: ``lax.scan`` unroll factor.
+      implementation: ``'fused'``, ``'autodiff'`` or ``'auto'`` (the fused one), as for :func:`rnn`.
+      hoist_input: as for :func:`rnn`; ``None`` picks per shape.
+      return_state: also return ``h_T`` ``[B, H]`` (here ``hs[-1]``).
+      probes: time-major ``[T, B, H]``, added to the states as for :func:`rnn`.
+
+    Returns:
+      ``hs`` ``[T, B, H]``; with ``return_state``, ``(hs, h_T)``.
+
+    Raises:
+      TypeError: as for :func:`rnn`.
+      ValueError: as for :func:`rnn`.
+    """
     options = _Options(activation, unroll, implementation, hoist_input, probes)
     hs, _ = _batch_major(params, xs, h0, options, final_only=False, count_active=False, time_major=True)
     return (hs, hs[-1]) if return_state else hs
@@ -139,8 +178,24 @@ def rnn_counting_active(
     the states are in cache (a reduction over the stored states afterwards costs far more at
     large batch sizes); the fraction is not differentiated.
 
+    Args:
+      params: ``{'w_ih': [D, H], 'w_hh': [H, H], 'b': [H]}``.
+      xs: inputs, batch-major ``[B, T, D]``, floating point.
+      h0: initial state ``[B, H]``; zeros when ``None``.
+      final_only: return ``h_T`` (as :func:`rnn_final`) instead of every state.
+      activation: ``'relu'`` or ``'tanh'``.
+      unroll: ``lax.scan`` unroll factor.
+      implementation: ``'fused'``, ``'autodiff'`` or ``'auto'`` (the fused one), as for :func:`rnn`.
+      hoist_input: as for :func:`rnn`; ``None`` picks per shape.
+      probes: ``[B, T, H]`` added to the states, as for :func:`rnn` (runs the plain scan).
+
     Returns:
-      ``(hs [B, T, H] or h_T [B, H], active fraction)``.
+      ``(hs [B, T, H] or h_T [B, H], active fraction)``, the fraction a float scalar, the mean
+      of ``h_t > 0`` over the states ``h_1 .. h_T`` of every sequence and unit.
+
+    Raises:
+      TypeError: as for :func:`rnn`.
+      ValueError: as for :func:`rnn`.
     """
     options = _Options(activation, unroll, implementation, hoist_input, probes)
     return _batch_major(params, xs, h0, options, final_only=final_only, count_active=True)
