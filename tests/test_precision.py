@@ -79,3 +79,20 @@ def test_an_unknown_dtype_is_refused_naming_the_allowed_ones():
         ValueError, match=r"unknown model\.dtype 'float8'; allowed: float32, bfloat16, float16, float64"
     ):
         parts.build(config)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_half_precision_inputs_with_float32_recurrent_weights_run_in_float32(kind):
+    from irnn_jax import recurrence
+    from irnn_jax.core import parameters
+
+    init = {"rnn": parameters.init_rnn, "lstm": parameters.init_lstm, "gru": parameters.init_gru}[kind]
+    params = init(jax.random.PRNGKey(0), 3, 4)
+    mixed = {**params, "w_ih": params["w_ih"].astype(jnp.bfloat16)}
+    xs = jnp.linspace(-1, 1, 30).reshape(2, 5, 3).astype(jnp.bfloat16)
+    run = getattr(recurrence, kind)
+    for implementation in ("fused", "autodiff"):
+        hs = run(mixed, xs, implementation=implementation)
+        exact = run({**mixed, "w_ih": mixed["w_ih"].astype(jnp.float32)}, xs.astype(jnp.float32))
+        assert hs.dtype == jnp.float32
+        np.testing.assert_allclose(hs, exact, atol=2e-3)  # the input projection rounds to bfloat16

@@ -235,7 +235,7 @@ def _gated(kind, params, xs, state0, options, *, final_only):
     implementation = check_implementation(options.implementation)
     if implementation == "auto":
         implementation = "fused" if fuses_gated_backward(batch_size) else "autodiff"
-    dtype = jnp.result_type(xs, params["w_ih"])
+    dtype = jnp.result_type(xs, *(params[name] for name in ("w_ih", "w_hh", "b", *extra)))
     parts = 2 if kind == "lstm" else 1
     state0 = initial_state(state0, parts, batch_size, hidden_size, dtype)
     b_hn = params["b_hn"] if kind == "gru" else jnp.zeros((0,), dtype)
