@@ -41,7 +41,7 @@ def test_train_runs_a_config_with_overrides_and_reports_the_test_metric(tmp_path
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--config.model.cell=gelu"], "unknown cell .gelu.; allowed: irnn, rnn_relu, rnn_tanh, lstm, gru"),
+        (["--config.model.cell=gelu"], "unknown model.cell .gelu.; allowed: irnn, rnn_relu, rnn_tanh, lstm"),
         (["--config.model.forget_bias=big"], "config field .model.forget_bias. is a float"),
         (["--config.model.layers=0"], "model.layers must be a positive int"),
         (["--config.model.recurrent_init.name=eye"], "unknown initializer 'eye'"),

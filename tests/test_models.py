@@ -154,7 +154,7 @@ def test_sequence_readout_gives_an_output_per_step():
         (
             {"cell": "transformer"},
             ValueError,
-            "unknown cell 'transformer'; allowed: irnn, rnn_relu, rnn_tanh, lstm, gru",
+            "unknown model.cell 'transformer'; allowed: irnn, rnn_relu, rnn_tanh, lstm, gru",
         ),
         ({"layers": 0}, ValueError, "model.layers must be a positive int, got model.layers=0"),
         (
@@ -162,7 +162,7 @@ def test_sequence_readout_gives_an_output_per_step():
             TypeError,
             "model.forget_bias must be a real number, got model.forget_bias='-1'",
         ),
-        ({"readout": "mean"}, ValueError, "unknown readout 'mean'; allowed: last, sequence"),
+        ({"readout": "mean"}, ValueError, "unknown model.readout 'mean'; allowed: last, sequence"),
         ({"bidirectional": "yes"}, TypeError, "model.bidirectional must be True or False, got 'yes'"),
         ({"projection_size": -4}, ValueError, "model.projection_size must be a positive int"),
     ],

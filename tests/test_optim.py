@@ -91,7 +91,7 @@ def test_learning_rate_and_clip_are_injected_hyperparameters_a_sweep_can_set():
     ("changes", "error", "message"),
     [
         ({"name": "lbfgs"}, ValueError, "unknown optimizer 'lbfgs'; known optimizers: adam, rmsprop, sgd"),
-        ({"clip_mode": "norm"}, ValueError, "unknown clip_mode 'norm'; allowed: global_norm, value, none"),
+        ({"clip_mode": "norm"}, ValueError, "unknown optim.clip_mode 'norm'; allowed: global_norm, value"),
         ({"lr": 0.0}, ValueError, r"optim.lr must be > 0, got optim.lr=0.0"),
         ({"lr": "fast"}, TypeError, "optim.lr must be a real number, got optim.lr='fast'"),
         ({"clip": -1.0}, ValueError, "optim.clip must be > 0 with clip_mode='global_norm', got -1.0"),

@@ -198,3 +198,11 @@ def test_an_optimizer_built_alone_from_a_decay_that_follows_the_budget_says_what
         ValueError, match=r"optim.decay_steps=None \(decay over train.steps\) needs the train"
     ):
         optim.make_optimizer({"name": "adam", "lr": 1e-3, "decay_steps": None})
+
+
+@pytest.mark.parametrize("field", NAME_FIELDS)
+def test_an_unknown_name_is_refused_naming_its_dotted_field(field, capsys, tmp_path):
+    argv = ["train", "--config", CONFIG, "--workdir", str(tmp_path), f"--config.{field}='bogus'"]
+    assert_one_clean_error(argv, capsys)
+    cli.main(argv)
+    assert f"{field}" in capsys.readouterr().err

@@ -42,7 +42,7 @@ def override(config: ml_collections.ConfigDict, assignment: str) -> None:
         raise ConfigError(f"unknown config field {dotted!r}: {'.'.join(parents)!r} is a value, not a section")
     value = literal(text)
     if parents and parents[-1].endswith("_init"):  # an initialiser section {name, **arguments}
-        _set_initializer_field(node, leaf, value)
+        _set_initializer_field(node, leaf, value, dotted)
         return
     if leaf not in node:
         raise ConfigError(f"unknown config field {dotted!r}; known here: {', '.join(node.keys())}")
@@ -60,7 +60,9 @@ def override(config: ml_collections.ConfigDict, assignment: str) -> None:
     node[leaf] = value
 
 
-def _set_initializer_field(section: ml_collections.ConfigDict, field: str, value: object) -> None:
+def _set_initializer_field(
+    section: ml_collections.ConfigDict, field: str, value: object, dotted: str
+) -> None:
     """Set ``field`` of an initialiser section. A new ``name`` drops the previous initialiser's
     arguments and takes the new one's defaults; an argument is set as given, whatever its type
     (the initialiser checks its arguments when the run is built)."""
@@ -70,7 +72,7 @@ def _set_initializer_field(section: ml_collections.ConfigDict, field: str, value
         try:
             arguments = initializers.defaults(value)
         except ValueError as error:
-            raise ConfigError(str(error)) from None
+            raise ConfigError(f"{dotted}: {error}") from None
         for key in list(section.keys()):
             del section[key]
         section["name"] = value

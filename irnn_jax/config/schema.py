@@ -59,7 +59,8 @@ def _momentum(value: Any, name: str) -> float:
 
 
 def _optimizer_name(value: Any, name: str) -> str:
-    optimizers.REGISTRY.get(value)  # raises for a name it does not know or cannot import
+    with checks.about(name):
+        optimizers.REGISTRY.get(value)  # raises for a name it does not know or cannot import
     return value
 
 
@@ -161,7 +162,7 @@ class OptimSettings(Settings):
     name: str = _setting(_optimizer_name)
     lr: float = _setting(_positive_number)
     momentum: float = _setting(_momentum, 0.0)
-    clip_mode: str = _setting(lambda value, name: checks.one_of(value, CLIP_MODES, "clip_mode"), "none")
+    clip_mode: str = _setting(lambda value, name: checks.one_of(value, CLIP_MODES, name), "none")
     clip: float = _setting(checks.finite_number, 1.0)
     # 0: no decay; None: to zero at train.steps (resolved by complete); N: to zero at step N
     decay_steps: int | None = _setting(_decay_steps, 0)
@@ -323,7 +324,8 @@ def validate(config: Mapping[str, Any]) -> None:
         task_config = config["task"]
         if not isinstance(task_config, Section):
             raise TypeError(f"config.task must be a section, got {task_config!r}")
-        task_fields = ("name", *tasks.task_fields(task_config.get("name")))
+        with checks.about("task.name"):
+            task_fields = ("name", *tasks.task_fields(task_config.get("name")))
         _expect_fields(task_config, task_fields, task_fields, "task")
         model_required = tuple(field for field in MODEL_FIELDS if field not in model_defaults())
         _expect_fields(config["model"], model_required, MODEL_FIELDS, "model")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 
@@ -37,3 +38,25 @@ def one_of(value: Any, allowed: Sequence[str], name: str) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}")
     return value
+
+
+@contextlib.contextmanager
+def about(field: str) -> Iterator[None]:
+    """Prefix the message of a ``ValueError`` raised inside with the config ``field`` it concerns.
+
+    For checks that name a kind of thing (``unknown initializer 'x'``) where several fields take
+    one (``model.recurrent_init``, ``model.input_init``, ...).
+
+    Args:
+      field: the dotted config field, such as ``'model.recurrent_init.name'``.
+
+    Yields:
+      Nothing; the ``with`` body runs unchanged.
+
+    Raises:
+      ValueError: of the type raised inside, its message ``'<field>: <message>'``.
+    """
+    try:
+        yield
+    except ValueError as error:
+        raise type(error)(f"{field}: {error}") from None

@@ -534,7 +534,10 @@ def from_config(model_config: Mapping[str, Any], output_size: int, vocab_size: i
       KeyError: for a missing field without a default (an initialiser or ``hidden_size``).
     """
     model_config = {**CONFIG_DEFAULTS, **model_config}
-    inits = {field: initializers.get(**dict(model_config[field])) for field in INIT_FIELDS}
+    inits = {}
+    for field in INIT_FIELDS:
+        with checks.about(f"model.{field}.name"):
+            inits[field] = initializers.get(**dict(model_config[field]))
     embed_size = model_config["embed_size"]
     if vocab_size:
         checks.positive_int(embed_size, "model.embed_size (the task's inputs are token ids)")
@@ -550,11 +553,11 @@ def from_config(model_config: Mapping[str, Any], output_size: int, vocab_size: i
     return RNNModel(
         hidden_size=checks.positive_int(model_config["hidden_size"], "model.hidden_size"),
         output_size=output_size,
-        cell=checks.one_of(model_config["cell"], CELLS, "cell"),
+        cell=checks.one_of(model_config["cell"], CELLS, "model.cell"),
         layers=checks.positive_int(model_config["layers"], "model.layers"),
         bidirectional=model_config["bidirectional"],
         projection_size=projection_size,
-        readout=checks.one_of(model_config["readout"], READOUTS, "readout"),
+        readout=checks.one_of(model_config["readout"], READOUTS, "model.readout"),
         forget_bias=checks.finite_number(model_config["forget_bias"], "model.forget_bias"),
         unroll=checks.positive_int(model_config["unroll"], "model.unroll"),
         implementation=checks.one_of(
