@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import irnn_jax
 from irnn_jax import config as config_lib
-from irnn_jax.core.errors import UserError
+from irnn_jax.core.errors import StoppedError, UserError
 from irnn_jax.runtime import progress
 
 EXIT_FAILED = 1
@@ -338,6 +338,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (_UsageError, UserError) as error:
         print(f"irnn-jax: error: {' '.join(str(error).splitlines())}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except StoppedError as error:  # SIGTERM or SIGINT: the run saved where it stopped
+        print(f"irnn-jax: {error}", file=sys.stderr)
+        return error.exit_code
 
 
 if __name__ == "__main__":

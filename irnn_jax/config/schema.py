@@ -58,6 +58,12 @@ def _momentum(value: Any, name: str) -> float:
     return momentum
 
 
+def _metric_name(value: Any, name: str) -> str | None:
+    if value is not None and not (isinstance(value, str) and value.isidentifier()):
+        raise ValueError(f"{name} must be a metric's name (such as 'accuracy') or None, got {name}={value!r}")
+    return value
+
+
 def _optimizer_name(value: Any, name: str) -> str:
     with checks.about(name):
         optimizers.REGISTRY.get(value)  # raises for a name it does not know or cannot import
@@ -148,6 +154,12 @@ class TrainSettings(Settings):
     max_rollbacks: int = _setting(checks.non_negative_int, 3, resumable=True)
     # > 0: diagnostics.jsonl (||dL/dh_t||, w_hh spectrum) every that many steps
     diagnostics_every: int = _setting(checks.non_negative_int, 0, resumable=True)
+    # a held-out metric (``accuracy``, ``mse``, ...): keep the checkpoint of its best validation
+    # value in <workdir>/best/ (the better direction: irnn_jax.tasks.base.higher_is_better)
+    keep_best: str | None = _setting(_metric_name, None)
+    # > 0: stop once that many held-out evaluations in a row bring no better validation value of
+    # keep_best's metric (the task's headline metric without keep_best)
+    early_stopping_patience: int = _setting(checks.non_negative_int, 0, resumable=True)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

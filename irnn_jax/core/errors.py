@@ -1,12 +1,15 @@
 """The errors a user can act on: bad config, missing or damaged data, a workdir in the way.
 
-The command line prints an :class:`UserError` as one ``irnn-jax: error: ...`` line and exits 2;
-any other exception is a bug and surfaces with its traceback.
+The command line prints an :class:`UserError` as one ``irnn-jax: error: ...`` line and exits 2,
+and a :class:`StoppedError` (a run stopped by SIGTERM or SIGINT after saving) as one line with
+the signal's conventional status (143, 130); any other exception is a bug and surfaces with its
+traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
+import signal
 from collections.abc import Iterator
 
 
@@ -28,6 +31,22 @@ class DataError(UserError, ValueError):
 
 class WorkdirError(UserError):
     """The workdir cannot be used: locked by another run, a file, or holding another run's checkpoints."""
+
+
+class StoppedError(Exception):
+    """A run stopped by a signal after saving the step it reached.
+
+    Attributes:
+      signal_name: ``'SIGTERM'`` or ``'SIGINT'``.
+      exit_code: the conventional exit status, 128 + the signal's number.
+      step: the step that was checkpointed.
+    """
+
+    def __init__(self, message: str, signal_number: int, step: int) -> None:
+        super().__init__(message)
+        self.signal_name = signal.Signals(signal_number).name
+        self.exit_code = 128 + signal_number
+        self.step = step
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import jax
+import numpy as np
 from jax.experimental import multihost_utils
 
 from irnn_jax.core.errors import ConfigError
@@ -115,3 +116,19 @@ def main_only(log: Callable[[str], None]) -> Callable[[str], None]:
       others.
     """
     return log if is_main() else (lambda message: None)
+
+
+def any_process(flag: bool) -> bool:
+    """Whether ``flag`` is true in any process of the job (an all-gather; no communication alone).
+
+    Every process must call it at the same point of the program.
+
+    Args:
+      flag: this process's value.
+
+    Returns:
+      The logical or of every process's ``flag``, the same in all of them.
+    """
+    if jax.process_count() == 1:
+        return bool(flag)
+    return bool(np.any(multihost_utils.process_allgather(np.asarray(flag, np.bool_))))

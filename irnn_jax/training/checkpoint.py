@@ -17,11 +17,15 @@ a damaged checkpoint, and the workdir is on a file system that all of them see.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
+import logging
 import pathlib
+import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jax
@@ -34,10 +38,22 @@ from irnn_jax.training import workdir as workdir_lib
 SET_ASIDE_DIR = "unrestorable_checkpoints"
 
 
-def manager(workdir: str | pathlib.Path, keep: int) -> ocp.CheckpointManager:
-    """A synchronous checkpoint manager for ``<workdir>/checkpoints`` keeping the last ``keep``."""
+def manager(workdir: str | pathlib.Path, keep: int, which: str = "latest") -> ocp.CheckpointManager:
+    """A synchronous checkpoint manager of a run's checkpoints.
+
+    Args:
+      workdir: the run's workdir.
+      keep: how many checkpoints to keep, the newest.
+      which: ``'latest'``, the run's checkpoints in ``<workdir>/checkpoints``, or ``'best'``, its
+        best held-out one in ``<workdir>/best/checkpoints`` (its digests beside it).
+
+    Returns:
+      The manager; close it when done.
+    """
+    root = pathlib.Path(workdir).resolve()
+    root = root if which == "latest" else root / workdir_lib.BEST_DIR
     return ocp.CheckpointManager(
-        pathlib.Path(workdir).resolve() / workdir_lib.CHECKPOINTS_DIR,
+        root / workdir_lib.CHECKPOINTS_DIR,
         item_handlers=ocp.StandardCheckpointHandler(),
         options=ocp.CheckpointManagerOptions(
             max_to_keep=keep, create=True, cleanup_tmp_directories=True, enable_async_checkpointing=False
@@ -46,9 +62,18 @@ def manager(workdir: str | pathlib.Path, keep: int) -> ocp.CheckpointManager:
 
 
 def save(checkpoints: ocp.CheckpointManager, step: int, state: Any) -> None:
-    """Write ``state`` as the checkpoint of ``step``, wait until it is on disk, record its digests."""
-    checkpoints.save(step, args=ocp.args.StandardSave(state), force=True)
-    checkpoints.wait_until_finished()
+    """Write ``state`` as the checkpoint of ``step``, wait until it is on disk, record its digests.
+
+    Raises:
+      WorkdirError: the file system refused the write (no space left, ...): orbax's temporary
+        directory is removed and the checkpoints saved before stay as they were
+        (:func:`irnn_jax.training.workdir.writing`).
+    """
+    needed = sum(leaf.nbytes for leaf in jax.tree.leaves(state))  # before orbax's compression
+    undo = functools.partial(_remove_partial, checkpoints)
+    with workdir_lib.writing(_step_dir(checkpoints, step), needed, undo), _quiet_refused_writes():
+        checkpoints.save(step, args=ocp.args.StandardSave(state), force=True)
+        checkpoints.wait_until_finished()
     if not distributed.is_main():  # every process saves its share; the main one records digests
         return
     digests = {
@@ -57,7 +82,32 @@ def save(checkpoints: ocp.CheckpointManager, step: int, state: Any) -> None:
         if int(kept) in checkpoints.all_steps()
     }
     digests[str(step)] = _file_digests(_step_dir(checkpoints, step))
-    _digests_path(checkpoints).write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n")
+    workdir_lib.write_text(_digests_path(checkpoints), json.dumps(digests, indent=1, sort_keys=True) + "\n")
+
+
+def _remove_partial(checkpoints: ocp.CheckpointManager) -> None:
+    """Remove the temporary directory of a save the file system refused (the main process's)."""
+    if distributed.is_main():
+        for partial in pathlib.Path(checkpoints.directory).glob("*.orbax-checkpoint-tmp*"):
+            shutil.rmtree(partial, ignore_errors=True)
+    checkpoints.reload()
+
+
+class _DropRefusedWrites(logging.Filter):
+    """Drops orbax's own log line of a write the file system refused: :func:`save` reports it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return workdir_lib.storage_problem(Exception(record.getMessage())) is None
+
+
+@contextlib.contextmanager
+def _quiet_refused_writes() -> Iterator[None]:
+    logger, drop = logging.getLogger("absl"), _DropRefusedWrites()
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
 
 
 def latest_step(checkpoints: ocp.CheckpointManager) -> int | None:

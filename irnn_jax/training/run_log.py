@@ -80,8 +80,7 @@ class RunLog:
         """Append one line to ``metrics.jsonl`` (and its numbers to the event file)."""
         if not self.writes:
             return
-        with (self.workdir / workdir_lib.METRICS_FILE).open("a") as file:
-            file.write(json.dumps(record) + "\n")
+        workdir_lib.append_line(self.workdir / workdir_lib.METRICS_FILE, json.dumps(record))
         split = record["split"]
         numbers = {
             f"{split}/{name}": value
@@ -90,19 +89,29 @@ class RunLog:
             and isinstance(value, int | float)
             and not isinstance(value, bool)
         }
-        for writer in self._writers:
-            writer.scalars(record["step"], numbers)
+        for writer in self._writers:  # TensorBoard's event files are in the workdir too
+            with workdir_lib.writing(self.workdir, 32 * len(numbers)):
+                writer.scalars(record["step"], numbers)
 
     def write_diagnostics(self, step: int, record: dict[str, Any]) -> None:
         """Append the diagnostics of ``step`` to ``diagnostics.jsonl``."""
         if not self.writes:
             return
-        with (self.workdir / workdir_lib.DIAGNOSTICS_FILE).open("a") as file:
-            file.write(json.dumps({"step": step, **record}) + "\n")
+        workdir_lib.append_line(
+            self.workdir / workdir_lib.DIAGNOSTICS_FILE, json.dumps({"step": step, **record})
+        )
+
+    def records(self) -> list[dict[str, Any]]:
+        """The lines of ``metrics.jsonl`` so far, in order (a line cut short by a kill left out).
+
+        Returns:
+          One dict per whole line.
+        """
+        return [record for _, record in self._lines(workdir_lib.METRICS_FILE)]
 
     def rollbacks(self) -> int:
         """How many rollbacks ``metrics.jsonl`` records (a resumed run's budget goes on from it)."""
-        return sum(record.get("split") == "rollback" for _, record in self._lines(workdir_lib.METRICS_FILE))
+        return sum(record.get("split") == "rollback" for record in self.records())
 
     def drop_after(self, step: int, *, held_out_too: bool = False) -> None:
         """Remove the lines of steps after ``step`` (and with ``held_out_too`` the valid/test
@@ -121,7 +130,8 @@ class RunLog:
         for name in (workdir_lib.METRICS_FILE, workdir_lib.DIAGNOSTICS_FILE):
             path = self.workdir / name
             if path.exists():
-                path.write_text("".join(line + "\n" for line, record in self._lines(name) if keep(record)))
+                kept = "".join(line + "\n" for line, record in self._lines(name) if keep(record))
+                workdir_lib.write_text(path, kept)
 
     def _lines(self, name: str) -> list[tuple[str, dict[str, Any]]]:
         """``(line, record)`` for every whole line of the file ``name``."""

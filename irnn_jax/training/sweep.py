@@ -260,7 +260,7 @@ def _write_summary(
         "config": workdir_lib.as_dict(built.config),
     }
     if distributed.is_main():
-        (workdir / workdir_lib.SWEEP_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+        workdir_lib.write_text(workdir / workdir_lib.SWEEP_FILE, json.dumps(summary, indent=2) + "\n")
     return summary
 
 
@@ -297,7 +297,7 @@ def _save_params(workdir: pathlib.Path, final: Any, best: Any) -> None:
     for which, tree in (("final", final), ("best", best)):
         for path, leaf in jax.tree_util.tree_leaves_with_path(tree):
             arrays[f"{which}{jax.tree_util.keystr(path)}"] = np.asarray(leaf)
-    np.savez(workdir / workdir_lib.SWEEP_PARAMS_FILE, **arrays)
+    workdir_lib.write_arrays(workdir / workdir_lib.SWEEP_PARAMS_FILE, arrays)
 
 
 def load_run(workdir: str | pathlib.Path, index: int, which: str = "best") -> tuple[parts.RunParts, Any]:

@@ -40,17 +40,17 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import jax
-import numpy as np
 import orbax.checkpoint as ocp
 
 from irnn_jax import tasks
 from irnn_jax.config import schema
-from irnn_jax.core import errors
+from irnn_jax.core import checks, errors
 from irnn_jax.core.errors import WorkdirError
 from irnn_jax.models import diagnostics
-from irnn_jax.runtime import distributed, sharding
+from irnn_jax.runtime import distributed, sharding, stopping
 from irnn_jax.runtime import progress as progress_lib
 from irnn_jax.runtime import tensorboard as tensorboard_lib
+from irnn_jax.training import best as best_lib
 from irnn_jax.training import checkpoint, optim, parts, run_log
 from irnn_jax.training import workdir as workdir_lib
 from irnn_jax.training.run_log import TrainingDivergedError
@@ -140,15 +140,17 @@ def fit(
     progress = progress_lib.resolve(progress)
     run = config if isinstance(config, parts.RunParts) else parts.build(config)
     workdir = workdir_lib.prepare(workdir)
-    if not distributed.is_main():  # the main process logs, writes and holds the workdir for all
-        return _fit(run, workdir, resume, command, distributed.main_only(log), "none", ())
-    with workdir_lib.lock(workdir, log):
-        if tensorboard:
-            writers = [tensorboard_lib.EventWriter(workdir / workdir_lib.TENSORBOARD_DIR), *writers]
-        return _fit(run, workdir, resume, command, log, progress, writers)
+    log = log if distributed.is_main() else distributed.main_only(log)
+    with stopping.catching(log) as stop:
+        if not distributed.is_main():  # the main process logs, writes and holds the workdir for all
+            return _fit(run, workdir, resume, command, log, "none", (), stop)
+        with workdir_lib.lock(workdir, log):
+            if tensorboard:
+                writers = [tensorboard_lib.EventWriter(workdir / workdir_lib.TENSORBOARD_DIR), *writers]
+            return _fit(run, workdir, resume, command, log, progress, writers, stop)
 
 
-def load(workdir: str | pathlib.Path, log: Callable[[str], None] = print) -> Loaded:
+def load(workdir: str | pathlib.Path, log: Callable[[str], None] = print, which: str = "latest") -> Loaded:
     """Read back a finished or interrupted run: its config (``config.json``), rebuilt, and the
     state of its newest checkpoint that restores (a damaged newer one is set aside, as a resume
     would; do not load a workdir while a run is writing to it).
@@ -156,14 +158,19 @@ def load(workdir: str | pathlib.Path, log: Callable[[str], None] = print) -> Loa
     Args:
       workdir: the run's workdir.
       log: where a line about a checkpoint set aside goes.
+      which: ``'latest'``, the newest of the run's checkpoints, or ``'best'``, the checkpoint of
+        its best validation value of ``train.keep_best``'s metric (:mod:`irnn_jax.training.best`).
 
     Returns:
       :class:`Loaded`: ``run`` (the rebuilt :class:`irnn_jax.training.parts.RunParts`),
       ``state`` (its ``params`` for ``run.model.apply``) and ``step``, the checkpoint's step.
 
     Raises:
-      WorkdirError: ``workdir`` records no config or holds no checkpoint.
+      WorkdirError: ``workdir`` records no config or holds no such checkpoint (``'best'``: the
+        run did not set ``train.keep_best``).
+      ValueError: ``which`` is neither ``'latest'`` nor ``'best'``.
     """
+    checks.one_of(which, ("latest", "best"), "which")
     workdir = pathlib.Path(workdir)
     path = workdir / workdir_lib.CONFIG_FILE
     if not path.is_file():
@@ -172,14 +179,15 @@ def load(workdir: str | pathlib.Path, log: Callable[[str], None] = print) -> Loa
     init_key, data_key = run.keys()
     first_inputs = next(run.task.batches("train", run.settings.batch_size, data_key))[0]
     restored = None
-    checkpoints = checkpoint.manager(workdir, run.settings.keep_checkpoints)
+    checkpoints = checkpoint.manager(workdir, run.settings.keep_checkpoints, which)
     try:
         if checkpoint.latest_step(checkpoints) is not None:
             restored = checkpoint.restore_latest(checkpoints, run.init_state(init_key, first_inputs), log)
     finally:
         checkpoints.close()
     if restored is None:
-        raise WorkdirError(f"{workdir} holds no checkpoint that restores")
+        hint = " (the run kept no best one: set train.keep_best)" if which == "best" else ""
+        raise WorkdirError(f"{workdir} holds no {which} checkpoint that restores{hint}")
     step, state = restored
     return Loaded(run, state, step)
 
@@ -203,83 +211,151 @@ def _fit(
     log: Callable[[str], None],
     progress_mode: str,
     writers: Sequence[run_log.MetricsWriter],
+    stop: stopping.StopRequest,
 ) -> Fitted:
-    """:func:`fit` of a built run, in a workdir this process holds."""
-    settings, task = run.settings, run.task
+    """:func:`fit` of a built run, in a workdir this process holds, until its last step, until
+    early stopping or until ``stop`` is due."""
+    settings = run.settings
     log(describe(run.config))
     checkpoints = checkpoint.manager(workdir, settings.keep_checkpoints)
-    start = _start(run, workdir, checkpoints, resume, log)
-    records = run_log.RunLog(workdir, start.resumed_from, writers, writes=distributed.is_main())
-    distributed.barrier("log trimmed")  # before any process reads it
-    device_mesh = sharding.mesh()  # data parallel: batches split over devices, state replicated
-    state = sharding.replicate(start.state, device_mesh)
-    first_batch = sharding.replicate(start.first_batch, device_mesh)  # the diagnostics' batch
-    train_step = jax.jit(run.train_step(), donate_argnums=0)
-    outputs = _Outputs(run, checkpoints, records, device_mesh, first_batch, jax.jit(run.eval_step()), log)
-    param_names = [
-        jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_leaves_with_path(start.state.params)
-    ]
-    began = time.perf_counter()
-    step, rollbacks = start.step, records.rollbacks()  # a resumed run's budget goes on
-    held_out = outputs.begin(state, step, fresh=start.resumed_from is None)
-    batches = _train_batches(run, start.data_key, step, device_mesh)
-    window, window_start = [], time.perf_counter()
-    progress = progress_lib.start(progress_mode, settings.steps, step, log)
+    best_checkpoints = checkpoint.manager(workdir, 1, which="best") if settings.keep_best else None
     try:
-        while step < settings.steps:
-            state, step_metrics = train_step(state, next(batches))
-            step += 1
-            window.append(step_metrics)
-            save_now, evaluate_now, window_ends = _due(settings, step)
-            if not window_ends:
-                continue
-            stacked = run_log.stack(window)
-            seconds = time.perf_counter() - window_start  # after the window's results are ready
-            try:
-                run_log.check_finite(stacked, step - len(window) + 1, param_names)
-            except TrainingDivergedError as error:
-                step, state = run_log.roll_back(error, state, checkpoints, settings, rollbacks, records, log)
-                rollbacks += 1
-                state = sharding.replicate(state, device_mesh)
-                batches = _train_batches(run, start.data_key, step, device_mesh)
-                window, window_start = [], time.perf_counter()
-                continue
-            record = task.complete_metrics(run_log.window_record(stacked, step, seconds))
-            progress.update(step, record["loss"])
-            held_out = outputs.window_ended(state, step, record, save_now, evaluate_now) or held_out
-            window, window_start = [], time.perf_counter()  # steps/s counts training only
-    finally:  # a divergence or an interrupt leaves no bar open
-        progress.close()
+        start = _start(run, workdir, checkpoints, resume, log)
+        records = run_log.RunLog(workdir, start.resumed_from, writers, writes=distributed.is_main())
+        distributed.barrier("log trimmed")  # before any process reads it
+        best = best_lib.BestPoint(
+            settings.keep_best or run.task.metric, settings.early_stopping_patience, best_checkpoints
+        )
+        best.restart(records.records(), start.step - 1)  # the held-out pass of the start step comes again
+        device_mesh = sharding.mesh()  # data parallel: batches split over devices, state replicated
+        first_batch = sharding.replicate(start.first_batch, device_mesh)  # the diagnostics' batch
+        eval_step = jax.jit(run.eval_step())
+        outputs = _Outputs(run, checkpoints, records, device_mesh, first_batch, eval_step, log, best)
+        loop = _Loop(run, start, outputs)
+        began = time.perf_counter()
+        loop.held_out = outputs.begin(loop.state, loop.step, fresh=start.resumed_from is None)
+        progress = progress_lib.start(progress_mode, settings.steps, loop.step, log)
+        try:
+            ended_by = loop.train(stop, progress)
+        finally:  # a divergence or an interrupt leaves no bar open
+            progress.close()
+    finally:
+        if best_checkpoints is not None:
+            best_checkpoints.close()
+    if ended_by == "signal":
+        raise stop.stopped(
+            loop.step,
+            f"its checkpoint is in {workdir / workdir_lib.CHECKPOINTS_DIR}, its log up to it in "
+            f"{workdir / workdir_lib.METRICS_FILE}",
+            "continue with --resume (fit(..., resume=True)), bit-identically to a run not stopped",
+        )
     wall = time.perf_counter() - began
-    return Fitted(_write_summary(run, workdir, command, start, rollbacks, wall, held_out), state)
+    summary = _write_summary(run, workdir, command, start, loop, wall)
+    return Fitted(summary, loop.state)
+
+
+class _Loop:
+    """The training loop of one run: its state and step, the training batches from that step
+    on, the window of step metrics not yet logged, and the latest held-out results."""
+
+    def __init__(self, run: parts.RunParts, start: _Start, outputs: _Outputs) -> None:
+        self.run, self.outputs, self.data_key = run, outputs, start.data_key
+        self.state = sharding.replicate(start.state, outputs.device_mesh)
+        self.step, self.rollbacks = start.step, outputs.records.rollbacks()  # a resumed run's budget goes on
+        self.train_step = jax.jit(run.train_step(), donate_argnums=0)
+        leaves = jax.tree_util.tree_leaves_with_path(start.state.params)
+        self.param_names = [jax.tree_util.keystr(path) for path, _ in leaves]
+        self.held_out: dict[str, dict[str, float]] = {}
+        self.ended_early_at: int | None = None  # the step where early stopping ended the run
+        self._go_on()
+
+    def _go_on(self) -> None:
+        """Start the batches at the current step, with an empty window."""
+        self.batches = _train_batches(self.run, self.data_key, self.step, self.outputs.device_mesh)
+        self.window, self.window_start = [], time.perf_counter()
+
+    def train(self, stop: stopping.StopRequest, progress: progress_lib.Progress) -> str | None:
+        """Train to the last step; return what ended the run before it (``'signal'``, after
+        checkpointing the step in flight, or ``'patience'``, early stopping), else ``None``."""
+        settings = self.run.settings
+        if self.outputs.best.exhausted:  # a resumed run that had stopped early
+            self.ended_early_at = self.step
+            return "patience"
+        while self.step < settings.steps:
+            self.state, step_metrics = self.train_step(self.state, next(self.batches))
+            self.step += 1
+            self.window.append(step_metrics)
+            save_now, evaluate_now, window_ends = _due(settings, self.step)
+            signalled = stop.due(window_ends)
+            if not (window_ends or signalled) or not self._end_window(
+                save_now or signalled, evaluate_now, progress
+            ):
+                continue  # mid-window, or rolled back
+            if signalled:
+                return "signal"
+            if self.outputs.best.exhausted:
+                if not save_now:
+                    self.outputs.save(self.state, self.step)
+                self.ended_early_at = self.step
+                return "patience"
+        return None
+
+    def _end_window(self, save_now: bool, evaluate_now: bool, progress: progress_lib.Progress) -> bool:
+        """Check, log and (as due) checkpoint and evaluate the window that ends at this step;
+        ``False`` if it diverged and the run rolled back."""
+        stacked = run_log.stack(self.window)
+        seconds = time.perf_counter() - self.window_start  # after the window's results are ready
+        try:
+            run_log.check_finite(stacked, self.step - len(self.window) + 1, self.param_names)
+        except TrainingDivergedError as error:
+            outputs = self.outputs
+            self.step, state = run_log.roll_back(
+                error,
+                self.state,
+                outputs.checkpoints,
+                self.run.settings,
+                self.rollbacks,
+                outputs.records,
+                outputs.log,
+            )
+            outputs.best.restart(outputs.records.records(), self.step)
+            self.rollbacks += 1
+            self.state = sharding.replicate(state, outputs.device_mesh)
+            self._go_on()
+            return False
+        record = self.run.task.complete_metrics(run_log.window_record(stacked, self.step, seconds))
+        progress.update(self.step, record["loss"])
+        held_out = self.outputs.window_ended(self.state, self.step, record, save_now, evaluate_now)
+        self.held_out = held_out or self.held_out
+        self.window, self.window_start = [], time.perf_counter()  # steps/s counts training only
+        return True
 
 
 def _write_summary(
-    run: parts.RunParts,
-    workdir: pathlib.Path,
-    command: str | None,
-    start: _Start,
-    rollbacks: int,
-    wall: float,
-    held_out: dict[str, dict[str, float]],
+    run: parts.RunParts, workdir: pathlib.Path, command: str | None, start: _Start, loop: _Loop, wall: float
 ) -> dict[str, Any]:
-    """The finished run's ``summary.json`` (written by the main process), returned."""
+    """The finished run's ``summary.json`` (written by the main process), returned: its last
+    held-out results, and its best point (:mod:`irnn_jax.training.best`)."""
     summary = {
         "command": command,
-        "steps": run.settings.steps,
+        "steps": loop.step,
         "resumed_from": start.resumed_from,
-        "rollbacks": rollbacks,
+        "rollbacks": loop.rollbacks,
         "wall_s": round(wall, 2),
-        **_results(run, held_out),
+        **_results(run, loop.held_out),
+        "best": loop.outputs.best.summary(),
     }
+    if loop.ended_early_at is not None:
+        patience = run.settings.early_stopping_patience
+        summary["stopped_early"] = {"step": loop.ended_early_at, "patience": patience}
     if distributed.is_main():
-        (workdir / workdir_lib.SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+        workdir_lib.write_text(workdir / workdir_lib.SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
     return summary
 
 
 class _Outputs(NamedTuple):
-    """Where a run's results go as it trains: its checkpoints, its log, and the held-out
-    evaluations and diagnostics, computed on the device mesh."""
+    """Where a run's results go as it trains: its checkpoints, its log, the held-out
+    evaluations and diagnostics, computed on the device mesh, and its best point."""
 
     run: parts.RunParts
     checkpoints: ocp.CheckpointManager
@@ -288,6 +364,7 @@ class _Outputs(NamedTuple):
     first_batch: Batch  # the diagnostics' fixed batch
     eval_step: Callable[..., Any]
     log: Callable[[str], None]
+    best: best_lib.BestPoint
 
     def begin(self, state: TrainState, step: int, fresh: bool) -> dict[str, dict[str, float]]:
         """What is due before the first step: an evaluation where an uninterrupted run made one
@@ -295,15 +372,21 @@ class _Outputs(NamedTuple):
         checkpoint."""
         settings = self.run.settings
         due = step % settings.eval_every == 0 or step >= settings.steps
-        held_out = self.held_out(state.params, step) if due else {}
+        held_out = self.held_out(state, step) if due else {}
         if fresh:
             _diagnose(self.run, state.params, self.first_batch, 0, self.records)
-            checkpoint.save(self.checkpoints, 0, state)
+            self.save(state, 0)
         return held_out
 
-    def held_out(self, params: Any, step: int) -> dict[str, dict[str, float]]:
-        """Both held-out splits evaluated (and logged) at ``step``."""
-        return _held_out(self.run, self.eval_step, params, self.device_mesh, step, self.records)
+    def save(self, state: TrainState, step: int) -> None:
+        """Checkpoint ``state`` as the one of ``step``."""
+        checkpoint.save(self.checkpoints, step, state)
+
+    def held_out(self, state: TrainState, step: int) -> dict[str, dict[str, float]]:
+        """Both held-out splits evaluated (and logged) at ``step``, offered to the best point."""
+        held_out = _held_out(self.run, self.eval_step, state.params, self.device_mesh, step, self.records)
+        self.best.offer(step, held_out, state)
+        return held_out
 
     def window_ended(
         self, state: TrainState, step: int, record: dict[str, Any], save_now: bool, evaluate_now: bool
@@ -316,11 +399,11 @@ class _Outputs(NamedTuple):
             {**record, "learning_rate": optim.learning_rate_at(state.opt_state, decay_steps, step)}
         )
         if save_now:
-            checkpoint.save(self.checkpoints, step, state)
+            self.save(state, step)
         _diagnose(self.run, state.params, self.first_batch, step, self.records)
         if not evaluate_now:
             return None
-        held_out = self.held_out(state.params, step)
+        held_out = self.held_out(state, step)
         self.log(_held_out_line(self.run.task, step, held_out))
         return held_out
 
@@ -376,7 +459,7 @@ def _start(
         workdir_lib.record_config(workdir, run.config)
         artifacts = run.task.artifacts()
         if artifacts:
-            np.savez(workdir / workdir_lib.TASK_ARTIFACTS_FILE, **artifacts)
+            workdir_lib.write_arrays(workdir / workdir_lib.TASK_ARTIFACTS_FILE, artifacts)
     init_key, data_key = run.keys()
     with errors.checking_config():  # e.g. a batch larger than the training set
         first_batch = next(run.task.batches("train", run.settings.batch_size, data_key))

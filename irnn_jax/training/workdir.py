@@ -8,6 +8,12 @@ so a lock file left by a killed run is taken over (with a note) and never blocks
 ``<workdir>/config.json`` records the config a run started with. A resumed run may change only
 :data:`RESUMABLE_FIELDS` (its budget and its bookkeeping); every other field decides the
 parameters, the data stream or the optimiser state, and a change to it is refused by name.
+
+A write the file system refuses (no space left, a quota, a read-only or unwritable workdir) is
+one :class:`~irnn_jax.core.errors.WorkdirError` naming the path, the bytes the write needed and
+how to go on (:func:`writing`): a JSON file is replaced whole or not at all
+(:func:`write_text`) and a log line is appended whole or not at all (:func:`append_line`), so
+what was written before stays as it was and ``--resume`` works once space is freed.
 """
 
 from __future__ import annotations
@@ -18,9 +24,12 @@ import fcntl
 import json
 import os
 import pathlib
+import re
 import socket
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+
+import numpy as np
 
 from irnn_jax.config import schema
 from irnn_jax.core.errors import WorkdirError
@@ -35,6 +44,7 @@ SWEEP_FILE = "sweep.json"  # a sweep's per-run results and its best run
 SWEEP_PARAMS_FILE = "sweep_params.npz"  # every run's final and best parameters, run axis first
 CHECKPOINTS_DIR = "checkpoints"
 DIGESTS_FILE = "checkpoint_digests.json"
+BEST_DIR = "best"  # the best held-out checkpoint: best/checkpoints/<step>/, best/checkpoint_digests.json
 TASK_ARTIFACTS_FILE = "task_artifacts.npz"  # what the task needs to be rebuilt (MNIST's pixel order)
 TENSORBOARD_DIR = "tensorboard"
 
@@ -86,8 +96,10 @@ def lock(workdir: pathlib.Path, log: Callable[[str], None] = print) -> Iterator[
             log(f"note: took over the lock of {workdir} left by a run that no longer holds it ({holder})")
         handle.seek(0)
         handle.truncate()
-        handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}) + "\n")
-        handle.flush()
+        holder = json.dumps({"pid": os.getpid(), "host": socket.gethostname()}) + "\n"
+        with writing(path, len(holder)):
+            handle.write(holder)
+            handle.flush()
         try:
             yield
         finally:
@@ -109,7 +121,115 @@ def _describe_holder(content: str) -> str:
 
 def record_config(workdir: pathlib.Path, config: Mapping[str, Any]) -> None:
     """Write the config a run starts with to ``<workdir>/config.json``."""
-    (workdir / CONFIG_FILE).write_text(json.dumps(as_dict(config), indent=1, sort_keys=True) + "\n")
+    write_text(workdir / CONFIG_FILE, json.dumps(as_dict(config), indent=1, sort_keys=True) + "\n")
+
+
+# What an errno of a refused write means for the user: free space, or make the workdir writable.
+_STORAGE_ERRNOS = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+}
+
+
+def storage_problem(error: BaseException) -> str | None:
+    """What about the file system made a write fail, or ``None`` for any other error.
+
+    Args:
+      error: the exception a write raised: an ``OSError``, or tensorstore's error (orbax writes
+        arrays with tensorstore, whose message ends ``[os_error_code='28']``).
+
+    Returns:
+      For example ``'no space left on device'``; ``None`` if ``error`` is not a refused write.
+    """
+    if isinstance(error, OSError) and error.errno in _STORAGE_ERRNOS:
+        return _STORAGE_ERRNOS[error.errno]
+    found = re.search(r"os_error_code='(\d+)'", str(error))
+    return _STORAGE_ERRNOS.get(int(found.group(1))) if found else None
+
+
+@contextlib.contextmanager
+def writing(path: pathlib.Path, needed_bytes: int, undo: Callable[[], None] | None = None) -> Iterator[None]:
+    """Turn a write inside the block that the file system refuses into one clear error.
+
+    Args:
+      path: what is being written, for the message.
+      needed_bytes: about how many bytes the write needs.
+      undo: called first when the write is refused, to leave no partial file behind.
+
+    Yields:
+      Nothing; the block runs as it is.
+
+    Raises:
+      WorkdirError: the write was refused (:func:`storage_problem`); the message names ``path``,
+        the problem and ``needed_bytes``. Any other error passes unchanged.
+    """
+    try:
+        yield
+    except Exception as error:
+        problem = storage_problem(error)
+        if problem is None:
+            raise
+        if undo is not None:
+            undo()
+        raise WorkdirError(
+            f"cannot write {path}: {problem} (about {needed_bytes:,} bytes needed); what was saved "
+            "before is intact: free space (or make the workdir writable), then continue with --resume"
+        ) from None
+
+
+def write_text(path: pathlib.Path, text: str) -> None:
+    """Replace ``path`` by ``text`` whole or not at all (a temporary file renamed over it).
+
+    Args:
+      path: the file to write.
+      text: its new content.
+
+    Raises:
+      WorkdirError: the file system refused the write; ``path`` is as it was (:func:`writing`).
+    """
+    temporary = path.with_name(f".{path.name}.tmp")
+    with writing(path, len(text.encode()), undo=lambda: temporary.unlink(missing_ok=True)):
+        temporary.write_text(text)
+        os.replace(temporary, path)
+
+
+def write_arrays(path: pathlib.Path, arrays: Mapping[str, Any]) -> None:
+    """Write ``arrays`` to the ``.npz`` file ``path``, whole or not at all.
+
+    Args:
+      path: the file to write.
+      arrays: the arrays by name (``numpy.savez``'s keywords).
+
+    Raises:
+      WorkdirError: the file system refused the write; no partial file is left (:func:`writing`).
+    """
+    needed = sum(np.asarray(array).nbytes for array in arrays.values())
+    with writing(path, needed, undo=lambda: path.unlink(missing_ok=True)):
+        np.savez(path, **arrays)
+
+
+def append_line(path: pathlib.Path, line: str) -> None:
+    """Append ``line`` and a newline to ``path`` whole or not at all.
+
+    Args:
+      path: the file (created if missing).
+      line: one line, without its newline.
+
+    Raises:
+      WorkdirError: the file system refused the write; ``path`` is cut back to its size before
+        (:func:`writing`).
+    """
+    size = path.stat().st_size if path.exists() else 0
+
+    def cut_back() -> None:
+        if path.exists():
+            os.truncate(path, size)  # frees what the refused write took
+
+    with writing(path, len(line.encode()) + 1, undo=cut_back), path.open("a") as file:
+        file.write(line + "\n")
 
 
 def check_resumable(
