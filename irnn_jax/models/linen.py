@@ -119,14 +119,10 @@ class RecurrentLayer(LayerSpec):
     ) -> jax.Array | tuple[jax.Array, State]:
         """Return the hidden states ``[B, T, H]`` (or the final one) for inputs ``xs`` ``[B, T, D]``.
 
-        ``lengths`` ``[B]`` marks steps ``>= lengths[b]`` as end padding (only a reversed layer
-        needs it); ``initial_state`` is ``h`` (``(h, c)`` for an LSTM), zeros when ``None``; with
-        ``return_state`` the state after the last step is returned too (for truncated BPTT).
-
         Args:
           xs: inputs ``[B, T, D]``, cast to ``dtype``.
-          lengths: ``[B]`` real steps per sequence, or ``None`` (no padding); a forward layer
-            ignores it.
+          lengths: ``[B]`` real steps per sequence (steps ``>= lengths[b]`` are end padding), or
+            ``None``; only a reversed layer needs it.
           initial_state: ``h`` ``[B, H]`` (``(h, c)`` for an LSTM), or ``None`` for zeros.
           return_state: also return the state after the last step read.
 
@@ -330,15 +326,13 @@ class RecurrentStack(StackSpec):
     ) -> jax.Array | tuple[jax.Array, tuple[State, ...]]:
         """Return the last layer's states, ``[B, T, H]`` (``[B, T, 2H]`` if bidirectional).
 
-        ``lengths`` as in :class:`RecurrentLayer`. ``initial_state`` and, with ``return_state``,
-        the returned final state hold one entry per layer (unidirectional stacks only: a
-        reversed layer has no state to carry into the next window).
+        Carried states are for unidirectional stacks only: a reversed layer has no state to
+        carry into the next window.
 
         Args:
           xs: inputs ``[B, T, D]``.
           lengths: ``[B]`` real steps per sequence, or ``None`` (no padding).
-          initial_state: one initial state per layer (as :class:`RecurrentLayer` takes it), or
-            ``None`` for zeros.
+          initial_state: one state per layer (as :class:`RecurrentLayer` takes it), or ``None``.
           return_state: also return each layer's final state.
 
         Returns:
@@ -511,14 +505,13 @@ CONFIG_DEFAULTS = {
 def from_config(model_config: Mapping[str, Any], output_size: int, vocab_size: int = 0) -> RNNModel:
     """Build an :class:`RNNModel` from a config's ``model`` section.
 
-    The section has the :class:`RNNModel` attributes but ``output_size`` and ``vocab_size``,
-    which the task sets (those with a default, :data:`CONFIG_DEFAULTS`, may be left out).
     Initialisers are given as ``{'name': ..., **kwargs}`` and resolved by
     :func:`irnn_jax.core.initializers.get`, e.g. ``{'name': 'identity', 'gain': 1.0}``.
 
     Args:
-      model_config: the ``model`` section, a mapping of :data:`CONFIG_FIELDS` (those in
-        :data:`CONFIG_DEFAULTS` optional, the initialisers required).
+      model_config: the ``model`` section, a mapping of :data:`CONFIG_FIELDS`, the
+        :class:`RNNModel` attributes the task does not set (those in :data:`CONFIG_DEFAULTS`
+        optional, the initialisers required).
       output_size: the readout's width (the task's ``output_size``).
       vocab_size: the task's vocabulary size when its inputs are token ids, else 0.
 

@@ -26,6 +26,7 @@ import shlex
 import shutil
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 
@@ -200,35 +201,40 @@ def train_pending(
     written = []
     for number, item in enumerate(todo, 1):
         workdir = runs_dir / item.name
-        config = config_lib.load(item.config)
-        for assignment in item.overrides:
-            config_lib.override(config, assignment)
         started = time.perf_counter()
-        try:
-            train.fit(
-                config, workdir, resume=workdir.exists(), command=item.command(workdir), log=lambda line: None
-            )
-            record = report.collect(workdir)
-        except train.TrainingDivergedError as error:  # a result of the comparison, not a failure of it
-            record = {
-                "command": item.command(workdir),
-                "config": workdir_lib.as_dict(config),
-                "diverged": str(error),
-                "diverged_at": error.step,
-                "curve": report.read_curve(workdir, tasks.from_config(config.task).metric),
-                "diagnostics": report.read_diagnostics(workdir),
-            }
-        record["campaign"] = campaign.path.stem
+        record = {**_train(item, workdir), "campaign": campaign.path.stem}
         _keep_log(workdir, results_dir / f"{item.name}{LOG_SUFFIX}")
-        target, partial = results_dir / f"{item.name}.json", results_dir / f"{item.name}.json.partial"
-        partial.write_text(json.dumps(record, indent=1) + "\n")
-        partial.replace(target)  # a record is whole or absent, even if the campaign is killed here
+        target = results_dir / f"{item.name}.json"
+        # a record is whole or absent, even if the campaign is killed here
+        workdir_lib.write_text(target, json.dumps(record, indent=1) + "\n")
         written.append(target)
         shutil.rmtree(workdir)
         log(
             f"[{number}/{len(todo)}] {item.name}: {time.perf_counter() - started:.0f} s, recorded in {target}"
         )
     return written
+
+
+def _train(item: Run, workdir: pathlib.Path) -> dict[str, Any]:
+    """Train ``item`` in ``workdir`` (resuming it if it exists) and return its record; a run that
+    diverges is a result of the comparison, not a failure of it: its record says where."""
+    config = config_lib.load(item.config)
+    for assignment in item.overrides:
+        config_lib.override(config, assignment)
+    try:
+        train.fit(
+            config, workdir, resume=workdir.exists(), command=item.command(workdir), log=lambda line: None
+        )
+        return report.collect(workdir)
+    except train.TrainingDivergedError as error:
+        return {
+            "command": item.command(workdir),
+            "config": workdir_lib.as_dict(config),
+            "diverged": str(error),
+            "diverged_at": error.step,
+            "curve": report.read_curve(workdir, tasks.from_config(config.task).metric),
+            "diagnostics": report.read_diagnostics(workdir),
+        }
 
 
 def _keep_log(workdir: pathlib.Path, target: pathlib.Path) -> None:

@@ -320,23 +320,27 @@ def _comparison_lines(
             *pilot_table(grids),
             "",
         ]
-    if former:
-        lines += [
-            "The baselines as first run, every model with the IRNN's N(0, 0.001^2) input and readout",
-            "weights and the ReLU RNN with the random-walk recurrent matrix; the table above replaced",
-            "them (issue 39). The commands carry the config variants that now give a model that",
-            "initialisation:",
-            "",
-            *comparison_table(former),
-            "",
-            "What the baselines' own initialisation changed, test accuracy:",
-            "",
-            *init_effect(finished, former),
-            "",
-        ]
-        rows = {(order(r), cell(r)) for r in finished}
-        lines += CONCLUSION if len(rows) == len(ORDERS) * len(MODELS) else []
-    return lines, figures
+    return lines + (_former_lines(finished, former) if former else []), figures
+
+
+def _former_lines(finished: Sequence[Record], former: Sequence[Record]) -> list[str]:
+    """The baselines as first run (``former``) beside ``finished``'s, and the conclusion once
+    every row of the comparison is recorded."""
+    rows = {(order(r), cell(r)) for r in finished}
+    return [
+        "The baselines as first run, every model with the IRNN's N(0, 0.001^2) input and readout",
+        "weights and the ReLU RNN with the random-walk recurrent matrix; the table above replaced",
+        "them (issue 39). The commands carry the config variants that now give a model that",
+        "initialisation:",
+        "",
+        *comparison_table(former),
+        "",
+        "What the baselines' own initialisation changed, test accuracy:",
+        "",
+        *init_effect(finished, former),
+        "",
+        *(CONCLUSION if len(rows) == len(ORDERS) * len(MODELS) else []),
+    ]
 
 
 def section(
