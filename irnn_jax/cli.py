@@ -15,7 +15,6 @@ keeps its traceback.
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -244,11 +243,21 @@ def _load_config(args: argparse.Namespace, overrides: list[str]):
     return config
 
 
+def _files_only_plots() -> None:
+    """Draw with Agg: the commands write figures to files and never show one (the package itself
+    leaves the backend to its user, such as a notebook's inline plots)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+
 def _report(args: argparse.Namespace) -> int:
     import json
     import pathlib
 
     from irnn_jax.reproduce import report
+
+    _files_only_plots()
 
     results = pathlib.Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
@@ -271,6 +280,7 @@ def _campaign(args: argparse.Namespace) -> int:
 
     from irnn_jax.reproduce import campaign
 
+    _files_only_plots()
     loaded = campaign.load(args.file)
     name = loaded.path.stem
     runs_dir = pathlib.Path(args.runs_dir or loaded.path.with_suffix(".runs"))
@@ -305,9 +315,6 @@ def _data(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``irnn-jax``; returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    # The commands write figures to files and never show one; the package itself leaves the
-    # backend to its user (a notebook's inline plots).
-    os.environ.setdefault("MPLBACKEND", "Agg")
     try:
         rest, overrides = _split_overrides(argv)
         args = _parser().parse_args(rest)

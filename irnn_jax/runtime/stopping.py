@@ -36,6 +36,7 @@ class StopRequest:
     def __init__(self, log: Callable[[str], None]) -> None:
         self.signal_number: int | None = None
         self._log = log
+        self._alone: bool | None = None  # whether this process is the whole job
 
     @property
     def requested(self) -> bool:
@@ -57,7 +58,9 @@ class StopRequest:
           Alone: whether a signal arrived. In a job of several processes: at a window's end,
           whether any process got one (every process gets the same answer), else False.
         """
-        if jax.process_count() == 1:
+        if self._alone is None:  # asked once: this runs after every training step
+            self._alone = jax.process_count() == 1
+        if self._alone:
             return self.requested
         return window_ends and distributed.any_process(self.requested)
 
