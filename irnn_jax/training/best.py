@@ -4,9 +4,11 @@
 After each held-out evaluation :meth:`BestPoint.offer` compares the validation value of one
 metric with the best so far (higher or lower is better by
 :func:`irnn_jax.tasks.base.higher_is_better`). With ``keep_best`` a better value's state is saved
-as the checkpoint in ``<workdir>/best/checkpoints/`` (one kept), which
-``irnn_jax.training.train.load(workdir, which="best")`` reads back. With a patience of ``n``, the
-run stops once ``n`` evaluations in a row brought no better value.
+as a checkpoint in ``<workdir>/best/checkpoints/``, whose newest is the best one that
+``irnn_jax.training.train.load(workdir, which="best")`` reads back. An older best checkpoint is
+deleted only once a newer one lies at or before the run's latest regular checkpoint: a resume or
+a rollback goes back at most to that checkpoint, so the best point up to there keeps its state.
+With a patience of ``n``, the run stops once ``n`` evaluations in a row brought no better value.
 
 A resumed or rolled-back run rebuilds the best point from the held-out lines of
 ``metrics.jsonl`` up to where it goes on from (:meth:`BestPoint.restart`), so it keeps, saves and
@@ -64,14 +66,19 @@ class BestPoint:
         if self.checkpoints is not None:
             for step in [step for step in self.checkpoints.all_steps() if step > until]:
                 self.checkpoints.delete(step)
+        self.prune(until)
 
-    def offer(self, step: int, held_out: Mapping[str, Mapping[str, float]], state: Any) -> bool:
+    def offer(
+        self, step: int, held_out: Mapping[str, Mapping[str, float]], state: Any, saved_until: int | None
+    ) -> bool:
         """Take the evaluation at ``step``; save ``state`` as the best checkpoint if it is better.
 
         Args:
           step: the step evaluated.
           held_out: ``{'valid': metrics, 'test': metrics}`` of that step.
           state: the training state at ``step``.
+          saved_until: the step of the run's latest regular checkpoint (``None``: none yet), for
+            :meth:`prune`.
 
         Returns:
           Whether the value is the best so far.
@@ -87,7 +94,21 @@ class BestPoint:
         better = self._compare(step, held_out)
         if better and self.checkpoints is not None:
             checkpoint.save(self.checkpoints, step, state)
+        self.prune(saved_until)
         return better
+
+    def prune(self, saved_until: int | None) -> None:
+        """Delete the best checkpoints that no resume or rollback can need: those older than the
+        newest one at or before ``saved_until``, the step of the run's latest regular checkpoint.
+
+        Args:
+          saved_until: that step (``None``: the run has no checkpoint yet, nothing is deleted).
+        """
+        if self.checkpoints is None or saved_until is None:
+            return
+        kept = [step for step in self.checkpoints.all_steps() if step <= saved_until]
+        for step in sorted(kept)[:-1]:
+            self.checkpoints.delete(step)
 
     @property
     def exhausted(self) -> bool:

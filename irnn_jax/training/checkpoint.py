@@ -38,12 +38,12 @@ from irnn_jax.training import workdir as workdir_lib
 SET_ASIDE_DIR = "unrestorable_checkpoints"
 
 
-def manager(workdir: str | pathlib.Path, keep: int, which: str = "latest") -> ocp.CheckpointManager:
+def manager(workdir: str | pathlib.Path, keep: int | None, which: str = "latest") -> ocp.CheckpointManager:
     """A synchronous checkpoint manager of a run's checkpoints.
 
     Args:
       workdir: the run's workdir.
-      keep: how many checkpoints to keep, the newest.
+      keep: how many checkpoints to keep, the newest (``None``: all, the caller deletes).
       which: ``'latest'``, the run's checkpoints in ``<workdir>/checkpoints``, or ``'best'``, its
         best held-out one in ``<workdir>/best/checkpoints`` (its digests beside it).
 

@@ -218,7 +218,7 @@ def _fit(
     settings = run.settings
     log(describe(run.config))
     checkpoints = checkpoint.manager(workdir, settings.keep_checkpoints)
-    best_checkpoints = checkpoint.manager(workdir, 1, which="best") if settings.keep_best else None
+    best_checkpoints = checkpoint.manager(workdir, None, which="best") if settings.keep_best else None
     try:
         start = _start(run, workdir, checkpoints, resume, log)
         records = run_log.RunLog(workdir, start.resumed_from, writers, writes=distributed.is_main())
@@ -296,6 +296,7 @@ class _Loop:
             if self.outputs.best.exhausted:
                 if not save_now:
                     self.outputs.save(self.state, self.step)
+                    self.outputs.best.prune(self.step)
                 self.ended_early_at = self.step
                 return "patience"
         return None
@@ -385,7 +386,7 @@ class _Outputs(NamedTuple):
     def held_out(self, state: TrainState, step: int) -> dict[str, dict[str, float]]:
         """Both held-out splits evaluated (and logged) at ``step``, offered to the best point."""
         held_out = _held_out(self.run, self.eval_step, state.params, self.device_mesh, step, self.records)
-        self.best.offer(step, held_out, state)
+        self.best.offer(step, held_out, state, checkpoint.latest_step(self.checkpoints))
         return held_out
 
     def window_ended(
