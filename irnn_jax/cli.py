@@ -89,6 +89,9 @@ def _add_sweep(commands: argparse._SubParsersAction) -> None:
     )
     sweep.add_argument("--seeds", type=int, default=1, help="seeds per grid point (from config.seed up)")
     sweep.add_argument(
+        "--resume", action="store_true", help="continue from the sweep's latest checkpoint in --workdir"
+    )
+    sweep.add_argument(
         "--execution",
         choices=("vmap", "map"),
         default="vmap",
@@ -221,7 +224,7 @@ def _sweep(args: argparse.Namespace, overrides: list[str]) -> int:
             grid[field] = [float(value) for value in values.split(",")]
         except ValueError:
             raise _UsageError(f"--grid {item!r}: values must be numbers") from None
-    summary = sweep.fit(config, grid, args.seeds, args.workdir, execution=args.execution)
+    summary = sweep.fit(config, grid, args.seeds, args.workdir, execution=args.execution, resume=args.resume)
     best = summary["best"]
     if jax.process_index() != 0:  # process 0 speaks for a multi-process job
         return 0 if best is not None else EXIT_FAILED

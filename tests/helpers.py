@@ -74,3 +74,21 @@ def line_colours(figure):
         for line in axis.get_lines():
             colours.setdefault(line.get_label(), set()).add(line.get_color())
     return colours
+
+
+def signal_at_step(monkeypatch, step, number):
+    """Send this process the signal ``number`` while its training loop checks for a stop after
+    its ``step``-th step (a real signal, to the handlers of :mod:`irnn_jax.runtime.stopping`)."""
+    import itertools
+    import os
+
+    from irnn_jax.runtime import stopping
+
+    due, calls = stopping.StopRequest.due, itertools.count(1)
+
+    def signalled_then_due(self, window_ends):
+        if next(calls) == step:
+            os.kill(os.getpid(), number)
+        return due(self, window_ends)
+
+    monkeypatch.setattr(stopping.StopRequest, "due", signalled_then_due)

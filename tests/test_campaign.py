@@ -1,15 +1,17 @@
 import json
+import os
 import pathlib
+import signal
 
 import pytest
 
 from irnn_jax import cli, models
 from irnn_jax import config as config_lib
-from irnn_jax.core.errors import ConfigError
+from irnn_jax.core.errors import ConfigError, StoppedError
 from irnn_jax.reproduce import campaign
-from irnn_jax.training import optim
+from irnn_jax.training import checkpoint, optim
 
-from .helpers import ADDING_CONFIG
+from .helpers import ADDING_CONFIG, signal_at_step
 
 CAMPAIGNS = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "campaigns"
 SMALL = ("task.held_out_size=64", "train.steps=4", "train.log_every=2", "train.eval_every=4")
@@ -157,3 +159,71 @@ def test_every_committed_campaigns_runs_build_a_model_and_an_optimiser(path):
             config_lib.override(config, assignment)
         models.from_config(config.model, output_size=10)
         optim.make_optimizer(config.optim)
+
+
+def held_out_of(record):
+    return {key: record[key] for key in ("valid", "test", "curve", "steps")}
+
+
+@pytest.fixture
+def never_stopped(tmp_path_factory, two_runs):
+    directory = tmp_path_factory.mktemp("never_stopped")
+    run_all(campaign.load(two_runs), directory)
+    return {
+        name: json.loads((directory / "results" / f"{name}.json").read_text()) for name in ("first", "second")
+    }
+
+
+def test_a_signal_during_a_run_stops_the_campaign_at_its_checkpoint_and_the_next_call_resumes_it(
+    tmp_path, two_runs, never_stopped, monkeypatch
+):
+    loaded = campaign.load(two_runs)
+    with monkeypatch.context() as patch:
+        signal_at_step(patch, 4 + 2, signal.SIGTERM)  # the first run's 4 steps, then 2 of the second
+        with pytest.raises(
+            StoppedError, match=r"SIGTERM stopped the campaign's run second after step 2"
+        ) as stop:
+            run_all(loaded, tmp_path)
+    assert stop.value.exit_code == 143 and "run the same campaign command again" in str(stop.value)
+    assert sorted(path.name for path in (tmp_path / "results").glob("*.json")) == ["first.json"]
+    manager = checkpoint.manager(tmp_path / "runs" / "second", keep=3)
+    assert checkpoint.latest_step(manager) == 2
+    manager.close()
+    assert [path.name for path in run_all(loaded, tmp_path)] == ["second.json"]
+    second = json.loads((tmp_path / "results" / "second.json").read_text())
+    assert held_out_of(second) == held_out_of(never_stopped["second"])
+
+
+def test_a_signal_between_runs_stops_the_campaign_once_the_finished_run_is_recorded(
+    tmp_path, two_runs, never_stopped, monkeypatch
+):
+    keep_log = campaign._keep_log
+
+    def signalled_while_keeping_the_log(workdir, target):
+        os.kill(os.getpid(), signal.SIGINT)
+        keep_log(workdir, target)
+
+    loaded = campaign.load(two_runs)
+    with monkeypatch.context() as patch:
+        patch.setattr(campaign, "_keep_log", signalled_while_keeping_the_log)
+        with pytest.raises(
+            StoppedError, match=r"SIGINT stopped the campaign between runs, with first recorded"
+        ):
+            run_all(loaded, tmp_path)
+    assert sorted(path.name for path in (tmp_path / "results").glob("*.json")) == ["first.json"]
+    assert not (tmp_path / "runs" / "second").exists()
+    run_all(loaded, tmp_path)
+    second = json.loads((tmp_path / "results" / "second.json").read_text())
+    assert held_out_of(second) == held_out_of(never_stopped["second"])
+
+
+def test_the_campaign_command_exits_143_on_sigterm_and_says_how_to_go_on(
+    tmp_path, two_runs, monkeypatch, capsys
+):
+    argv = ["campaign", str(two_runs), "--runs-dir", str(tmp_path / "runs"), "--results", str(tmp_path / "r")]
+    monkeypatch.setattr(campaign, "use_compilation_cache", lambda directory: None)
+    with monkeypatch.context() as patch:
+        signal_at_step(patch, 3, signal.SIGTERM)
+        assert cli.main(argv) == 143
+    assert "irnn-jax: SIGTERM stopped the campaign's run first after step 3" in capsys.readouterr().err
+    assert cli.main(argv) == 0

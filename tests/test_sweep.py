@@ -1,14 +1,16 @@
 import json
+import signal
 
 import numpy as np
 import pytest
 
 from irnn_jax import cli
 from irnn_jax import config as config_lib
-from irnn_jax.training import steps, sweep, train
+from irnn_jax.core.errors import StoppedError, WorkdirError
+from irnn_jax.training import checkpoint, steps, sweep, train
 from irnn_jax.training import workdir as workdir_lib
 
-from .helpers import ADDING_CONFIG, adding_config
+from .helpers import ADDING_CONFIG, adding_config, signal_at_step
 
 
 def small_config():
@@ -173,3 +175,91 @@ def test_a_field_that_only_decides_the_draw_is_swept_in_one_program_as_runs_trai
 def test_a_field_that_changes_the_program_is_refused_naming_what_can_be_swept(field, message):
     with pytest.raises(ValueError, match=message):
         sweep.expand_grid(workdir_lib.as_dict(small_config()), {field: [1.0]}, 1)
+
+
+RESUMABLE_GRID = {"optim.lr": [1e-2, 1e-1], "model.recurrent_init.gain": [0.5, 1.0]}
+
+
+def resumable_config():
+    config = adding_config(seq_len=8, steps=20, lr=1e-2, log_every=5, eval_every=5)
+    config.train.checkpoint_every = 10
+    return config
+
+
+@pytest.fixture(scope="module")
+def never_stopped(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("never_stopped")
+    sweep.fit(resumable_config(), RESUMABLE_GRID, 2, workdir, log=lambda line: None)
+    return workdir
+
+
+def results_of(workdir):
+    summary = json.loads((workdir / "sweep.json").read_text())
+    params = np.load(workdir / "sweep_params.npz")
+    lines = (workdir / "metrics.jsonl").read_text().splitlines()
+    return summary["runs"], summary["best"], {name: params[name] for name in params.files}, lines
+
+
+@pytest.mark.parametrize(
+    ("stop_after", "number"), [(3, signal.SIGTERM), (10, signal.SIGINT), (17, signal.SIGTERM)]
+)
+def test_a_signalled_sweep_saves_its_step_and_resumes_to_the_results_of_one_never_stopped(
+    never_stopped, tmp_path, monkeypatch, stop_after, number
+):
+    with monkeypatch.context() as patch:
+        signal_at_step(patch, stop_after, number)
+        with pytest.raises(
+            StoppedError, match=rf"after step {stop_after}: the sweep's checkpoint is in"
+        ) as stop:
+            sweep.fit(resumable_config(), RESUMABLE_GRID, 2, tmp_path, log=lambda line: None)
+    assert stop.value.exit_code == 128 + number and "--resume" in str(stop.value)
+    assert checkpoint.latest_step(checkpoint.manager(tmp_path, keep=3)) == stop_after
+    with pytest.raises(WorkdirError, match="already holds a sweep's checkpoints"):
+        sweep.fit(resumable_config(), RESUMABLE_GRID, 2, tmp_path, log=lambda line: None)
+    resumed = sweep.fit(resumable_config(), RESUMABLE_GRID, 2, tmp_path, resume=True, log=lambda line: None)
+    assert resumed["resumed_from"] == stop_after
+    runs, best, params, lines = results_of(tmp_path)
+    expected_runs, expected_best, expected_params, expected_lines = results_of(never_stopped)
+    assert runs == expected_runs and best == expected_best and lines == expected_lines
+    assert params.keys() == expected_params.keys()
+    assert all(np.array_equal(params[name], expected_params[name]) for name in params)
+
+
+@pytest.mark.parametrize(
+    ("grid", "seeds", "execution"),
+    [({"optim.lr": [1e-3, 3e-2]}, 2, "vmap"), (RESUMABLE_GRID, 1, "vmap"), (RESUMABLE_GRID, 2, "map")],
+)
+def test_a_sweep_resumes_only_with_the_grid_seeds_and_execution_it_began_with(
+    tmp_path, monkeypatch, grid, seeds, execution
+):
+    with monkeypatch.context() as patch:
+        signal_at_step(patch, 3, signal.SIGTERM)
+        with pytest.raises(StoppedError):
+            sweep.fit(resumable_config(), RESUMABLE_GRID, 2, tmp_path, log=lambda line: None)
+    with pytest.raises(WorkdirError, match="another grid, seeds or execution"):
+        sweep.fit(resumable_config(), grid, seeds, tmp_path, execution=execution, resume=True, log=print)
+
+
+def test_the_sweep_command_exits_143_on_sigterm_naming_the_step_and_resumes(tmp_path, monkeypatch, capsys):
+    argv = [
+        "sweep",
+        "--config",
+        f"{ADDING_CONFIG}:T=6",
+        "--workdir",
+        str(tmp_path),
+        "--grid",
+        "optim.lr=1e-3,1e-2",
+    ]
+    argv += ["--config.train.steps=20", "--config.train.eval_every=10", "--config.task.held_out_size=64"]
+    with monkeypatch.context() as patch:
+        signal_at_step(patch, 4, signal.SIGTERM)
+        assert cli.main(argv) == 143
+    assert "irnn-jax: stopped by SIGTERM after step 4: the sweep's checkpoint" in capsys.readouterr().err
+    assert cli.main([*argv, "--resume"]) == 0
+    assert json.loads((tmp_path / "sweep.json").read_text())["resumed_from"] == 4
+
+
+def test_the_sweep_resumed_here_has_a_run_whose_best_point_comes_before_its_end(never_stopped):
+    """Else a resume that forgot the best points before it would pass the test above."""
+    runs, *_ = results_of(never_stopped)
+    assert any(run["best_step"] < 20 for run in runs)

@@ -37,6 +37,7 @@ class StoppedError(Exception):
     """A run stopped by a signal after saving the step it reached.
 
     Attributes:
+      signal_number: the signal's number.
       signal_name: ``'SIGTERM'`` or ``'SIGINT'``.
       exit_code: the conventional exit status, 128 + the signal's number.
       step: the step that was checkpointed.
@@ -44,6 +45,7 @@ class StoppedError(Exception):
 
     def __init__(self, message: str, signal_number: int, step: int) -> None:
         super().__init__(message)
+        self.signal_number = signal_number
         self.signal_name = signal.Signals(signal_number).name
         self.exit_code = 128 + signal_number
         self.step = step

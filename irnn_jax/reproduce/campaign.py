@@ -13,7 +13,9 @@ commit, and a campaign spread over sessions and fresh machines picks up where it
 keeps compiled programs in JAX's persistent cache (:data:`COMPILATION_CACHE`) for the runs that
 follow. A run that diverges is a result, not a failure: its record says where (``diverged``,
 ``diverged_at``) and holds the held-out curve and diagnostics up to there, and the campaign goes
-on.
+on. SIGTERM or SIGINT stops the campaign: during a run, after that run checkpointed the step it
+reached (:mod:`irnn_jax.runtime.stopping`); between runs, once the finished run is recorded. The
+same command then goes on from there.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import json
 import pathlib
 import shlex
 import shutil
+import signal
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -32,8 +35,9 @@ import jax
 
 from irnn_jax import config as config_lib
 from irnn_jax import tasks
-from irnn_jax.core.errors import ConfigError
+from irnn_jax.core.errors import ConfigError, StoppedError
 from irnn_jax.reproduce import report
+from irnn_jax.runtime import stopping
 from irnn_jax.training import train
 from irnn_jax.training import workdir as workdir_lib
 
@@ -198,21 +202,47 @@ def train_pending(
         f"about {len(todo) * campaign.cost_s / 60:.0f} min at {campaign.cost_s:.0f} s each"
     )
     results_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for number, item in enumerate(todo, 1):
-        workdir = runs_dir / item.name
-        started = time.perf_counter()
-        record = {**_train(item, workdir), "campaign": campaign.path.stem}
-        _keep_log(workdir, results_dir / f"{item.name}{LOG_SUFFIX}")
-        target = results_dir / f"{item.name}.json"
-        # a record is whole or absent, even if the campaign is killed here
-        workdir_lib.write_text(target, json.dumps(record, indent=1) + "\n")
-        written.append(target)
-        shutil.rmtree(workdir)
-        log(
-            f"[{number}/{len(todo)}] {item.name}: {time.perf_counter() - started:.0f} s, recorded in {target}"
-        )
+    written: list[pathlib.Path] = []
+    with stopping.catching(log) as stop:  # between runs; each run catches its own while it trains
+        for number, item in enumerate(todo, 1):
+            started = time.perf_counter()
+            written.append(_record(campaign, item, runs_dir / item.name, results_dir))
+            log(
+                f"[{number}/{len(todo)}] {item.name}: {time.perf_counter() - started:.0f} s, "
+                f"recorded in {written[-1]}"
+            )
+            if stop.signal_number is not None and number < len(todo):
+                raise StoppedError(
+                    f"{signal.Signals(stop.signal_number).name} stopped the campaign between runs, with "
+                    f"{item.name} recorded ({number} of {len(todo)}); run the same campaign command again "
+                    "for the runs left",
+                    stop.signal_number,
+                    0,
+                )
     return written
+
+
+def _record(campaign: Campaign, item: Run, workdir: pathlib.Path, results_dir: pathlib.Path) -> pathlib.Path:
+    """Train ``item`` in ``workdir``, keep its log and write its record; return the record's path.
+
+    Raises:
+      StoppedError: a signal stopped the run; its workdir holds the checkpoint it goes on from.
+    """
+    try:
+        record = {**_train(item, workdir), "campaign": campaign.path.stem}
+    except StoppedError as error:
+        raise StoppedError(
+            f"{error.signal_name} stopped the campaign's run {item.name} after step {error.step}: its "
+            f"checkpoint is in {workdir}; run the same campaign command again to resume it",
+            error.signal_number,
+            error.step,
+        ) from None
+    _keep_log(workdir, results_dir / f"{item.name}{LOG_SUFFIX}")
+    target = results_dir / f"{item.name}.json"
+    # a record is whole or absent, even if the campaign is killed here
+    workdir_lib.write_text(target, json.dumps(record, indent=1) + "\n")
+    shutil.rmtree(workdir)
+    return target
 
 
 def _train(item: Run, workdir: pathlib.Path) -> dict[str, Any]:

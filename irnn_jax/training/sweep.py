@@ -21,7 +21,7 @@ import json
 import pathlib
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -29,9 +29,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from irnn_jax.core import checks, errors
-from irnn_jax.runtime import distributed, sharding
+from irnn_jax.runtime import distributed, sharding, stopping
 from irnn_jax.tasks.base import higher_is_better
-from irnn_jax.training import optim, parts, run_log, steps, train
+from irnn_jax.training import checkpoint, optim, parts, run_log, steps, train
 from irnn_jax.training import workdir as workdir_lib
 
 # The optimiser's hyperparameters a sweep varies inside one program (arrays in the stacked
@@ -128,6 +128,7 @@ def fit(
     workdir: str | pathlib.Path,
     *,
     execution: str = "vmap",
+    resume: bool = False,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Train every run of the sweep in one program; write ``sweep.json`` (per-run results and the
@@ -139,6 +140,8 @@ def fit(
       seeds: seeds per grid point.
       workdir: the sweep's directory, created if missing; locked while the sweep runs.
       execution: ``'vmap'`` or ``'map'`` (below).
+      resume: continue from the sweep's latest checkpoint, bit-identically to a sweep not
+        stopped (the same config, grid, seeds and execution).
       log: where progress lines go.
 
     Returns:
@@ -149,10 +152,16 @@ def fit(
 
     Raises:
       ConfigError: a bad config, grid or ``execution``, or a task that carries state.
-      WorkdirError: ``workdir`` is locked by another process.
+      WorkdirError: ``workdir`` is locked by another process, holds a sweep's checkpoints
+        without ``resume``, or one of another config, grid, seeds or execution.
+      StoppedError: SIGTERM or SIGINT arrived; the sweep checkpointed the step it reached
+        (:mod:`irnn_jax.runtime.stopping`).
 
-    Each run's final parameters and those at its best validation point go to
-    ``sweep_params.npz``; :func:`load_run` reads a run back (the winner: ``summary["best"]``).
+    Like a run of :func:`irnn_jax.training.train.fit`, a sweep checkpoints all runs' states
+    (with each run's parameters at its best validation point and the step it diverged at)
+    every ``train.checkpoint_every`` steps, at its end and when a signal stops it. Each run's
+    final parameters and those at its best validation point go to ``sweep_params.npz``;
+    :func:`load_run` reads a run back (the winner: ``summary["best"]``).
 
     ``execution='vmap'`` batches the runs (one batched matmul per step for all runs: the fast
     choice on accelerators); ``'map'`` loops over them inside the program with ``lax.map`` (no
@@ -176,10 +185,11 @@ def fit(
                 "set task.carry_state=False"
             )
     workdir = workdir_lib.prepare(workdir)
-    if not distributed.is_main():  # the main process logs, writes and holds the workdir for all
-        return _fit(built, runs, workdir, execution, distributed.main_only(log))
-    with workdir_lib.lock(workdir, log):
-        return _fit(built, runs, workdir, execution, log)
+    with stopping.catching(log) as stop:
+        if not distributed.is_main():  # the main process logs, writes and holds the workdir for all
+            return _fit(built, runs, workdir, execution, resume, distributed.main_only(log), stop)
+        with workdir_lib.lock(workdir, log):
+            return _fit(built, runs, workdir, execution, resume, log, stop)
 
 
 def _fit(
@@ -187,42 +197,179 @@ def _fit(
     runs: list[dict[str, float]],
     workdir: pathlib.Path,
     execution: str,
+    resume: bool,
     log: Callable[[str], None],
+    stop: stopping.StopRequest,
 ) -> dict[str, Any]:
     """:func:`fit` of a built run and a checked grid, in a workdir this process holds."""
-    settings, task = built.settings, built.task
+    settings = built.settings
     log(f"sweep of {len(runs)} runs in one program: {train.describe(built.config)}")
+    mesh = _runs_mesh(len(runs), execution, log)
+    checkpoints = checkpoint.manager(workdir, settings.keep_checkpoints)
+    try:
+        step, carried = _start(built, runs, workdir, execution, checkpoints, resume, mesh, log)
+        sweep = _Sweep(built, runs, workdir, mesh, checkpoints, step, carried)
+        began = time.perf_counter()
+        if step and (step % settings.eval_every == 0 or step == settings.steps):
+            sweep.evaluate(step)  # the held-out pass of the checkpoint's step comes again
+        step_fn = jax.jit(sweep_step(built.train_step(), execution, mesh), donate_argnums=0)
+        batches = _batches(built, runs, step)
+        while sweep.step < settings.steps:
+            sweep.advance(step_fn, sharding.shard_leading_axis(next(batches), mesh))
+            last, step = sweep.step == settings.steps, sweep.step
+            save_now = step % settings.checkpoint_every == 0 or last
+            evaluate_now = step % settings.eval_every == 0 or last
+            signalled = stop.due(save_now or evaluate_now)
+            if evaluate_now:
+                sweep.evaluate(step)
+            if save_now or signalled:
+                sweep.save()
+            if signalled:
+                raise stop.stopped(
+                    step,
+                    f"the sweep's checkpoint is in {workdir / workdir_lib.CHECKPOINTS_DIR}, its held-out "
+                    f"lines up to it in {workdir / workdir_lib.METRICS_FILE}",
+                    "continue with --resume (sweep.fit(..., resume=True)), bit-identically to a sweep "
+                    "not stopped",
+                )
+        wall = time.perf_counter() - began
+    finally:
+        checkpoints.close()
+    return sweep.finish(execution, wall)
+
+
+def _start(
+    built: parts.RunParts,
+    runs: list[dict[str, float]],
+    workdir: pathlib.Path,
+    execution: str,
+    checkpoints: Any,
+    resume: bool,
+    mesh: jax.sharding.Mesh,
+    log: Callable[[str], None],
+) -> tuple[int, dict[str, Any]]:
+    """Claim ``workdir`` for the sweep (its config and runs recorded, or checked against the
+    recorded ones on a resume); return the step it starts at and what it carries from step to
+    step (``state``, each run's ``best`` parameters and ``first_bad`` step), on ``mesh``."""
+    latest = checkpoint.latest_step(checkpoints)
+    if latest is not None and not resume:
+        raise errors.WorkdirError(
+            f"{workdir} already holds a sweep's checkpoints (latest step {latest}); resume it (--resume, "
+            "or sweep.fit(..., resume=True)) or choose a new workdir"
+        )
+    recorded = {"execution": execution, "runs": runs}
+    if latest is not None:
+        workdir_lib.check_resumable(workdir, built.config, log)
+        _check_same_runs(workdir, recorded)
+    distributed.barrier("config checked")  # by every process, before the main one rewrites it
     if distributed.is_main():
         workdir_lib.record_config(workdir, built.config)
-    mesh = _runs_mesh(len(runs), execution, log)
-    state, batches = _initial_state(built, runs)
-    state = sharding.shard_leading_axis(state, mesh)
-    step_fn = jax.jit(sweep_step(built.train_step(), execution, mesh), donate_argnums=0)
-    eval_fn = jax.jit(jax.vmap(lambda params, batch: built.eval_step()(params, batch)[0], in_axes=(0, None)))
-    first_bad_step = sharding.shard_leading_axis(np.zeros(len(runs), np.int32), mesh)  # 0: finite so far
-    start = time.perf_counter()
-    records = run_log.RunLog(workdir, resumed_from=None, writes=distributed.is_main())
-    best = _BestParams(state.params, task.metric, len(runs))
-    for step in range(1, settings.steps + 1):
-        state, metrics = step_fn(state, sharding.shard_leading_axis(next(batches), mesh))
-        finite = run_log.finite(metrics)
-        first_bad_step = jnp.where((first_bad_step == 0) & ~finite, step, first_bad_step)  # no host sync
-        if step % settings.eval_every and step != settings.steps:
-            continue
-        held_out = {
-            split: _evaluate_runs(built, eval_fn, state.params, split, len(runs), mesh) for split in SPLITS
+        workdir_lib.write_text(workdir / workdir_lib.SWEEP_RUNS_FILE, json.dumps(recorded, indent=1) + "\n")
+    state = _initial_state(built, runs)
+    carried = {
+        "state": state,
+        "best": jax.tree.map(jnp.copy, state.params),
+        "first_bad": np.zeros(len(runs), np.int32),  # 0: finite so far
+    }
+    restored = checkpoint.restore_latest(checkpoints, carried, log) if latest is not None else None
+    step = 0
+    if restored is not None:
+        step, carried = restored
+        log(f"resuming the sweep from the checkpoint of step {step}")
+    elif resume:
+        log(f"no checkpoint in {workdir}: starting the sweep from step 0")
+    return step, sharding.shard_leading_axis(carried, mesh)
+
+
+def _check_same_runs(workdir: pathlib.Path, recorded: Mapping[str, Any]) -> None:
+    """Refuse to resume a sweep with other runs (grid, seeds) or another execution."""
+    path = workdir / workdir_lib.SWEEP_RUNS_FILE
+    before = json.loads(path.read_text()) if path.is_file() else None
+    if before != json.loads(json.dumps(recorded)):
+        raise errors.WorkdirError(
+            f"--resume of the sweep in {workdir} with another grid, seeds or execution than {path} "
+            "records; resume it with the same ones or choose a new workdir"
+        )
+
+
+class _Sweep:
+    """A sweep as it trains: what it carries from step to step (all runs' stacked ``state``,
+    their ``best`` parameters, the ``first_bad`` step of each), its step, log and checkpoints."""
+
+    def __init__(
+        self,
+        built: parts.RunParts,
+        runs: list[dict[str, float]],
+        workdir: pathlib.Path,
+        mesh: jax.sharding.Mesh,
+        checkpoints: Any,
+        step: int,
+        carried: dict[str, Any],
+    ) -> None:
+        self.built, self.runs, self.workdir, self.mesh, self.checkpoints = (
+            built,
+            runs,
+            workdir,
+            mesh,
+            checkpoints,
+        )
+        self.step, self.carried = step, carried
+        resumed_from = step if step else None
+        self.records = run_log.RunLog(workdir, resumed_from=resumed_from, writes=distributed.is_main())
+        self.best = _BestParams(carried["best"], built.task.metric, len(runs))
+        self.best.restart(self.records.records())
+        self.resumed_from = resumed_from
+        self.held_out: dict[str, list[dict[str, float]]] = {}
+        self.eval_fn = jax.jit(
+            jax.vmap(lambda params, batch: built.eval_step()(params, batch)[0], in_axes=(0, None))
+        )
+
+    def advance(self, step_fn: Callable[..., Any], batch: steps.Batch) -> None:
+        """Make one step of every run; mark the runs whose step was not finite (no host sync)."""
+        state, metrics = step_fn(self.carried["state"], batch)
+        self.step += 1
+        first_bad = self.carried["first_bad"]
+        first_bad = jnp.where((first_bad == 0) & ~run_log.finite(metrics), self.step, first_bad)
+        self.carried = {**self.carried, "state": state, "first_bad": first_bad}
+
+    def evaluate(self, step: int) -> None:
+        """Evaluate every run on both held-out splits, log them and keep the better parameters."""
+        built, params = self.built, self.carried["state"].params
+        self.held_out = {
+            split: _evaluate_runs(built, self.eval_fn, params, split, len(self.runs), self.mesh)
+            for split in SPLITS
         }
-        best.update(state.params, step, [record[task.metric] for record in held_out["valid"]])
+        self.best.update(params, step, [record[built.task.metric] for record in self.held_out["valid"]])
+        self.carried = {**self.carried, "best": self.best.params}
         for split in SPLITS:
-            for index, record in enumerate(held_out[split]):
-                records.write({"step": step, "run": index, "split": split, **record})
-    wall = time.perf_counter() - start
-    final, kept = sharding.to_host(state.params, mesh), sharding.to_host(best.params, mesh)  # every process
-    if distributed.is_main():
-        _save_params(workdir, final, kept)
-    return _write_summary(
-        built, runs, workdir, execution, wall, held_out, best.steps, sharding.to_host(first_bad_step, mesh)
-    )
+            for index, record in enumerate(self.held_out[split]):
+                self.records.write({"step": step, "run": index, "split": split, **record})
+
+    def save(self) -> None:
+        """Checkpoint what the sweep carries at its step."""
+        checkpoint.save(self.checkpoints, self.step, self.carried)
+
+    def finish(self, execution: str, wall: float) -> dict[str, Any]:
+        """Write every run's final and best parameters and ``sweep.json``; return the summary."""
+        mesh = self.mesh
+        final, kept = (
+            sharding.to_host(self.carried["state"].params, mesh),
+            sharding.to_host(self.best.params, mesh),
+        )
+        if distributed.is_main():
+            _save_params(self.workdir, final, kept)
+        first_bad = sharding.to_host(self.carried["first_bad"], mesh)
+        return _write_summary(
+            self.built,
+            self.runs,
+            self.workdir,
+            execution,
+            wall,
+            self.held_out,
+            self.best.steps,
+            first_bad,
+            self.resumed_from,
+        )
 
 
 def _write_summary(
@@ -234,9 +381,10 @@ def _write_summary(
     held_out: dict[str, list[dict[str, float]]],
     best_steps: list[int],
     first_bad: np.ndarray,
+    resumed_from: int | None,
 ) -> dict[str, Any]:
     """The sweep's ``sweep.json`` (written by the main process): each run's results, the best
-    run, the budget and the speed."""
+    run, the budget and the speed (of the steps this process trained)."""
     settings, task = built.settings, built.task
     results = [
         {
@@ -254,9 +402,10 @@ def _write_summary(
         "metric": task.metric,
         "baseline": task.baseline,
         "steps": settings.steps,
+        "resumed_from": resumed_from,
         "execution": execution,
         "wall_s": round(wall, 2),
-        "examples_per_s": len(runs) * settings.steps * settings.batch_size / wall,
+        "examples_per_s": len(runs) * (settings.steps - (resumed_from or 0)) * settings.batch_size / wall,
         "config": workdir_lib.as_dict(built.config),
     }
     if distributed.is_main():
@@ -270,8 +419,21 @@ class _BestParams:
 
     def __init__(self, params: Any, metric: str, count: int) -> None:
         self.params = jax.tree.map(jnp.copy, params)  # the step donates the state's own buffers
-        self.sign = -1.0 if higher_is_better(metric) else 1.0  # lower signed values are better
+        self.metric, self.sign = metric, -1.0 if higher_is_better(metric) else 1.0  # lower signed: better
         self.values, self.steps = [np.inf] * count, [0] * count
+
+    def restart(self, lines: Iterable[Mapping[str, Any]]) -> None:
+        """Rebuild each run's best value and step from the sweep's held-out lines (a resumed
+        sweep; the parameters of those points come back with its checkpoint).
+
+        Args:
+          lines: the ``metrics.jsonl`` records in order, cut back to where the sweep goes on.
+        """
+        for line in lines:
+            if line.get("split") == "valid":
+                index, value = line["run"], self.sign * line[self.metric]
+                if np.isfinite(value) and value < self.values[index]:
+                    self.values[index], self.steps[index] = value, line["step"]
 
     def update(self, params: Any, step: int, valid: Sequence[float]) -> None:
         """Keep ``params`` of the runs whose ``valid`` metric at ``step`` beats their best."""
@@ -354,24 +516,38 @@ def _runs_mesh(num_runs: int, execution: str, log: Callable[[str], None]) -> jax
     return mesh
 
 
-def _initial_state(
-    built: parts.RunParts, runs: list[dict[str, float]]
-) -> tuple[steps.TrainState, Iterator[steps.Batch]]:
+def _seed_keys(runs: Sequence[Mapping[str, float]]) -> dict[int, jax.Array]:
+    """Each seed's ``(init, data)`` keys, as :func:`irnn_jax.training.train.fit` splits them."""
+    return {seed: jax.random.split(jax.random.PRNGKey(seed)) for seed in sorted({r["seed"] for r in runs})}
+
+
+def _initial_state(built: parts.RunParts, runs: list[dict[str, float]]) -> steps.TrainState:
     """The runs' states stacked along a leading run axis, with each run's learning rate and
-    clip, and the stream of stacked batches. Every run gets the parameters and batches that
-    :func:`irnn_jax.training.train.fit` would give its seed; the memory all runs need is checked first."""
-    seeds = sorted({r["seed"] for r in runs})
-    keys = {seed: jax.random.split(jax.random.PRNGKey(seed)) for seed in seeds}
+    clip. Every run gets the parameters that :func:`irnn_jax.training.train.fit` would give its
+    seed; the memory all runs need is checked first."""
+    keys = _seed_keys(runs)
     first = {
-        seed: next(built.task.batches("train", built.settings.batch_size, keys[seed][1])) for seed in seeds
+        seed: next(built.task.batches("train", built.settings.batch_size, key[1]))
+        for seed, key in keys.items()
     }
-    built.check_memory(keys[seeds[0]][0], first[seeds[0]], len(runs))
+    some_seed = runs[0]["seed"]
+    built.check_memory(keys[some_seed][0], first[some_seed], len(runs))
     states = [_run_parts(built, r).init_state(keys[r["seed"]][0], first[r["seed"]][0]) for r in runs]
     state = jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
     hyperparams = {name: [r[field] for r in runs] for field, name in SWEEPABLE.items()}
-    state = state.replace(opt_state=optim.set_hyperparams(state.opt_state, **hyperparams))
-    streams = [built.task.batches("train", built.settings.batch_size, keys[seed][1]) for seed in seeds]
-    return state, _stacked(built.config["task"]["name"], streams, [seeds.index(r["seed"]) for r in runs])
+    return state.replace(opt_state=optim.set_hyperparams(state.opt_state, **hyperparams))
+
+
+def _batches(built: parts.RunParts, runs: list[dict[str, float]], start_step: int) -> Iterator[steps.Batch]:
+    """The stacked training batches of the steps after ``start_step``: each run those that
+    :func:`irnn_jax.training.train.fit` would give its seed there."""
+    keys = _seed_keys(runs)
+    streams = [
+        built.task.batches("train", built.settings.batch_size, key[1], start_step=start_step)
+        for key in keys.values()
+    ]
+    stream_of_run = [list(keys).index(r["seed"]) for r in runs]
+    return _stacked(built.config["task"]["name"], streams, stream_of_run, start_step)
 
 
 def _run_parts(built: parts.RunParts, run: Mapping[str, float]) -> parts.RunParts:
@@ -383,11 +559,11 @@ def _run_parts(built: parts.RunParts, run: Mapping[str, float]) -> parts.RunPart
 
 
 def _stacked(
-    task_name: str, streams: list[Iterator[steps.Batch]], stream_of_run: list[int]
+    task_name: str, streams: list[Iterator[steps.Batch]], stream_of_run: list[int], start_step: int
 ) -> Iterator[steps.Batch]:
     """Each step's batches of the seeds' ``streams``, stacked in run order (runs of one seed
-    share its batches)."""
-    for step in itertools.count(1):
+    share its batches), from the step after ``start_step``."""
+    for step in itertools.count(start_step + 1):
         per_stream = [next(stream) for stream in streams]
         shapes = sorted({str(jax.tree.map(np.shape, part)) for part in per_stream})
         if len(shapes) > 1:

@@ -42,6 +42,7 @@ DIAGNOSTICS_FILE = "diagnostics.jsonl"
 SUMMARY_FILE = "summary.json"  # the finished run's results
 SWEEP_FILE = "sweep.json"  # a sweep's per-run results and its best run
 SWEEP_PARAMS_FILE = "sweep_params.npz"  # every run's final and best parameters, run axis first
+SWEEP_RUNS_FILE = "sweep_runs.json"  # a sweep's runs and execution, checked when it resumes
 CHECKPOINTS_DIR = "checkpoints"
 DIGESTS_FILE = "checkpoint_digests.json"
 BEST_DIR = "best"  # the best held-out checkpoint: best/checkpoints/<step>/, best/checkpoint_digests.json
