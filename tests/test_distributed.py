@@ -5,6 +5,7 @@ import contextlib
 import json
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -205,3 +206,27 @@ def test_distributed_without_a_cluster_to_detect_says_it_could_not_join(tmp_path
 def test_initialize_names_the_missing_flags_before_touching_jax():
     with pytest.raises(ConfigError, match="missing --num-processes, --process-id"):
         distributed.initialize("127.0.0.1:1234")
+
+
+def test_a_sigterm_to_one_process_stops_the_whole_job_at_one_checkpointed_step_and_two_processes_resume_it(
+    tmp_path,
+):
+    workdir, arguments = tmp_path / "job", ("train.steps=100", "train.eval_every=50")
+    with job(command("train", workdir, *arguments)) as children:
+        deadline = time.monotonic() + TIMEOUT_S
+        while newest_checkpoint(workdir) < 10 and time.monotonic() < deadline:
+            assert all(child.poll() is None for child in children), "the job ended before it was signalled"
+            time.sleep(0.02)
+        children[1].send_signal(signal.SIGTERM)  # the other process gets no signal
+        outputs = [child.communicate(timeout=TIMEOUT_S)[0] for child in children]
+        codes = [child.returncode for child in children]
+    assert codes == [143, 143], "\n---\n".join(outputs)
+    stopped = [re.search(r"stopped by SIGTERM after step (\d+)", output) for output in outputs]
+    assert all(stopped), "\n---\n".join(outputs)
+    step = int(stopped[0].group(1))
+    assert int(stopped[1].group(1)) == step and step % 10 == 0 and 10 < step < 100  # at a log window's end
+    assert newest_checkpoint(workdir) == step
+    outputs = run_job(command("train", workdir, *arguments, extra=["--resume"]))
+    assert f"resuming from the checkpoint of step {step}" in outputs[0]
+    expected = one_process_params(tmp_path / "alone", *arguments)
+    assert_same_params(train.load(workdir, log=lambda message: None).state.params, expected)

@@ -254,3 +254,11 @@ def test_the_conclusion_waits_for_every_row_of_the_comparison(tmp_path):
     write(tmp_path, "mnist_comparison", {"irnn_1": record("irnn", True, 0.5)})
     complete, _ = mnist_study.section(tmp_path, tmp_path / "figures", tmp_path)
     assert "Conclusion" not in partial and "Conclusion (issue 39)" in complete
+
+
+def test_a_headline_row_of_a_run_that_kept_its_best_checkpoint_names_that_point():
+    run = record("irnn", False, 0.95, valid_curve=(0.5, 0.96, 0.955))
+    run["config"]["train"]["keep_best"] = "accuracy"
+    run["best"] = {"metric": "accuracy", "step": 20, "valid": {"accuracy": 0.97}, "test": {"accuracy": 0.965}}
+    rows = mnist_study.headline_table([run])
+    assert "| 97.00% (20, kept): 96.50% |" in rows[2]

@@ -1,5 +1,5 @@
 """What the paper studies share: reading a campaign's records, the names of the models, a record's
-budget and wall time, and writing a figure."""
+budget, wall time and best validation point, and writing a figure."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import json
 import pathlib
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import matplotlib.pyplot as plt
 
 from irnn_jax import config as config_lib
+from irnn_jax.tasks.base import higher_is_better
 
 Record = Mapping[str, Any]
 # The models of the comparisons, as tables and legends name them (in this order).
@@ -72,6 +73,41 @@ def budget(record: Record) -> int:
       Its ``'steps'``, else its config's ``train.steps``, else 0.
     """
     return record.get("steps", record["config"].get("train", {}).get("steps", 0))
+
+
+class BestPoint(NamedTuple):
+    """A run's best validation point: its step, the validation and test values of the metric
+    there, and whether the run kept that checkpoint (``train.keep_best``)."""
+
+    step: int
+    valid: float
+    test: float | None
+    kept: bool
+
+
+def best_point(record: Record, metric: str) -> BestPoint | None:
+    """Where ``metric`` was best on the validation split, and its test value there.
+
+    Args:
+      record: a results record.
+      metric: the held-out metric (its direction from :func:`irnn_jax.tasks.base.higher_is_better`).
+
+    Returns:
+      The run's own best point where it kept one for ``metric`` (``train.keep_best``: its
+      checkpoint loads with ``train.load(workdir, which="best")``), else the best point of its
+      held-out curve (the first of equal values); ``None`` if the curve has no validation value.
+    """
+    kept = record.get("best")
+    if kept and kept["metric"] == metric and record["config"].get("train", {}).get("keep_best") == metric:
+        return BestPoint(kept["step"], kept["valid"][metric], kept["test"].get(metric), True)
+    curve = record.get("curve", [])
+    valid = [(point["step"], point[metric]) for point in curve if point["split"] == "valid"]
+    tests = {point["step"]: point[metric] for point in curve if point["split"] == "test"}
+    if not valid:
+        return None
+    sign = -1.0 if higher_is_better(metric) else 1.0
+    step, value = min(valid, key=lambda pair: sign * pair[1])
+    return BestPoint(step, value, tests.get(step), False)
 
 
 def wall(record: Record) -> str:

@@ -118,12 +118,10 @@ def headline_table(records: Sequence[Record]) -> list[str]:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for record in sorted(records, key=lambda r: (ORDERS.index(order(r)), budget(r), protocol(r))):
-        steps, valid = _curve(record, "valid")
-        tests = dict(zip(*_curve(record, "test"), strict=True))
-        best = ""
-        if valid:
-            at = steps[valid.index(max(valid))]
-            best = f"{100 * max(valid):.2f}% ({at})" + (f": {100 * tests[at]:.2f}%" if at in tests else "")
+        point, best = records_lib.best_point(record, "accuracy"), ""
+        if point is not None:
+            best = f"{100 * point.valid:.2f}% ({point.step}" + (", kept)" if point.kept else ")")
+            best += "" if point.test is None else f": {100 * point.test:.2f}%"
         lines.append(
             f"| {order(record)} | {protocol(record)} | {_accuracy(record, 'test')} "
             f"| {100 * GOALS[order(record)]:.0f}% "
