@@ -15,7 +15,11 @@
 #
 # Variants (comma-separated): level=<word|char> (default word), cell=<c> (irnn, rnn_relu,
 # rnn_tanh, lstm, gru), quick (256 units, Adam 1e-3, zero-state windows; runtimes and results in
-# experiments/RESULTS.md).
+# experiments/RESULTS.md), peer (the shape and protocol of PyTorch's word-level example as
+# issue 43 names it: an LSTM of 128 units unless cell= says otherwise, embedding 128, plain SGD
+# at lr 20 clipped to global norm 0.25, batch 20, windows of 35 words, the state carried, two
+# epochs of 1,327 windows, held-out splits in 10 columns after each; benchmarks/lm_peer.py trains
+# the PyTorch model).
 # init=<n> sets the recurrent initialiser to any registered one, with its default arguments.
 # io_init=irnn gives every cell the IRNN's N(0, 0.001^2) input and readout weights; by
 # default each cell has its own (irnn_jax.config.INIT_BY_CELL).
@@ -25,10 +29,13 @@ import ml_collections
 
 from irnn_jax.config import default_model, paper_optim, parse_arg, train_section
 
+# Training windows in one epoch of word-level PTB at batch 20 and 35 words: (929,589 // 20 - 1) // 35.
+PEER_EPOCH = 1_327
+
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     """PTB language-model config; variants through ``arg``."""
-    options = parse_arg(arg, ("level", "cell", "quick", "init", "io_init"))
+    options = parse_arg(arg, ("level", "cell", "quick", "peer", "init", "io_init"))
     level = options.get("level", "word")
     config = ml_collections.ConfigDict()
     config.seed = 0
@@ -40,7 +47,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.task.carry_state = True
 
     config.model = default_model(
-        options.get("cell", "irnn"),
+        options.get("cell", "lstm" if options.get("peer") else "irnn"),
         hidden_size=1024,
         init=options.get("init"),
         io_init=options.get("io_init", "standard"),
@@ -67,4 +74,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         config.train.steps = 1_500 if level == "word" else 6_000
         config.train.eval_every = 500
         config.train.eval_batch_size = 50
+    if options.get("peer"):
+        config.model.hidden_size = config.model.embed_size = 128
+        config.model.projection_size = 0
+        config.optim = paper_optim(lr=20.0, clip=0.25)
+        config.train.batch_size = 20
+        config.train.steps = 2 * PEER_EPOCH
+        config.train.eval_every = config.train.checkpoint_every = PEER_EPOCH
+        config.train.eval_batch_size = 10
     return config
