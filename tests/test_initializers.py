@@ -58,6 +58,24 @@ def test_gaussian_rejects_a_bad_std_naming_it(std, error):
         initializers.gaussian(std)
 
 
+def test_uniform_draws_symmetric_entries_within_the_bound_as_pytorchs_uniform_does():
+    import torch
+
+    weights = np.asarray(initializers.uniform(0.25)(KEY, (400, 500)))
+    expected = torch.nn.init.uniform_(torch.empty(400, 500), -0.25, 0.25).numpy()
+    assert weights.min() >= -0.25 and weights.max() <= 0.25
+    assert weights.min() < -0.249 and weights.max() > 0.249  # both ends, not Flax's [0, scale)
+    assert abs(weights.std() - expected.std()) < 2e-3 and abs(weights.mean()) < 1e-3
+
+
+@pytest.mark.parametrize(
+    ("scale", "error"), [(-0.1, ValueError), (float("inf"), ValueError), ("0.1", TypeError)]
+)
+def test_uniform_rejects_a_bad_bound_naming_it(scale, error):
+    with pytest.raises(error, match="scale"):
+        initializers.uniform(scale)
+
+
 def test_orthogonal_with_scale_gives_scaled_orthonormal_columns():
     weights = np.asarray(initializers.orthogonal(scale=2.0)(KEY, (6, 6)), np.float64)
     np.testing.assert_allclose(weights.T @ weights, 4.0 * np.eye(6), atol=1e-5)
@@ -175,6 +193,7 @@ PROPERTIES = {
         and np.linalg.eigvalsh(w).min() < 0.9
     ),
     "eigen": lambda w: np.allclose(np.abs(np.linalg.eigvals(w)), 0.9, rtol=1e-4),
+    "uniform": lambda w: np.abs(w).max() <= 0.1 and w.min() < 0 < w.max(),  # U(-0.1, 0.1) by default
 }
 ARGUMENTS = {"gaussian": {"std": 0.1}, "normal": {"std": 0.1}, "scaled_identity": {"scale": 0.01}}
 ARGUMENTS["eigen"] = {"magnitude": 0.9}

@@ -76,3 +76,31 @@ def test_carrying_state_across_windows_is_the_default_and_can_be_turned_off():
     assert not language_model.PennTreebank(carry_state=False).carries_state
     with pytest.raises(TypeError, match="carry_state must be True or False, got carry_state='yes'"):
         language_model.PennTreebank(carry_state="yes")
+
+
+def torch_cross_entropy_and_gradient(logits, targets):
+    import torch
+
+    scores = torch.tensor(np.asarray(logits), requires_grad=True)
+    loss = torch.nn.functional.cross_entropy(
+        scores.reshape(-1, scores.shape[-1]), torch.tensor(targets).reshape(-1)
+    )
+    loss.backward()
+    return loss.item(), scores.grad.numpy()
+
+
+def test_the_loss_its_gradient_and_the_metrics_match_pytorchs_cross_entropy_and_an_argmax(words):
+    import jax
+
+    rng = np.random.default_rng(0)
+    logits = (30 * rng.standard_normal((4, 7, 50))).astype(np.float32)  # large: the shift matters
+    targets = rng.integers(0, 50, (4, 7))
+    targets[0, :3] = logits[0, :3].argmax(-1)  # some tokens predicted
+    loss, gradient = jax.value_and_grad(words.loss)(logits, targets)
+    expected_loss, expected_gradient = torch_cross_entropy_and_gradient(logits, targets)
+    np.testing.assert_allclose(loss, expected_loss, rtol=1e-6)
+    np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-5, atol=1e-8)
+    metrics = words.metrics(logits, targets)
+    np.testing.assert_allclose(metrics["cross_entropy"], expected_loss, rtol=1e-6)
+    assert metrics["accuracy"] == pytest.approx(np.mean(logits.argmax(-1) == targets))
+    assert metrics["accuracy"] >= 3 / 28 and metrics["count"] == 28

@@ -84,6 +84,29 @@ def gaussian(std: float = 1e-3) -> Initializer:
     return jax.nn.initializers.normal(stddev=std)
 
 
+def uniform(scale: float = 0.1) -> Initializer:
+    """Initialiser drawing i.i.d. entries from ``U(-scale, scale)``: PyTorch's recurrent layers
+    (``scale = 1 / sqrt(hidden_size)``) and its word-level language-model example's embedding and
+    readout (``scale = 0.1``). (Flax's ``uniform(scale)`` draws from ``[0, scale)``.)
+
+    Args:
+      scale: the bound, a finite number >= 0.
+
+    Returns:
+      ``init(key, shape, dtype=float32)``, for any shape.
+
+    Raises:
+      TypeError: if ``scale`` is not a real number.
+      ValueError: if ``scale`` is negative or not finite.
+    """
+    scale = checks.finite_number(scale, "scale", minimum=0.0)
+
+    def init(key: jax.Array, shape: Sequence[int], dtype: Any = jnp.float32) -> jax.Array:
+        return jax.random.uniform(key, shape, dtype, minval=-scale, maxval=scale)
+
+    return init
+
+
 def zeros() -> Initializer:
     """Initialiser of all zeros (biases).
 
@@ -414,6 +437,7 @@ REGISTRY: registry.Registry[Callable[..., Initializer]] = registry.Registry(
         "scaled_identity": scaled_identity,
         "gaussian": gaussian,
         "normal": gaussian,
+        "uniform": uniform,
         "zeros": zeros,
         "orthogonal": orthogonal,
         "glorot_uniform": glorot_uniform,

@@ -28,7 +28,6 @@ from collections.abc import Iterator
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from irnn_jax import data
 from irnn_jax.core import checks
@@ -155,7 +154,8 @@ class PennTreebank(base.Task):
         Returns:
           The scalar cross-entropy averaged over all ``B * W`` tokens.
         """
-        return optax.softmax_cross_entropy_with_integer_labels(logits, targets).mean()
+        log_normaliser, target_logits, _ = _scores(logits, targets)
+        return jnp.mean(log_normaliser - target_logits)
 
     def metrics(self, logits: jax.Array, targets: jax.Array) -> dict[str, jax.Array]:
         """Cross-entropy, next-token accuracy and ``count``, the number of tokens.
@@ -166,11 +166,13 @@ class PennTreebank(base.Task):
 
         Returns:
           ``{'cross_entropy': scalar, 'accuracy': scalar, 'count': float32 scalar}``, means over
-          the batch's tokens and their number, ``B * W``.
+          the batch's tokens and their number, ``B * W``; a token counts as predicted when no
+          other token scores higher (a tie for the highest logit counts).
         """
+        log_normaliser, target_logits, highest = _scores(logits, targets)
         return {
-            "cross_entropy": self.loss(logits, targets),
-            "accuracy": jnp.mean(jnp.argmax(logits, -1) == targets),
+            "cross_entropy": jnp.mean(log_normaliser - target_logits),
+            "accuracy": jnp.mean(target_logits >= highest),
             "count": jnp.asarray(targets.size, jnp.float32),
         }
 
@@ -191,6 +193,18 @@ class PennTreebank(base.Task):
         if self.level == "word":
             return {**means, "perplexity": math.exp(min(cross_entropy, 700.0))}
         return {**means, "bits_per_char": cross_entropy / math.log(2)}
+
+
+def _scores(logits: jax.Array, targets: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``(log sum exp, target logit, highest logit)`` per token: two passes over the logits (a
+    maximum and a sum of exponentials) and no ``[B, W, vocab]`` array written, where a
+    log-softmax writes one and an argmax (the accuracy) was a slow third pass on CPUs
+    (``benchmarks/lm_step.py``)."""
+    highest = jnp.max(logits, axis=-1)
+    shifted = jnp.sum(jnp.exp(logits - jax.lax.stop_gradient(highest)[..., None]), axis=-1)
+    log_normaliser = jnp.log(shifted) + jax.lax.stop_gradient(highest)
+    target_logits = jnp.take_along_axis(logits, targets[..., None], axis=-1)[..., 0]
+    return log_normaliser, target_logits, highest
 
 
 @functools.cache
