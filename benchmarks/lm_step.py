@@ -9,7 +9,7 @@ The shape is ``ptb:peer``'s (``benchmarks/lm_peer.py``): 20 columns x 35 words, 
 
 - ours: the train step :func:`irnn_jax.training.train.fit` runs (``run.train_step()``: the loss,
   its gradient, the update, the task's metrics on the batch and the gradient, parameter and
-  update norms); the loss and its gradient alone; the forward pass alone;
+  update norms); the loss and its gradient alone; the held-out step (forward pass and metrics);
 - PyTorch, one thread: the peer's window (forward, backward, clipping, the SGD update); its loss
   and gradient alone;
 - the floor: the three ``[700, 128] x [128, 10000]``-sized matrix products of the softmax layer
@@ -58,11 +58,11 @@ def our_cases(size: int) -> dict[str, Callable[[], object]]:
         return run.task.loss(outputs, batch[1]), carry
 
     gradient = jax.jit(jax.value_and_grad(objective, has_aux=True))
-    forward = jax.jit(lambda params, carry: steps.apply_model(apply_fn, params, batch[0], carry)[0])
+    eval_step = jax.jit(run.eval_step())
     return {
         "ours: fit's train step": lambda: train_step(state, batch),
         "ours: loss and gradient": lambda: gradient(state.params, state.carry),
-        "ours: forward": lambda: forward(state.params, state.carry),
+        "ours: held-out step (forward, metrics)": lambda: eval_step(state.params, batch, state.carry),
     }
 
 

@@ -48,6 +48,7 @@ def held_out_score(workdir, config, score, split="test"):
     import numpy as np
 
     from irnn_jax import models, tasks
+    from irnn_jax.core import softmax
     from irnn_jax.training import checkpoint
 
     manager = checkpoint.manager(workdir, keep=10)
@@ -62,6 +63,8 @@ def held_out_score(workdir, config, score, split="test"):
             logits, state = model.apply({"params": params}, **kwargs, initial_state=state, return_state=True)
         else:
             logits = model.apply({"params": params}, **kwargs)
+        if isinstance(logits, softmax.Readout):  # a language model's readout, applied here
+            logits = logits.features @ logits.kernel + logits.bias
         batch_total, batch_count = score(np.asarray(jax.device_get(logits), np.float64), np.asarray(targets))
         total, count = total + batch_total, count + batch_count
     return total / count

@@ -133,7 +133,7 @@ def test_the_divergence_message_names_the_parameters_with_non_finite_gradients()
     inputs, targets = next(task.batches("train", 4, jax.random.PRNGKey(0)))
     state = train.create_train_state(model, tx, jax.random.PRNGKey(1), inputs)
     inputs = inputs.at[0, 0, 0].set(np.nan)  # one NaN input value
-    _, metrics = train.make_train_step(model.apply, task.loss, task.metrics, tx)(state, (inputs, targets))
+    _, metrics = train.make_train_step(model.apply, task.loss_and_metrics, tx)(state, (inputs, targets))
     names = [jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_flatten_with_path(state.params)[0]]
     with pytest.raises(train.TrainingDivergedError) as raised:
         run_log.check_finite(run_log.stack([metrics]), 7, names)

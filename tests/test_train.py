@@ -34,7 +34,7 @@ def small_setup(lr=1e-2, name="adam"):
 def test_train_step_is_traced_once_over_many_steps():
     task, model, tx, state, batches = small_setup()
     step_fn = jax.jit(
-        chex.assert_max_traces(train.make_train_step(model.apply, task.loss, task.metrics, tx), n=1)
+        chex.assert_max_traces(train.make_train_step(model.apply, task.loss_and_metrics, tx), n=1)
     )
     for _ in range(25):
         state, _ = step_fn(state, next(batches))
@@ -45,7 +45,7 @@ def test_train_step_metrics_are_the_loss_norms_finiteness_flags_and_active_relus
     task, model, tx, state, batches = small_setup(lr=0.1, name="sgd")
     batch = next(batches)
     grads = jax.grad(lambda p: task.loss(model.apply({"params": p}, batch[0]), batch[1]))(state.params)
-    new_state, metrics = train.make_train_step(model.apply, task.loss, task.metrics, tx)(state, batch)
+    new_state, metrics = train.make_train_step(model.apply, task.loss_and_metrics, tx)(state, batch)
     assert set(metrics) == {
         "loss",
         "mse",
@@ -223,7 +223,7 @@ def test_a_carried_state_train_step_starts_from_the_last_windows_state():
     tx = optax.sgd(0.0)
     state = train.create_train_state(model, tx, jax.random.PRNGKey(1), tokens[:, :4], carries_state=True)
     chex.assert_trees_all_equal(state.carry, (jnp.zeros((2, 6)),))
-    step = train.make_train_step(model.apply, loss, lambda logits, targets: {}, tx)
+    step = train.make_train_step(model.apply, lambda logits, targets: (loss(logits, targets), {}), tx)
     state, _ = step(state, (tokens[:, :4], tokens[:, 1:5]))
     state, _ = step(state, (tokens[:, 4:8], tokens[:, 5:9]))
     _, expected = model.apply({"params": state.params}, tokens[:, :8], return_state=True)

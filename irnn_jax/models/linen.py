@@ -15,10 +15,10 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from irnn_jax.core import checks, initializers, recurrence, simple
+from irnn_jax.core import checks, initializers, recurrence, simple, softmax
 
 CELLS = ("irnn", "rnn_relu", "rnn_tanh", "lstm", "gru")
-READOUTS = ("last", "sequence")
+READOUTS = ("last", "sequence", "blocked")
 DTYPES = ("float32", "bfloat16", "float16", "float64")
 # The recurrence (recurrence.rnn, lstm or gru) each cell runs.
 RECURRENCE_BY_CELL = {"irnn": "rnn", "rnn_relu": "rnn", "rnn_tanh": "rnn", "lstm": "lstm", "gru": "gru"}
@@ -387,7 +387,9 @@ class RNNModel(StackSpec):
     step and, if bidirectional, the backward direction's state after reading the whole
     sequence) and gives ``[B, output_size]``; with ``readout='sequence'`` it sees every step and
     gives ``[B, T, output_size]``. Regression outputs or classification logits: the task's loss
-    decides.
+    decides. ``readout='blocked'`` is ``'sequence'`` with the readout's product left to the loss
+    (a language model's large softmax, computed block by block): it gives a
+    :class:`irnn_jax.core.softmax.Readout`, whose ``logits()`` are the ``'sequence'`` outputs.
 
     Besides :class:`StackSpec`'s attributes it has these, keyword-only.
 
@@ -395,7 +397,7 @@ class RNNModel(StackSpec):
       output_size: readout width (1 for the adding problem, 10 for MNIST, the vocabulary for LM).
       projection_size: if > 0, a linear layer of this width before the readout (the paper's
         1024-unit LM with a 512 projection).
-      readout: ``'last'`` or ``'sequence'``.
+      readout: ``'last'``, ``'sequence'`` or ``'blocked'``.
       output_init: initialiser of the readout (and projection) kernel; default N(0, 0.001^2).
       vocab_size: if > 0, inputs are token ids ``[B, T]`` in ``[0, vocab_size)``, embedded into
         ``embed_size`` features by a table drawn from ``embed_init``; if 0, inputs are features.
@@ -464,9 +466,40 @@ class RNNModel(StackSpec):
             hs = nn.Dense(self.projection_size, kernel_init=self.output_init, name="projection", **precision)(
                 hs
             )
+        if self.readout == "blocked":
+            readout = BlockedReadout(self.output_size, self.output_init, name="readout", **precision)(hs)
+            readout = readout._replace(features=readout.features.reshape(*leading, -1))
+            return (readout, final_state) if return_state else readout
         outputs = nn.Dense(self.output_size, kernel_init=self.output_init, name="readout", **precision)(hs)
         outputs = outputs.reshape(*leading, self.output_size).astype(jnp.float32)  # the loss is in float32
         return (outputs, final_state) if return_state else outputs
+
+
+class BlockedReadout(nn.Module):
+    """The parameters of a dense readout (``kernel``, ``bias``: those of ``nn.Dense``, drawn alike)
+    and its inputs, as a :class:`irnn_jax.core.softmax.Readout` left for the loss to apply."""
+
+    output_size: int
+    kernel_init: initializers.Initializer
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, features: jax.Array) -> softmax.Readout:
+        """The readout of ``features`` ``[N, H]``, in ``dtype``.
+
+        Args:
+          features: the readout's inputs.
+
+        Returns:
+          ``Readout(features, kernel, bias)``.
+        """
+        kernel = self.param(
+            "kernel", self.kernel_init, (features.shape[-1], self.output_size), self.param_dtype
+        )
+        bias = self.param("bias", nn.initializers.zeros_init(), (self.output_size,), self.param_dtype)
+        features, kernel, bias = nn.dtypes.promote_dtype(features, kernel, bias, dtype=self.dtype)
+        return softmax.Readout(features, kernel, bias)
 
 
 def last_states(hs: jax.Array, lengths: jax.Array | None, hidden_size: int, bidirectional: bool) -> jax.Array:
@@ -541,6 +574,11 @@ def from_config(model_config: Mapping[str, Any], output_size: int, vocab_size: i
     elif embed_size != 0:
         raise ValueError(
             f"model.embed_size must be 0: the task's inputs are features, not token ids; got {embed_size!r}"
+        )
+    if model_config["readout"] == "blocked" and not vocab_size:
+        raise ValueError(
+            "model.readout='blocked' is for language models (token inputs), whose loss computes the "
+            "softmax block by block; use 'sequence' for this task"
         )
     projection_size = model_config["projection_size"]
     if projection_size != 0:

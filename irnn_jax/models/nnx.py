@@ -168,7 +168,7 @@ class RNNModel(nnx.Module):
         **spec: Any,
     ) -> None:
         self.hidden_size, self.bidirectional = hidden_size, bidirectional
-        self.readout_kind = checks.one_of(readout, linen.READOUTS, "readout")
+        self.readout_kind = checks.one_of(readout, ("last", "sequence"), "readout")
         precision = {key: spec.get(key, "float32") for key in ("dtype", "param_dtype")}
         self.rnn = RecurrentStack(
             input_size, hidden_size, layers=layers, bidirectional=bidirectional, rngs=rngs, **spec

@@ -132,6 +132,19 @@ class Task:
         """
         raise NotImplementedError
 
+    def loss_and_metrics(self, outputs: Any, targets: Any) -> tuple[jax.Array, dict[str, jax.Array]]:
+        """The loss and the metrics of a batch together, as a training step needs them (a task
+        whose metrics share the loss's work overrides it).
+
+        Args:
+          outputs: the model's outputs for the batch.
+          targets: the batch's targets.
+
+        Returns:
+          ``(self.loss(outputs, targets), self.metrics(outputs, targets))``.
+        """
+        return self.loss(outputs, targets), self.metrics(outputs, targets)
+
     def complete_metrics(self, means: Mapping[str, float]) -> dict[str, float]:
         """The held-out means with the metrics that need them added; by default unchanged.
 

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from irnn_jax import data
-from irnn_jax.core import checks
+from irnn_jax.core import checks, softmax
 from irnn_jax.tasks import base
 
 LEVELS = ("word", "char")
@@ -144,37 +144,59 @@ class PennTreebank(base.Task):
             yield grid[:, start : start + self.seq_len], grid[:, start + 1 : start + self.seq_len + 1]
             step += 1
 
-    def loss(self, logits: jax.Array, targets: jax.Array) -> jax.Array:
+    def loss(self, logits: jax.Array | softmax.Readout, targets: jax.Array) -> jax.Array:
         """Mean cross-entropy per token, in nats.
 
         Args:
-          logits: ``[B, W, vocab_size]``.
+          logits: ``[B, W, vocab_size]``, or the readout that gives them (``model.readout =
+            'blocked'``: computed block by block, :mod:`irnn_jax.core.softmax`).
           targets: ``[B, W]`` int next-token ids.
 
         Returns:
           The scalar cross-entropy averaged over all ``B * W`` tokens.
         """
-        log_normaliser, target_logits, _ = _scores(logits, targets)
-        return jnp.mean(log_normaliser - target_logits)
+        return self.metrics(logits, targets)["cross_entropy"]
 
-    def metrics(self, logits: jax.Array, targets: jax.Array) -> dict[str, jax.Array]:
+    def metrics(self, logits: jax.Array | softmax.Readout, targets: jax.Array) -> dict[str, jax.Array]:
         """Cross-entropy, next-token accuracy and ``count``, the number of tokens.
 
         Args:
-          logits: ``[B, W, vocab_size]``.
+          logits: ``[B, W, vocab_size]``, or the readout that gives them.
           targets: ``[B, W]`` int next-token ids.
 
         Returns:
           ``{'cross_entropy': scalar, 'accuracy': scalar, 'count': float32 scalar}``, means over
           the batch's tokens and their number, ``B * W``; a token counts as predicted when no
-          other token scores higher (a tie for the highest logit counts).
+          other token scores higher (a tie for the highest logit counts). The cross-entropy is
+          differentiable.
         """
-        log_normaliser, target_logits, highest = _scores(logits, targets)
-        return {
-            "cross_entropy": jnp.mean(log_normaliser - target_logits),
-            "accuracy": jnp.mean(target_logits >= highest),
-            "count": jnp.asarray(targets.size, jnp.float32),
-        }
+        if isinstance(logits, softmax.Readout):
+            scores = softmax.cross_entropy(logits, targets)
+            total, predicted = scores.cross_entropy, scores.predicted
+        else:
+            highest = jnp.max(logits, axis=-1)
+            shift = jax.lax.stop_gradient(highest)[..., None]
+            log_normaliser = jnp.log(jnp.sum(jnp.exp(logits - shift), axis=-1)) + shift[..., 0]
+            target_logits = jnp.take_along_axis(logits, targets[..., None], axis=-1)[..., 0]
+            total, predicted = jnp.sum(log_normaliser - target_logits), jnp.sum(target_logits >= highest)
+        count = jnp.asarray(targets.size, jnp.float32)
+        return {"cross_entropy": total / count, "accuracy": predicted / count, "count": count}
+
+    def loss_and_metrics(
+        self, logits: jax.Array | softmax.Readout, targets: jax.Array
+    ) -> tuple[jax.Array, dict[str, jax.Array]]:
+        """The loss and metrics in one pass over the logits: the loss is the metrics'
+        cross-entropy.
+
+        Args:
+          logits: ``[B, W, vocab_size]``, or the readout that gives them.
+          targets: ``[B, W]`` int next-token ids.
+
+        Returns:
+          ``(loss, metrics)`` as :meth:`loss` and :meth:`metrics` give them.
+        """
+        metrics = self.metrics(logits, targets)
+        return metrics["cross_entropy"], metrics
 
     def complete_metrics(self, means: dict[str, float]) -> dict[str, float]:
         """Add the headline metric computed from the mean cross-entropy over all tokens.
@@ -193,18 +215,6 @@ class PennTreebank(base.Task):
         if self.level == "word":
             return {**means, "perplexity": math.exp(min(cross_entropy, 700.0))}
         return {**means, "bits_per_char": cross_entropy / math.log(2)}
-
-
-def _scores(logits: jax.Array, targets: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """``(log sum exp, target logit, highest logit)`` per token: two passes over the logits (a
-    maximum and a sum of exponentials) and no ``[B, W, vocab]`` array written, where a
-    log-softmax writes one and an argmax (the accuracy) was a slow third pass on CPUs
-    (``benchmarks/lm_step.py``)."""
-    highest = jnp.max(logits, axis=-1)
-    shifted = jnp.sum(jnp.exp(logits - jax.lax.stop_gradient(highest)[..., None]), axis=-1)
-    log_normaliser = jnp.log(shifted) + jax.lax.stop_gradient(highest)
-    target_logits = jnp.take_along_axis(logits, targets[..., None], axis=-1)[..., 0]
-    return log_normaliser, target_logits, highest
 
 
 @functools.cache

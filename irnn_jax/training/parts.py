@@ -45,7 +45,7 @@ class RunParts:
           ``train_step(state, batch) -> (state, metrics)``: one optimizer update of the task's
           loss on ``batch``, with the task's metrics and the update's norms.
         """
-        return steps.make_train_step(self.model.apply, self.task.loss, self.task.metrics, self.optimizer)
+        return steps.make_train_step(self.model.apply, self.task.loss_and_metrics, self.optimizer)
 
     def eval_step(self) -> steps.EvalStep:
         """The pure held-out step of this run (not jitted).

@@ -109,17 +109,18 @@ TrainStep = Callable[[TrainState, Batch], tuple[TrainState, Metrics]]
 
 
 def make_train_step(
-    apply_fn: Callable[..., jax.Array],
-    loss_fn: Callable[[jax.Array, jax.Array], jax.Array],
-    metrics_fn: Callable[[jax.Array, jax.Array], Metrics],
+    apply_fn: Callable[..., Any],
+    loss_and_metrics_fn: Callable[[Any, jax.Array], tuple[jax.Array, Metrics]],
     tx: optax.GradientTransformation,
 ) -> TrainStep:
     """Return the pure ``train_step(state, batch) -> (state, metrics)``; jit it once.
 
     Args:
       apply_fn: the model's ``apply``.
-      loss_fn: ``loss(outputs, targets) -> scalar``, differentiated.
-      metrics_fn: ``metrics(outputs, targets) -> dict`` of the task's metrics on a batch.
+      loss_and_metrics_fn: ``(outputs, targets) -> (loss, metrics)``: the scalar loss,
+        differentiated, and a dict of the task's metrics on the batch (a task's
+        ``loss_and_metrics``; ``lambda outputs, targets: (loss(outputs, targets), {})`` for a
+        bare loss).
       tx: the optax optimizer.
 
     Returns:
@@ -140,14 +141,17 @@ def make_train_step(
 
         def objective(params):
             outputs, carry, active = apply_model(apply_fn, params, inputs, state.carry)
-            return loss_fn(outputs, targets), (outputs, carry, active)
+            loss, batch_metrics = loss_and_metrics_fn(outputs, targets)
+            return loss, (batch_metrics, carry, active)
 
-        (loss, (outputs, carry, active)), grads = jax.value_and_grad(objective, has_aux=True)(state.params)
+        (loss, (batch_metrics, carry, active)), grads = jax.value_and_grad(objective, has_aux=True)(
+            state.params
+        )
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         metrics = {
             "loss": loss,
-            **metrics_fn(outputs, targets),
+            **batch_metrics,
             "grad_l2": optax.tree.norm(grads),
             "grad_finite": jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(grads)]),
             "param_finite": jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(params)]),

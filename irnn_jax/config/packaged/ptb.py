@@ -54,7 +54,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     )
     if config.model.cell == "irnn" and "init" not in options:
         config.model.recurrent_init = {"name": "scaled_identity", "scale": 0.9}
-    config.model.readout = "sequence"
+    config.model.readout = "blocked"  # the softmax computed block by block (irnn_jax.core.softmax)
     config.model.projection_size = 512 if level == "word" else 0
     config.model.embed_size = 512 if level == "word" else 64
 
