@@ -157,7 +157,8 @@ def test_every_committed_campaigns_runs_build_a_model_and_an_optimiser(path):
         config = config_lib.load(item.config)
         for assignment in item.overrides:
             config_lib.override(config, assignment)
-        models.from_config(config.model, output_size=10)
+        tokens = config.model.embed_size > 0  # a language model: inputs are token ids
+        models.from_config(config.model, output_size=10, vocab_size=10 if tokens else 0)
         optim.make_optimizer(config.optim)
 
 
