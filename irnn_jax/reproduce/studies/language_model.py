@@ -1,0 +1,184 @@
+"""The language-model section of RESULTS.md (issue 43): our LSTM against a stock PyTorch one
+under the same protocol, and the pilots of the paper's language-model table.
+
+- ``lm_peer``: our ``ptb:peer`` runs (a 1 x 128 LSTM under PyTorch's word-level example
+  protocol), with the PyTorch model's own result (``benchmarks/lm_peer.py``) kept in
+  ``lm_peer/pytorch/``: perplexities after each epoch and training speed.
+- ``lm_pilots`` (``experiments/campaigns/lm_pilots.py``): each row's model at three learning
+  rates with the state carried, validation perplexity at each evaluation or where it diverged.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pathlib
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+
+from irnn_jax.reproduce import records as records_lib
+from irnn_jax.reproduce.records import MODELS, Record, wall
+
+PEER, PILOTS = "lm_peer", "lm_pilots"
+PEER_DIR = "pytorch"  # the PyTorch model's results, beside our records
+
+
+def _perplexity_at(record: Record, split: str, step: int) -> str:
+    """The record's ``split`` perplexity at ``step``, as text (empty where it has none)."""
+    values = [
+        point["perplexity"]
+        for point in record.get("curve", [])
+        if point["split"] == split and point["step"] == step
+    ]
+    return f"{values[-1]:.1f}" if values else ""
+
+
+def _steps_per_s(results_dir: pathlib.Path, record: Record) -> str:
+    """The median training steps/s of the run's kept log (``<name>.metrics.jsonl``), as text."""
+    path = results_dir / PEER / f"{record['name']}.metrics.jsonl"
+    if not path.is_file():
+        return ""
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    speeds = [line["steps_per_s"] for line in lines if line["split"] == "train" and "steps_per_s" in line]
+    return f"{statistics.median(speeds):.1f}" if speeds else ""
+
+
+def peer_table(results_dir: pathlib.Path, ours: Sequence[Record]) -> list[str]:
+    """One row per run: PyTorch's (from ``lm_peer/pytorch``) and ours, perplexities after each of
+    the two epochs and the training windows per second."""
+    lines = [
+        "| model | initialisation | valid / test after epoch 1 | valid / test after epoch 2 | windows/s "
+        "| command |",
+        "|---|---|---|---|---|---|",
+    ]
+    for path in sorted((results_dir / PEER / PEER_DIR).glob("*.json")):
+        peer = json.loads(path.read_text())
+        epochs = [f"{e['valid_perplexity']:.1f} / {e['test_perplexity']:.1f}" for e in peer["epochs"]]
+        lines.append(
+            f"| PyTorch `nn.LSTM` | the example's | {' | '.join(epochs[:2])} | {peer['windows_per_s']:.1f} "
+            f"| `python -m benchmarks.lm_peer --epochs {len(peer['epochs'])}` |"
+        )
+    for record in ours:
+        epoch = record["config"]["train"]["eval_every"]
+        cells = [
+            f"{_perplexity_at(record, 'valid', step)} / {_perplexity_at(record, 'test', step)}"
+            for step in (epoch, 2 * epoch)
+        ]
+        initialisation = (
+            "the peer's (uniform)"
+            if record["config"]["model"]["recurrent_init"]["name"] == "uniform"
+            else "ours (Keras's)"
+        )
+        lines.append(
+            f"| ours, `{record['config']['model']['cell']}` | {initialisation} | {' | '.join(cells)} "
+            f"| {_steps_per_s(results_dir, record)} | `{record['command']}` |"
+        )
+    return lines
+
+
+def pilot_name(record: Record) -> str:
+    """A pilot's row of the table (``irnn_deep``, ...), from its record's name."""
+    return record["name"].split("_lr")[0]
+
+
+def pilot_table(records: Sequence[Record]) -> list[str]:
+    """One row per pilot: its shape, learning rate and identity scale, and its validation
+    perplexity at each evaluation (or the step it diverged at)."""
+    lines = [
+        "| row | model | lr | w_hh | valid perplexity (step) | wall s | command |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for record in sorted(records, key=lambda r: (pilot_name(r), r["config"]["optim"]["lr"], r["name"])):
+        model = record["config"]["model"]
+        shape = f"{model['layers']} x {model['hidden_size']}" + (
+            f" + {model['projection_size']} projection" if model["projection_size"] else ""
+        )
+        init = model["recurrent_init"]
+        w_hh = f"{init['scale']:g} I" if init["name"] == "scaled_identity" else init["name"]
+        if record.get("diverged"):
+            valid = f"diverged at step {record['diverged_at']}"
+        else:
+            points = [p for p in record["curve"] if p["split"] == "valid" and p["step"] > 0]
+            valid = ", ".join(f"{_shown(p['perplexity'])} ({p['step']})" for p in points)
+        lines.append(
+            f"| {pilot_name(record)} | {MODELS.get(model['cell'], model['cell'])} {shape} "
+            f"| {record['config']['optim']['lr']:g} | {w_hh} | {valid} | {wall(record)} "
+            f"| `{record['command']}` |"
+        )
+    return lines
+
+
+def _shown(perplexity: float) -> str:
+    return f"{perplexity:.1f}" if math.isfinite(perplexity) and perplexity < 1e5 else f"{perplexity:.3g}"
+
+
+def plot_pilots(records: Sequence[Record], path: pathlib.Path) -> None:
+    """Validation perplexity against steps, one panel per row of the table, one line per pilot."""
+    rows = sorted({pilot_name(r) for r in records})
+    figure, axes = plt.subplots(1, len(rows), figsize=(3.4 * len(rows), 3.2), squeeze=False)
+    for axis, row in zip(axes[0], rows, strict=True):
+        for record in sorted((r for r in records if pilot_name(r) == row), key=lambda r: r["name"]):
+            points = [p for p in record.get("curve", []) if p["split"] == "valid"]
+            label = record["name"].removeprefix(f"{row}_")
+            axis.plot([p["step"] for p in points], [p["perplexity"] for p in points], marker="o", label=label)
+        axis.set(title=row, xlabel="step", yscale="log")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize="x-small")
+    axes[0][0].set_ylabel("valid perplexity")
+    figure.suptitle("Language-model pilots: word-level PTB, state carried")
+    records_lib.save_figure(figure, path)
+
+
+def section(
+    results_dir: pathlib.Path, figures_dir: pathlib.Path, output_dir: pathlib.Path
+) -> tuple[str, list[pathlib.Path]]:
+    """The markdown of the section and its figures (empty if none of its campaigns has run).
+
+    Args:
+      results_dir: the results directory, one subdirectory per campaign.
+      figures_dir: where the figures go.
+      output_dir: the directory of the markdown file (figure links are relative to it).
+
+    Returns:
+      ``(markdown, figures written)``.
+    """
+    ours, pilots = records_lib.load(results_dir, PEER), records_lib.load(results_dir, PILOTS)
+    if not (ours or pilots):
+        return "", []
+    lines: list[Any] = [
+        "## Language models: the paper's table at PTB scale (Le, Jaitly & Hinton 2015, section 4.3)",
+        "",
+    ]
+    figures = []
+    if ours:
+        lines += [
+            "### Our LSTM against a stock PyTorch one, same shape and protocol (issue 43, item 1)",
+            "",
+            "A 1 x 128 LSTM with an embedding of 128 on word-level PTB, plain SGD at lr 20 clipped to "
+            "global norm 0.25, batch 20, windows of 35 words, the state carried (PyTorch's word-level "
+            "example at these sizes, no dropout); held-out splits in 10 columns from the zero state. "
+            "Windows/s counts training only, each run pinned to one core while another run used the "
+            "other (the PyTorch run beside ours with our initialisation).",
+            "",
+            *peer_table(results_dir, ours),
+            "",
+            *[f"- {record['name']}: {record['note']}" for record in ours if record.get("note")],
+            "",
+        ]
+    if pilots:
+        path = figures_dir / "lm_pilots.png"
+        plot_pilots(pilots, path)
+        figures.append(path)
+        lines += [
+            "### Pilots of the table's rows (`experiments/campaigns/lm_pilots.py`)",
+            "",
+            *pilot_table(pilots),
+            "",
+            f"![language-model pilots]({os.path.relpath(path, output_dir)})",
+            "",
+        ]
+    return "\n".join(lines), figures

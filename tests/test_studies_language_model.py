@@ -1,0 +1,66 @@
+import json
+
+from irnn_jax.reproduce.studies import language_model as lm_study
+
+
+def record(cell="lstm", lr=20.0, curve=(), diverged_at=None, init="orthogonal", layers=1, projection=0):
+    model = {"cell": cell, "layers": layers, "hidden_size": 128, "projection_size": projection}
+    model["recurrent_init"] = {"name": init, "scale": 0.9} if init == "scaled_identity" else {"name": init}
+    result = {
+        "config": {"model": model, "optim": {"lr": lr}, "train": {"eval_every": 10}, "seed": 0},
+        "command": f"irnn-jax train --config ptb:peer,cell={cell} --config.optim.lr={lr}",
+        "curve": [{"step": step, "split": split, "perplexity": value} for step, split, value in curve],
+        "wall_s": 30.0,
+    }
+    if diverged_at:
+        result |= {"diverged": "non-finite loss", "diverged_at": diverged_at}
+    return result
+
+
+def write(directory, campaign, named):
+    (directory / campaign).mkdir(parents=True, exist_ok=True)
+    for name, item in named.items():
+        (directory / campaign / f"{name}.json").write_text(json.dumps(item))
+
+
+def test_the_peer_table_sets_pytorchs_epochs_beside_ours_at_the_same_steps(tmp_path):
+    curve = [(10, "valid", 200.0), (10, "test", 190.0), (20, "valid", 150.0), (20, "test", 140.0)]
+    write(tmp_path, "lm_peer", {"lstm_own_init": record(curve=curve)})
+    (tmp_path / "lm_peer" / "lstm_own_init.metrics.jsonl").write_text(
+        "\n".join(
+            json.dumps({"step": s, "split": "train", "steps_per_s": v})
+            for s, v in ((1, 9.0), (2, 12.0), (3, 13.0))
+        )
+    )
+    (tmp_path / "lm_peer" / "pytorch").mkdir()
+    epochs = [
+        {"valid_perplexity": 210.0, "test_perplexity": 205.0},
+        {"valid_perplexity": 160.0, "test_perplexity": 155.0},
+    ]
+    (tmp_path / "lm_peer" / "pytorch" / "lm_peer-1.json").write_text(
+        json.dumps({"epochs": epochs, "windows_per_s": 11.5})
+    )
+    text, figures = lm_study.section(tmp_path, tmp_path / "figures", tmp_path)
+    assert "| PyTorch `nn.LSTM` | the example's | 210.0 / 205.0 | 160.0 / 155.0 | 11.5 |" in text
+    assert "| ours, `lstm` | ours (Keras's) | 200.0 / 190.0 | 150.0 / 140.0 | 12.0 |" in text
+    assert figures == []
+
+
+def test_the_pilot_table_names_each_rows_shape_rate_and_identity_scale_and_where_a_pilot_diverged(tmp_path):
+    pilots = {
+        "irnn_deep_lr3_identity0.9": record(
+            "irnn", 3.0, [(500, "valid", 900.0), (1000, "valid", 700.0)], init="scaled_identity", layers=4
+        ),
+        "irnn_wide_lr20_identity1": record(
+            "irnn", 20.0, diverged_at=37, init="scaled_identity", projection=128
+        ),
+    }
+    write(tmp_path, "lm_pilots", pilots)
+    text, figures = lm_study.section(tmp_path, tmp_path / "figures", tmp_path)
+    assert "| irnn_deep | IRNN 4 x 128 | 3 | 0.9 I | 900.0 (500), 700.0 (1000) | 30.0 |" in text
+    assert "| irnn_wide | IRNN 1 x 128 + 128 projection | 20 | 0.9 I | diverged at step 37 |" in text
+    assert [path.name for path in figures] == ["lm_pilots.png"] and figures[0].is_file()
+
+
+def test_without_records_there_is_no_section(tmp_path):
+    assert lm_study.section(tmp_path, tmp_path, tmp_path) == ("", [])
