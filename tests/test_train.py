@@ -225,9 +225,11 @@ def test_a_carried_state_train_step_starts_from_the_last_windows_state():
     chex.assert_trees_all_equal(state.carry, (jnp.zeros((2, 6)),))
     step = train.make_train_step(model.apply, lambda logits, targets: (loss(logits, targets), {}), tx)
     state, _ = step(state, (tokens[:, :4], tokens[:, 1:5]))
-    state, _ = step(state, (tokens[:, 4:8], tokens[:, 5:9]))
+    state, metrics = step(state, (tokens[:, 4:8], tokens[:, 5:9]))
     _, expected = model.apply({"params": state.params}, tokens[:, :8], return_state=True)
     chex.assert_trees_all_close(state.carry, expected, rtol=1e-6)
+    (carried,) = expected  # the state's size, as it goes on to the next window
+    np.testing.assert_allclose(metrics["state_rms"], np.sqrt(np.mean(np.square(carried))), rtol=1e-6)
 
 
 @pytest.mark.network

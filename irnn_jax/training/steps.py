@@ -130,7 +130,9 @@ def make_train_step(
     The metrics are the loss, the task's metrics on the batch (before the update), the l2 norms
     of the gradients, the updated parameters and the updates, and ``grad_finite`` and
     ``param_finite``, one flag per parameter array (in ``jax.tree.leaves`` order) telling whether
-    its gradient and its updated value are finite; for ReLU networks also ``active_fraction``,
+    its gradient and its updated value are finite; for a task that carries state also
+    ``state_rms``, the root mean square of the state carried to the next batch (a ReLU network's
+    state can grow window after window); for ReLU networks also ``active_fraction``,
     the fraction of positive hidden states over the batch (the layers' sown intermediates). A
     state with a ``carry`` starts the batch from it and keeps the state after the batch (see
     :func:`apply_model`).
@@ -160,6 +162,10 @@ def make_train_step(
         }
         if active is not None:
             metrics["active_fraction"] = active
+        if carry is not None:
+            leaves = jax.tree.leaves(carry)
+            squares = sum(jnp.sum(jnp.square(leaf.astype(jnp.float32))) for leaf in leaves)
+            metrics["state_rms"] = jnp.sqrt(squares / sum(leaf.size for leaf in leaves))
         return TrainState(step=state.step + 1, params=params, opt_state=opt_state, carry=carry), metrics
 
     return train_step
