@@ -31,6 +31,7 @@ from irnn_jax.reproduce.studies import adding as adding_study
 from irnn_jax.reproduce.studies import init_comparison
 from irnn_jax.reproduce.studies import language_model as language_model_study
 from irnn_jax.reproduce.studies import mnist as mnist_study
+from irnn_jax.reproduce.studies import speech as speech_study
 from irnn_jax.tasks.base import format_metric
 from irnn_jax.training import workdir as workdir_lib
 
@@ -321,7 +322,7 @@ def write_report(
             f"{name}:\n\n![{name}]({path})\n\n" for name, path in diagnostics_figures.items()
         )
     # The campaigns' sections, from their subdirectories.
-    for study in (init_comparison, adding_study, mnist_study, language_model_study):
+    for study in (init_comparison, adding_study, mnist_study, language_model_study, speech_study):
         section, section_figures = study.section(results_dir, figures_dir, output.parent)
         text += "\n" + section if section else ""
         written += section_figures

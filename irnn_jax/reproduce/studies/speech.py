@@ -1,0 +1,145 @@
+"""The speech section of RESULTS.md: the paper's table 2 on FSDD frames (issue 43, item 3).
+
+From the records of ``experiments/campaigns/speech_table.py``: for each of the twelve models, the
+learning rate validation chose (round 1, seed 0) and the mean and spread over its seeds at that
+rate of the frame error rate on the validation ("dev") and test splits, in the paper's layout
+(rows: the models, unidirectional then bidirectional; columns: 2 and 5 layers, dev / test), the
+paper's TIMIT numbers beside ours; and a figure of the test frame error rate against steps, one
+colour per model.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import statistics
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+
+from irnn_jax.reproduce import records as records_lib
+from irnn_jax.reproduce.records import Record
+
+CAMPAIGN = "speech_table"
+# Le, Jaitly & Hinton (2015), table 2: TIMIT frame error rate (%) dev / test, by (model,
+# bidirectional) and layers.
+PAPER = {
+    ("rnn_tanh", False): {2: (35.0, 36.2), 5: (35.6, 37.0)},
+    ("lstm", False): {2: (34.5, 35.4), 5: (35.0, 36.2)},
+    ("irnn", False): {2: (34.3, 35.5), 5: (33.0, 33.8)},
+    ("rnn_tanh", True): {2: (31.5, 32.4), 5: (33.9, 34.8)},
+    ("lstm", True): {2: (29.6, 30.6), 5: (28.5, 29.1)},
+    ("irnn", True): {2: (31.9, 33.2), 5: (28.9, 29.7)},
+}
+NAMES = {"rnn_tanh": "RNN (tanh)", "lstm": "LSTM", "irnn": "iRNN (0.01 I)"}
+LAYERS = (2, 5)
+
+
+def shape(record: Record) -> tuple[str, bool, int]:
+    """``(model, bidirectional, layers)`` of a run."""
+    model = record["config"]["model"]
+    return model["cell"], model["bidirectional"], model["layers"]
+
+
+def chosen(records: Sequence[Record]) -> dict[tuple[str, bool, int], list[Record]]:
+    """Each model's runs at the learning rate its seed-0 runs' lowest final validation frame
+    error rate chose (only models whose round 1 finished: the rate has seeds beyond 0)."""
+    picked = {}
+    for key in sorted({shape(record) for record in records}):
+        runs = [record for record in records if shape(record) == key and "diverged" not in record]
+        first = [record for record in runs if record["config"]["seed"] == 0]
+        if not first:
+            continue
+        best = min(first, key=lambda record: record["valid"]["frame_error_rate"])
+        lr = best["config"]["optim"]["lr"]
+        picked[key] = [record for record in runs if record["config"]["optim"]["lr"] == lr]
+    return picked
+
+
+def _cell(runs: Sequence[Record] | None) -> str:
+    """``dev / test`` in %, the mean over the runs (± their standard deviation), and the seeds."""
+    if not runs:
+        return "not run yet"
+    parts = []
+    for split in ("valid", "test"):
+        values = [100 * run[split]["frame_error_rate"] for run in runs]
+        spread = f" ± {statistics.stdev(values):.1f}" if len(values) > 1 else ""
+        parts.append(f"{statistics.mean(values):.1f}{spread}")
+    lr = runs[0]["config"]["optim"]["lr"]
+    return f"{parts[0]} / {parts[1]} ({len(runs)} seeds, lr {lr:g})"
+
+
+def table(picked: dict[tuple[str, bool, int], list[Record]]) -> list[str]:
+    """The paper's layout: a row per model and direction, dev / test per layer count, ours
+    beside the paper's."""
+    header = " | ".join(f"{layers} layers: ours | {layers} layers: paper (TIMIT)" for layers in LAYERS)
+    lines = [f"| model | {header} |", "|---|" + "---|" * (2 * len(LAYERS))]
+    for (model, bidirectional), paper in PAPER.items():
+        name = ("bidirectional " if bidirectional else "") + NAMES[model]
+        cells = [
+            f"{_cell(picked.get((model, bidirectional, layers)))} | {paper[layers][0]} / {paper[layers][1]}"
+            for layers in LAYERS
+        ]
+        lines.append(f"| {name} | {' | '.join(cells)} |")
+    return lines
+
+
+def plot(picked: dict[tuple[str, bool, int], list[Record]], path: pathlib.Path) -> None:
+    """Test frame error rate against steps: a panel per (direction, layers), a colour per model,
+    one line per seed."""
+    figure, axes = plt.subplots(2, len(LAYERS), figsize=(5 * len(LAYERS), 7), squeeze=False)
+    colours = {model: f"C{index}" for index, model in enumerate(NAMES)}
+    for row, bidirectional in enumerate((False, True)):
+        for column, layers in enumerate(LAYERS):
+            axis = axes[row][column]
+            for model in NAMES:
+                for index, run in enumerate(picked.get((model, bidirectional, layers), [])):
+                    points = [p for p in run["curve"] if p["split"] == "test"]
+                    axis.plot(
+                        [p["step"] for p in points],
+                        [100 * p["frame_error_rate"] for p in points],
+                        color=colours[model],
+                        label=NAMES[model] if index == 0 else None,
+                    )
+            direction = "bidirectional" if bidirectional else "unidirectional"
+            axis.set(title=f"{direction}, {layers} layers", xlabel="step", ylabel="test frame error rate (%)")
+            axis.grid(alpha=0.3)
+            axis.legend(fontsize="small")
+    figure.suptitle("Speech frames (FSDD): the paper's table 2 models")
+    records_lib.save_figure(figure, path)
+
+
+def section(
+    results_dir: pathlib.Path, figures_dir: pathlib.Path, output_dir: pathlib.Path
+) -> tuple[str, list[pathlib.Path]]:
+    """The markdown of the section and its figure (empty if the campaign has not run).
+
+    Args:
+      results_dir: the results directory, one subdirectory per campaign.
+      figures_dir: where the figure goes.
+      output_dir: the directory of the markdown file (figure links are relative to it).
+
+    Returns:
+      ``(markdown, figures written)``.
+    """
+    records = records_lib.load(results_dir, CAMPAIGN)
+    if not records:
+        return "", []
+    picked = chosen(records)
+    path = figures_dir / "speech_table.png"
+    plot(picked, path)
+    lines = [
+        "## Speech frames: the paper's table 2 on FSDD (Le, Jaitly & Hinton 2015, section 4.4)",
+        "",
+        "Frame error rate (%) on our validation (the paper's dev) and test splits of FSDD's MFCC "
+        "frames, mean ± standard deviation over seeds at the learning rate validation chose "
+        "(`experiments/campaigns/speech_table.py`: widths x 128/500, Adam, 3,000 steps); the "
+        "paper's TIMIT numbers beside ours are another dataset's: compare the orderings, not the "
+        "values.",
+        "",
+        *table(picked),
+        "",
+        f"![speech table]({os.path.relpath(path, output_dir)})",
+        "",
+    ]
+    return "\n".join(lines), [path]

@@ -1,0 +1,46 @@
+import json
+
+from irnn_jax.reproduce.studies import speech as speech_study
+
+
+def record(cell, bidirectional, layers, lr, seed, valid, test):
+    config = {
+        "model": {"cell": cell, "bidirectional": bidirectional, "layers": layers},
+        "optim": {"lr": lr},
+        "seed": seed,
+    }
+    return {
+        "config": config,
+        "command": f"irnn-jax train --config speech:quick,cell={cell} --config.seed={seed}",
+        "valid": {"frame_error_rate": valid},
+        "test": {"frame_error_rate": test},
+        "curve": [{"step": 500, "split": "test", "frame_error_rate": test}],
+    }
+
+
+def write(directory, named):
+    (directory / "speech_table").mkdir(parents=True, exist_ok=True)
+    for name, item in named.items():
+        (directory / "speech_table" / f"{name}.json").write_text(json.dumps(item))
+
+
+def test_each_model_is_reported_at_the_rate_its_seed_0_validation_chose_with_the_seeds_there(tmp_path):
+    write(
+        tmp_path,
+        {
+            "irnn_uni_2l_lr0.001_seed0": record("irnn", False, 2, 1e-3, 0, 0.20, 0.22),
+            "irnn_uni_2l_lr0.003_seed0": record("irnn", False, 2, 3e-3, 0, 0.10, 0.12),
+            "irnn_uni_2l_lr0.003_seed1": record("irnn", False, 2, 3e-3, 1, 0.14, 0.16),
+            "irnn_uni_2l_lr0.001_seed1": record("irnn", False, 2, 1e-3, 1, 0.01, 0.01),  # not the chosen rate
+        },
+    )
+    text, figures = speech_study.section(tmp_path, tmp_path / "figures", tmp_path)
+    row = next(line for line in text.splitlines() if line.startswith("| iRNN (0.01 I) |"))
+    assert row.startswith("| iRNN (0.01 I) | 12.0 ± 2.8 / 14.0 ± 2.8 (2 seeds, lr 0.003) | 34.3 / 35.5 |")
+    assert row.endswith("| not run yet | 33.0 / 33.8 |")
+    assert "| bidirectional LSTM | not run yet | 29.6 / 30.6 |" in text
+    assert [path.name for path in figures] == ["speech_table.png"] and figures[0].is_file()
+
+
+def test_without_records_there_is_no_section(tmp_path):
+    assert speech_study.section(tmp_path, tmp_path, tmp_path) == ("", [])
