@@ -7,7 +7,8 @@ name wherever in the layers' folders they live (:data:`PUBLIC_MODULES`): ``recur
 recurrences), ``initializers``, ``models`` (Flax linen modules), ``nnx_models`` (their Flax NNX
 counterparts), ``optim``, ``tasks``, ``train`` (``fit``, ``load``), ``config``, ``parts`` (a
 config built into a run's parts), ``diagnostics``, ``report``, ``sweep``, ``campaign``,
-``progress``, ``tensorboard``, ``sharding`` and ``distributed`` (jobs of several processes).
+``progress``, ``tensorboard``, ``sharding``, ``softmax`` (a large softmax's cross-entropy block by
+block) and ``distributed`` (jobs of several processes).
 """
 
 import importlib
@@ -28,6 +29,7 @@ PUBLIC_MODULES = {
     "recurrence": "irnn_jax.core.recurrence",
     "report": "irnn_jax.reproduce.report",
     "sharding": "irnn_jax.runtime.sharding",
+    "softmax": "irnn_jax.core.softmax",
     "sweep": "irnn_jax.training.sweep",
     "tasks": "irnn_jax.tasks",
     "tensorboard": "irnn_jax.runtime.tensorboard",
