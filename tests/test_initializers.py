@@ -247,3 +247,14 @@ def test_random_walk_draws_gaussians_with_the_gain_of_its_nonlinearity(nonlinear
 def test_random_walk_refuses_an_unknown_nonlinearity():
     with pytest.raises(ValueError, match="unknown random_walk nonlinearity 'gelu'; allowed: relu, tanh"):
         initializers.random_walk("gelu")
+
+
+def test_a_negative_eigen_magnitude_is_refused_when_the_initialiser_is_made_not_later():
+    with pytest.raises(ValueError, match="magnitudes must be >= 0"):
+        initializers.eigen(magnitude=(-0.5, 1.0))
+
+
+@pytest.mark.parametrize("shape", [(0, 4), (4,)])
+def test_a_fan_in_gaussian_of_no_fan_in_is_refused_naming_the_shape(shape):
+    with pytest.raises(ValueError, match=r"with fan_in >= 1, got shape="):
+        initializers.fan_in_gaussian(1.0)(KEY, shape)

@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 from tensorboard.backend.event_processing import event_accumulator  # the reader: TensorBoard's own
 
 from irnn_jax.runtime import tensorboard
@@ -91,3 +92,9 @@ def test_a_writer_of_your_own_gets_every_logged_line_and_hears_of_a_resume(tmp_p
     again = ListWriter()
     train.fit(config, tmp_path, log=lambda line: None, resume=True, writers=[again])
     assert again.restarts == [21] and again.points[0][0] == 20  # step 20's held-out lines come again
+
+
+def test_a_negative_step_is_refused_not_encoded(tmp_path):
+    writer = tensorboard.EventWriter(tmp_path)
+    with pytest.raises(ValueError, match="step"):
+        writer.scalars(-1, {"train/loss": 1.0})

@@ -262,8 +262,8 @@ def fan_in_gaussian(gain: float = 1.0) -> Initializer:
       gain: ``g`` in ``N(0, g^2 / N)``, a finite number >= 0.
 
     Returns:
-      ``init(key, shape, dtype=float32)`` for a 2-D ``(fan_in, fan_out)`` shape (else
-      ``ValueError``).
+      ``init(key, shape, dtype=float32)`` for a 2-D ``(fan_in, fan_out)`` shape with
+      ``fan_in >= 1`` (else ``ValueError``).
 
     Raises:
       TypeError: if ``gain`` is not a real number.
@@ -276,8 +276,10 @@ def fan_in_gaussian(gain: float = 1.0) -> Initializer:
 def _fan_in_gaussian(gain_of: Callable[[int], float], name: str) -> Initializer:
     def init(key: jax.Array, shape: Sequence[int], dtype: Any = jnp.float32) -> jax.Array:
         shape = tuple(shape)
-        if len(shape) != 2:
-            raise ValueError(f"{name} needs a 2-D shape (fan_in, fan_out), got shape={shape}")
+        if len(shape) != 2 or shape[0] < 1:
+            raise ValueError(
+                f"{name} needs a 2-D shape (fan_in, fan_out) with fan_in >= 1, got shape={shape}"
+            )
         fan_in = shape[0]
         return (gain_of(fan_in) / math.sqrt(fan_in)) * jax.random.normal(key, shape, dtype)
 
@@ -346,10 +348,10 @@ def eigen(
 
     Raises:
       TypeError: for a bound that is not a real number.
-      ValueError: for a non-finite bound or a range with ``low > high`` (a negative magnitude
-        raises only when ``init`` is called).
+      ValueError: for a negative or non-finite bound, or a range with ``low > high``.
     """
-    _interval(magnitude, "magnitude")
+    if _interval(magnitude, "magnitude")[0] < 0:
+        raise ValueError(f"eigen magnitudes must be >= 0, got magnitude={magnitude!r}")
     _interval(phase, "phase")
 
     def init(key: jax.Array, shape: Sequence[int], dtype: Any = jnp.float32) -> jax.Array:

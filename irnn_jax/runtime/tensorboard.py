@@ -21,6 +21,8 @@ import struct
 import time
 from collections.abc import Mapping
 
+from irnn_jax.core import checks
+
 FILE_VERSION = "brain.Event:2"
 FLOAT32_MAX = 3.4028234663852886e38
 
@@ -148,9 +150,13 @@ class EventWriter:
         """Append one event of ``{tag: value}`` at ``step``.
 
         Args:
-          step: the training step of the values.
+          step: the training step of the values, an int >= 0.
           values: ``{tag: value}``, one scalar per tag.
+
+        Raises:
+          ValueError: for a negative or non-integer ``step`` (an event's step is unsigned).
         """
+        checks.non_negative_int(step, "step")
         self._append(record(event(time.time(), step, values)))
 
     def restart(self, step: int) -> None:
