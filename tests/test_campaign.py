@@ -159,7 +159,7 @@ def test_every_committed_campaigns_runs_build_a_model_and_an_optimiser(path):
             config_lib.override(config, assignment)
         tokens = config.model.embed_size > 0  # a language model: inputs are token ids
         models.from_config(config.model, output_size=10, vocab_size=10 if tokens else 0)
-        optim.make_optimizer(config.optim)
+        optim.make_optimizer(config_lib.complete(config)["optim"])  # decay_steps=None: the run's steps
 
 
 def held_out_of(record):
