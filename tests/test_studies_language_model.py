@@ -64,3 +64,40 @@ def test_the_pilot_table_names_each_rows_shape_rate_and_identity_scale_and_where
 
 def test_without_records_there_is_no_section(tmp_path):
     assert lm_study.section(tmp_path, tmp_path, tmp_path) == ("", [])
+
+
+def table_record(cell, layers, hidden, projection, valid, test, diverged=False):
+    model = {"cell": cell, "layers": layers, "hidden_size": hidden, "projection_size": projection}
+    model |= {"embed_size": 128, "recurrent_init": {"name": "orthogonal"}}
+    result = record(cell, curve=[(7962, "valid", valid), (7962, "test", test)])
+    result["config"]["model"] = model
+    result |= {"valid": {"perplexity": valid}, "test": {"perplexity": test}}
+    return result | ({"diverged": "non-finite loss", "diverged_at": 100} if diverged else {})
+
+
+def test_the_table_takes_each_rows_best_validation_setting_and_compares_the_orderings(tmp_path):
+    runs = {
+        "lstm_lr10": table_record("lstm", 1, 128, 0, 130.0, 125.0),
+        "lstm_lr20": table_record("lstm", 1, 128, 0, 120.0, 118.0),
+        "irnn_deep_lr3_identity0.9": table_record("irnn", 4, 128, 0, 150.0, 145.0),
+        "irnn_deep_lr1.5_identity0.9": table_record("irnn", 4, 128, 0, 1e9, 1e9, diverged=True),
+        "irnn_wide_lr3_identity1": table_record("irnn", 1, 256, 128, 140.0, 135.0),
+        "tanh_deep_lr3": table_record("rnn_tanh", 4, 128, 0, 160.0, 150.0),
+        "tanh_wide_lr3": table_record("rnn_tanh", 1, 256, 128, 155.0, 140.0),
+    }
+    write(tmp_path, "lm_table", runs)
+    text, figures = lm_study.section(tmp_path, tmp_path / "figures", tmp_path)
+    # 1.28 M embedding, 0.13 M LSTM, 1.29 M readout
+    assert "| LSTM, 512 units | LSTM 1 x 128 | 2.70 M | lr20 (2) | 120.0 | 118.0 | 68.8 |" in text
+    assert (
+        "| IRNN, 4 layers x 512 | IRNN 4 x 128 | " in text
+        and "| lr3_identity0.9 (2) | 150.0 | 145.0 | 69.4 |" in text
+    )
+    assert "ours: lstm < irnn_wide < tanh_wide < irnn_deep < tanh_deep." in text
+    assert "lm_table.png" in [path.name for path in figures]
+
+
+def test_a_row_not_run_yet_says_so_and_no_ordering_is_claimed(tmp_path):
+    write(tmp_path, "lm_table", {"lstm_lr20": table_record("lstm", 1, 128, 0, 120.0, 118.0)})
+    text, _ = lm_study.section(tmp_path, tmp_path / "figures", tmp_path)
+    assert "| tanh RNN, 4 x 512 | not run yet | | | | | 71.8 |" in text and "Ordering" not in text

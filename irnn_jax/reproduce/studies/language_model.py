@@ -6,6 +6,9 @@ under the same protocol, and the pilots of the paper's language-model table.
   ``lm_peer/pytorch/``: perplexities after each epoch and training speed.
 - ``lm_pilots`` (``experiments/campaigns/lm_pilots.py``): each row's model at three learning
   rates with the state carried, validation perplexity at each evaluation or where it diverged.
+- ``lm_table`` (``experiments/campaigns/lm_table.py``): the paper's five rows, each at the
+  setting its final validation perplexity chose, test perplexity beside the paper's, and the
+  two orderings compared; a figure of validation perplexity against steps, a colour per row.
 """
 
 from __future__ import annotations
@@ -23,7 +26,16 @@ import matplotlib.pyplot as plt
 from irnn_jax.reproduce import records as records_lib
 from irnn_jax.reproduce.records import MODELS, Record, wall
 
-PEER, PILOTS = "lm_peer", "lm_pilots"
+PEER, PILOTS, TABLE = "lm_peer", "lm_pilots", "lm_table"
+# Le, Jaitly & Hinton (2015), section 4.3: One Billion Word test perplexity, in the paper's order.
+PAPER = {
+    "lstm": ("LSTM, 512 units", 68.8),
+    "irnn_deep": ("IRNN, 4 layers x 512", 69.4),
+    "irnn_wide": ("IRNN, 1 x 1024 + 512 linear projection", 70.2),
+    "tanh_deep": ("tanh RNN, 4 x 512", 71.8),
+    "tanh_wide": ("tanh RNN, 1 x 1024 + 512 projection", 72.5),
+}
+GATES = {"lstm": 4, "gru": 3}
 PEER_DIR = "pytorch"  # the PyTorch model's results, beside our records
 
 
@@ -112,6 +124,85 @@ def pilot_table(records: Sequence[Record]) -> list[str]:
     return lines
 
 
+def parameters(model: Record, vocab: int) -> int:
+    """The number of parameters of a language model of ``model``'s config section."""
+    hidden, gates = model["hidden_size"], GATES.get(model["cell"], 1)
+    count, inputs = vocab * model["embed_size"], model["embed_size"]
+    for _ in range(model["layers"]):
+        count += (inputs + hidden + 1) * gates * hidden
+        inputs = hidden
+    if model["projection_size"]:
+        count += (hidden + 1) * model["projection_size"]
+        inputs = model["projection_size"]
+    return count + (inputs + 1) * vocab
+
+
+def chosen(records: Sequence[Record]) -> dict[str, Record]:
+    """Each row's run with the lowest final validation perplexity among those that finished."""
+    picked: dict[str, Record] = {}
+    for record in records:
+        row = pilot_name(record)
+        if "diverged" in record or not math.isfinite(record["valid"]["perplexity"]):
+            continue
+        if row not in picked or record["valid"]["perplexity"] < picked[row]["valid"]["perplexity"]:
+            picked[row] = record
+    return picked
+
+
+def table(records: Sequence[Record], vocab: int = 10_000) -> list[str]:
+    """The paper's rows in its order: our shape, parameters, chosen setting and perplexities
+    beside the paper's test perplexity; then both orderings."""
+    picked = chosen(records)
+    lines = [
+        "| row (paper) | ours | parameters | setting chosen (of) | valid | test | paper test |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row, (name, paper) in PAPER.items():
+        tried = [record for record in records if pilot_name(record) == row]
+        if row not in picked:
+            state = "diverged" if tried else "not run yet"
+            lines.append(f"| {name} | {state} | | | | | {paper} |")
+            continue
+        record = picked[row]
+        model = record["config"]["model"]
+        shape = f"{MODELS.get(model['cell'], model['cell'])} {model['layers']} x {model['hidden_size']}" + (
+            f" + {model['projection_size']}" if model["projection_size"] else ""
+        )
+        setting = record["name"].removeprefix(f"{row}_")
+        lines.append(
+            f"| {name} | {shape} | {parameters(model, vocab) / 1e6:.2f} M | {setting} ({len(tried)}) "
+            f"| {record['valid']['perplexity']:.1f} | {record['test']['perplexity']:.1f} | {paper} |"
+        )
+    if len(picked) == len(PAPER):
+        ours = sorted(picked, key=lambda row: picked[row]["test"]["perplexity"])
+        lines += [
+            "",
+            f"Ordering by test perplexity, the paper's: {' < '.join(PAPER)}; ours: {' < '.join(ours)}.",
+        ]
+    return lines
+
+
+def plot_table(records: Sequence[Record], path: pathlib.Path) -> None:
+    """Validation perplexity against steps, a colour per row, a line style per setting."""
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for index, row in enumerate(PAPER):
+        runs = sorted((r for r in records if pilot_name(r) == row), key=lambda r: r["name"])
+        for style, record in zip(("-", "--", ":"), runs, strict=False):
+            points = [p for p in record.get("curve", []) if p["split"] == "valid" and p["step"] > 0]
+            axis.plot(
+                [p["step"] for p in points],
+                [p["perplexity"] for p in points],
+                color=f"C{index}",
+                linestyle=style,
+                marker="o",
+                label=record["name"],
+            )
+    axis.set(xlabel="step", ylabel="valid perplexity", yscale="log", title="Language-model table, PTB")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize="x-small")
+    records_lib.save_figure(figure, path)
+
+
 def _shown(perplexity: float) -> str:
     return f"{perplexity:.1f}" if math.isfinite(perplexity) and perplexity < 1e5 else f"{perplexity:.3g}"
 
@@ -147,13 +238,31 @@ def section(
       ``(markdown, figures written)``.
     """
     ours, pilots = records_lib.load(results_dir, PEER), records_lib.load(results_dir, PILOTS)
-    if not (ours or pilots):
+    rows = records_lib.load(results_dir, TABLE)
+    if not (ours or pilots or rows):
         return "", []
     lines: list[Any] = [
         "## Language models: the paper's table at PTB scale (Le, Jaitly & Hinton 2015, section 4.3)",
         "",
     ]
     figures = []
+    if rows:
+        path = figures_dir / "lm_table.png"
+        plot_table(rows, path)
+        figures.append(path)
+        lines += [
+            "### The table (`experiments/campaigns/lm_table.py`)",
+            "",
+            "The paper's shapes with N = 128 where it has 512, word-level PTB (10,000 words: the "
+            "embedding and softmax hold most parameters, unlike the paper's), six epochs of 1,327 "
+            "windows per row, the state carried, each row at the setting its final validation "
+            "perplexity chose; the paper's numbers are One Billion Word's.",
+            "",
+            *table(rows),
+            "",
+            f"![language-model table]({os.path.relpath(path, output_dir)})",
+            "",
+        ]
     if ours:
         lines += [
             "### Our LSTM against a stock PyTorch one, same shape and protocol (issue 43, item 1)",
