@@ -99,7 +99,7 @@ def pilot_name(record: Record) -> str:
 
 def pilot_table(records: Sequence[Record]) -> list[str]:
     """One row per pilot: its shape, learning rate and identity scale, and its validation
-    perplexity at each evaluation (or the step it diverged at)."""
+    perplexity at each evaluation from step 0, untrained (or the step it diverged at)."""
     lines = [
         "| row | model | lr | w_hh | valid perplexity (step) | wall s | command |",
         "|---|---|---|---|---|---|---|",
@@ -110,12 +110,13 @@ def pilot_table(records: Sequence[Record]) -> list[str]:
             f" + {model['projection_size']} projection" if model["projection_size"] else ""
         )
         init = model["recurrent_init"]
-        w_hh = f"{init['scale']:g} I" if init["name"] == "scaled_identity" else init["name"]
+        w_hh = init["name"]
+        if init["name"] == "scaled_identity":
+            w_hh = "I" if init["scale"] == 1 else f"{init['scale']:g} I"
+        points = [p for p in record.get("curve", []) if p["split"] == "valid"]  # step 0: untrained
+        valid = ", ".join(f"{_shown(p['perplexity'])} ({p['step']})" for p in points)
         if record.get("diverged"):
-            valid = f"diverged at step {record['diverged_at']}"
-        else:
-            points = [p for p in record["curve"] if p["split"] == "valid" and p["step"] > 0]
-            valid = ", ".join(f"{_shown(p['perplexity'])} ({p['step']})" for p in points)
+            valid += f"{'; ' if valid else ''}diverged at step {record['diverged_at']}"
         lines.append(
             f"| {pilot_name(record)} | {MODELS.get(model['cell'], model['cell'])} {shape} "
             f"| {record['config']['optim']['lr']:g} | {w_hh} | {valid} | {wall(record)} "
