@@ -37,6 +37,7 @@ settings.load_profile("ci")  # --hypothesis-profile=dev overrides this
 SLOW_MODULES = (
     "test_analyses",
     "test_benchmarks",
+    "test_best",
     "test_campaign",
     "test_checkpoint",
     "test_diagnostics",
