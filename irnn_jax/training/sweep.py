@@ -306,14 +306,8 @@ class _Sweep:
         step: int,
         carried: dict[str, Any],
     ) -> None:
-        self.built, self.runs, self.workdir, self.mesh, self.checkpoints = (
-            built,
-            runs,
-            workdir,
-            mesh,
-            checkpoints,
-        )
-        self.step, self.carried = step, carried
+        self.built, self.runs, self.workdir, self.mesh = built, runs, workdir, mesh
+        self.checkpoints, self.step, self.carried = checkpoints, step, carried
         resumed_from = step if step else None
         self.records = run_log.RunLog(workdir, resumed_from=resumed_from, writes=distributed.is_main())
         self.best = _BestParams(carried["best"], built.task.metric, len(runs))
@@ -351,14 +345,11 @@ class _Sweep:
 
     def finish(self, execution: str, wall: float) -> dict[str, Any]:
         """Write every run's final and best parameters and ``sweep.json``; return the summary."""
-        mesh = self.mesh
-        final, kept = (
-            sharding.to_host(self.carried["state"].params, mesh),
-            sharding.to_host(self.best.params, mesh),
+        final, first_bad, kept = sharding.to_host(  # by every process
+            (self.carried["state"].params, self.carried["first_bad"], self.best.params), self.mesh
         )
         if distributed.is_main():
             _save_params(self.workdir, final, kept)
-        first_bad = sharding.to_host(self.carried["first_bad"], mesh)
         return _write_summary(
             self.built,
             self.runs,
