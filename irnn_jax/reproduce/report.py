@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 from irnn_jax.core.errors import UserError, WorkdirError
 from irnn_jax.reproduce import records as records_lib
 from irnn_jax.reproduce.studies import adding as adding_study
-from irnn_jax.reproduce.studies import eigen_spectra, init_comparison
+from irnn_jax.reproduce.studies import eigen_spectra, init_comparison, tomita_protocols
 from irnn_jax.reproduce.studies import language_model as language_model_study
 from irnn_jax.reproduce.studies import mnist as mnist_study
 from irnn_jax.reproduce.studies import speech as speech_study
@@ -322,7 +322,15 @@ def write_report(
             f"{name}:\n\n![{name}]({path})\n\n" for name, path in diagnostics_figures.items()
         )
     # The campaigns' sections, from their subdirectories.
-    studies = (init_comparison, eigen_spectra, adding_study, mnist_study, language_model_study, speech_study)
+    studies = (
+        init_comparison,
+        tomita_protocols,
+        eigen_spectra,
+        adding_study,
+        mnist_study,
+        language_model_study,
+        speech_study,
+    )
     for study in studies:
         section, section_figures = study.section(results_dir, figures_dir, output.parent)
         text += "\n" + section if section else ""
