@@ -147,7 +147,7 @@ def swa(
     inner[1] = start_state.opt_state.inner_state[1]  # the checkpoint's Adam moments and count
     opt_state = opt_state._replace(inner_state=tuple(inner))
     state = steps.TrainState(step=start_state.step, params=start_state.params, opt_state=opt_state)
-    train_step = jax.jit(steps.make_train_step(run.model.apply, run.task.loss, run.task.metrics, tx))
+    train_step = jax.jit(steps.make_train_step(run.model.apply, run.task.loss_and_metrics, tx))
     accuracy = accuracy_on(run)
     _, data_key = run.keys()
     if data == "train":
