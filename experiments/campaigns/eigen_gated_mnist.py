@@ -1,0 +1,38 @@
+"""The initialiser comparison of Dou & Principe (2023) on gated cells, sequential pixel MNIST (issue
+44, item 2): an LSTM and a GRU, each with the recurrent initialisers of
+``eigen_gated_tomita.INITS`` (eigen per gate block, orthogonal, Xavier, Kaiming, PyTorch's default
+U(-1/sqrt(H), 1/sqrt(H))), one seed, at the budget of the ReLU comparison ``eigen_mnist.py``: the
+MNIST ``quick`` protocol (100 units, standardised pixels, Adam lr 1e-4 clipped at 1, batch 32) for
+20,000 steps with held-out accuracy every 2,000. Everything but the recurrent initialiser is each
+cell's own standard (``irnn_jax.config.INIT_BY_CELL``).
+
+Run:  irnn-jax campaign experiments/campaigns/eigen_gated_mnist.py [--shard K/2]
+COST_S: an estimate, not measured yet: ``eigen_mnist``'s ReLU runs took 896 s; a gated cell's step
+costs about 1.5 times as much on this shape (``benchmarks/train_step.py --cells lstm gru``).
+"""
+
+from irnn_jax.reproduce.campaign import Run
+
+CELLS = ("lstm", "gru")
+INITS = ("eigen", "orthogonal", "glorot_normal", "he_normal", "framework_default")
+HIDDEN = 100
+COST_S = 1_350
+
+
+def run(cell: str, init: str) -> Run:
+    """``cell`` with recurrent initialiser ``init`` on sequential pixel MNIST."""
+    overrides = (
+        "train.steps=20000",
+        "train.eval_every=2000",
+        "train.checkpoint_every=2000",
+    )  # no diagnostics: their state-gradient probes support the ReLU and tanh cells only
+    if init == "framework_default":
+        return Run(
+            f"mnist_{cell}_{init}",
+            f"mnist:quick,cell={cell},init=uniform",
+            (*overrides, f"model.recurrent_init.scale={HIDDEN**-0.5}"),
+        )
+    return Run(f"mnist_{cell}_{init}", f"mnist:quick,cell={cell},init={init}", overrides)
+
+
+RUNS = [run(cell, init) for cell in CELLS for init in INITS]
