@@ -36,7 +36,9 @@ def test_each_model_is_reported_at_the_rate_its_seed_0_validation_chose_with_the
     )
     text, figures = speech_study.section(tmp_path, tmp_path / "figures", tmp_path)
     row = next(line for line in text.splitlines() if line.startswith("| iRNN (0.01 I) |"))
-    assert row.startswith("| iRNN (0.01 I) | 12.0 ± 2.8 / 14.0 ± 2.8 (2 seeds, lr 0.003) | 34.3 / 35.5 |")
+    assert row.startswith(
+        "| iRNN (0.01 I) | 12.0 ± 2.8 / 14.0 ± 2.8 (2 seeds, lr 0.003; 2 of 3 rates so far) | 34.3 / 35.5 |"
+    )
     assert row.endswith("| not run yet | 33.0 / 33.8 |")
     assert "| bidirectional LSTM | not run yet | 29.6 / 30.6 |" in text
     assert [path.name for path in figures] == ["speech_table.png"] and figures[0].is_file()

@@ -56,8 +56,12 @@ def chosen(records: Sequence[Record]) -> dict[tuple[str, bool, int], list[Record
     return picked
 
 
-def _cell(runs: Sequence[Record] | None) -> str:
-    """``dev / test`` in %, the mean over the runs (± their standard deviation), and the seeds."""
+RATES = 3  # the learning rates each model's round 1 tries (experiments/campaigns/speech_table.py)
+
+
+def _cell(runs: Sequence[Record] | None, tried: int = RATES) -> str:
+    """``dev / test`` in %, the mean over the runs (± their standard deviation), the seeds, and
+    how many of the round-1 rates were recorded where not all (a partial grid's pick)."""
     if not runs:
         return "not run yet"
     parts = []
@@ -66,10 +70,11 @@ def _cell(runs: Sequence[Record] | None) -> str:
         spread = f" ± {statistics.stdev(values):.1f}" if len(values) > 1 else ""
         parts.append(f"{statistics.mean(values):.1f}{spread}")
     lr = runs[0]["config"]["optim"]["lr"]
-    return f"{parts[0]} / {parts[1]} ({len(runs)} seeds, lr {lr:g})"
+    partial = f"; {tried} of {RATES} rates so far" if tried < RATES else ""
+    return f"{parts[0]} / {parts[1]} ({len(runs)} seeds, lr {lr:g}{partial})"
 
 
-def table(picked: dict[tuple[str, bool, int], list[Record]]) -> list[str]:
+def table(picked: dict[tuple[str, bool, int], list[Record]], records: Sequence[Record] = ()) -> list[str]:
     """The paper's layout: a row per model and direction, dev / test per layer count, ours
     beside the paper's."""
     header = " | ".join(f"{layers} layers: ours | {layers} layers: paper (TIMIT)" for layers in LAYERS)
@@ -77,11 +82,17 @@ def table(picked: dict[tuple[str, bool, int], list[Record]]) -> list[str]:
     for (model, bidirectional), paper in PAPER.items():
         name = ("bidirectional " if bidirectional else "") + NAMES[model]
         cells = [
-            f"{_cell(picked.get((model, bidirectional, layers)))} | {paper[layers][0]} / {paper[layers][1]}"
+            f"{_cell(picked.get(key), _tried(records, key))} | {paper[layers][0]} / {paper[layers][1]}"
             for layers in LAYERS
+            for key in [(model, bidirectional, layers)]
         ]
         lines.append(f"| {name} | {' | '.join(cells)} |")
     return lines
+
+
+def _tried(records: Sequence[Record], key: tuple[str, bool, int]) -> int:
+    """How many round-1 (seed 0) runs of the model ``key`` are recorded."""
+    return sum(1 for record in records if shape(record) == key and record["config"]["seed"] == 0) or RATES
 
 
 def plot(picked: dict[tuple[str, bool, int], list[Record]], path: pathlib.Path) -> None:
@@ -137,7 +148,7 @@ def section(
         "paper's TIMIT numbers beside ours are another dataset's: compare the orderings, not the "
         "values.",
         "",
-        *table(picked),
+        *table(picked, records),
         "",
         f"![speech table]({os.path.relpath(path, output_dir)})",
         "",
