@@ -539,6 +539,17 @@ CONFIG_DEFAULTS = {
 }
 
 
+def _embed_size(embed_size: Any, vocab_size: int) -> int:
+    """``model.embed_size``, checked: positive for token inputs, 0 for features."""
+    if vocab_size:
+        return checks.positive_int(embed_size, "model.embed_size (the task's inputs are token ids)")
+    if embed_size != 0:
+        raise ValueError(
+            f"model.embed_size must be 0: the task's inputs are features, not token ids; got {embed_size!r}"
+        )
+    return embed_size
+
+
 def from_config(model_config: Mapping[str, Any], output_size: int, vocab_size: int = 0) -> RNNModel:
     """Build an :class:`RNNModel` from a config's ``model`` section.
 
@@ -568,13 +579,7 @@ def from_config(model_config: Mapping[str, Any], output_size: int, vocab_size: i
     for field in INIT_FIELDS:
         with checks.about(f"model.{field}.name"):
             inits[field] = initializers.get(**dict(model_config[field]))
-    embed_size = model_config["embed_size"]
-    if vocab_size:
-        checks.positive_int(embed_size, "model.embed_size (the task's inputs are token ids)")
-    elif embed_size != 0:
-        raise ValueError(
-            f"model.embed_size must be 0: the task's inputs are features, not token ids; got {embed_size!r}"
-        )
+    embed_size = _embed_size(model_config["embed_size"], vocab_size)
     if model_config["readout"] == "blocked" and not vocab_size:
         raise ValueError(
             "model.readout='blocked' is for language models (token inputs), whose loss computes the "

@@ -191,11 +191,7 @@ def train_pending(
       WorkdirError: a run's workdir cannot be used or resumed (:func:`irnn_jax.training.train.fit`);
         the runs recorded before it keep their records.
     """
-    for item in runs:
-        leftover = runs_dir / item.name
-        if leftover.exists() and (results_dir / f"{item.name}.json").is_file():
-            log(f"{item.name} is recorded already: removing its leftover workdir {leftover}")
-            shutil.rmtree(leftover)
+    _remove_recorded_leftovers(runs, runs_dir, results_dir, log)
     todo = pending(runs, results_dir)
     log(
         f"campaign {campaign.path.name}: {len(todo)} of {len(runs)} runs to go, "
@@ -220,6 +216,17 @@ def train_pending(
                     0,
                 )
     return written
+
+
+def _remove_recorded_leftovers(
+    runs: Sequence[Run], runs_dir: pathlib.Path, results_dir: pathlib.Path, log: Callable[[str], None]
+) -> None:
+    """Remove the workdir of a recorded run left by a campaign stopped between its last two steps."""
+    for item in runs:
+        leftover = runs_dir / item.name
+        if leftover.exists() and (results_dir / f"{item.name}.json").is_file():
+            log(f"{item.name} is recorded already: removing its leftover workdir {leftover}")
+            shutil.rmtree(leftover)
 
 
 def _record(campaign: Campaign, item: Run, workdir: pathlib.Path, results_dir: pathlib.Path) -> pathlib.Path:

@@ -321,22 +321,31 @@ def write_report(
         text += "\n## Diagnostics\n\n" + "".join(
             f"{name}:\n\n![{name}]({path})\n\n" for name, path in diagnostics_figures.items()
         )
-    # The campaigns' sections, from their subdirectories.
-    studies = (
-        init_comparison,
-        tomita_protocols,
-        eigen_spectra,
-        adding_study,
-        mnist_study,
-        language_model_study,
-        speech_study,
-    )
-    for study in studies:
-        section, section_figures = study.section(results_dir, figures_dir, output.parent)
-        text += "\n" + section if section else ""
+    for section, section_figures in _campaign_sections(results_dir, figures_dir, output.parent):
+        text += "\n" + section
         written += section_figures
     output.write_text(text)
     return written
+
+
+# The studies whose sections follow the tasks' tables, in this order.
+STUDIES = (
+    init_comparison,
+    tomita_protocols,
+    eigen_spectra,
+    adding_study,
+    mnist_study,
+    language_model_study,
+    speech_study,
+)
+
+
+def _campaign_sections(
+    results_dir: pathlib.Path, figures_dir: pathlib.Path, output_dir: pathlib.Path
+) -> list[tuple[str, list[pathlib.Path]]]:
+    """The campaigns' sections (from their subdirectories) that have records, and their figures."""
+    sections = [study.section(results_dir, figures_dir, output_dir) for study in STUDIES]
+    return [(text, figures) for text, figures in sections if text]
 
 
 def plot_diagnostics(record: Mapping[str, Any], path: pathlib.Path) -> None:

@@ -163,12 +163,17 @@ def make_train_step(
         if active is not None:
             metrics["active_fraction"] = active
         if carry is not None:
-            leaves = jax.tree.leaves(carry)
-            squares = sum(jnp.sum(jnp.square(leaf.astype(jnp.float32))) for leaf in leaves)
-            metrics["state_rms"] = jnp.sqrt(squares / sum(leaf.size for leaf in leaves))
+            metrics["state_rms"] = _root_mean_square(carry)
         return TrainState(step=state.step + 1, params=params, opt_state=opt_state, carry=carry), metrics
 
     return train_step
+
+
+def _root_mean_square(tree: Any) -> jax.Array:
+    """The root mean square of every entry of ``tree``'s arrays, in float32."""
+    leaves = jax.tree.leaves(tree)
+    squares = sum(jnp.sum(jnp.square(leaf.astype(jnp.float32))) for leaf in leaves)
+    return jnp.sqrt(squares / sum(leaf.size for leaf in leaves))
 
 
 EvalStep = Callable[[Any, Batch, Any], tuple[Metrics, Any]]

@@ -174,6 +174,20 @@ def fit(
     between a sweep's run and :func:`irnn_jax.training.train.fit` of its config, whose step is
     not batched.
     """
+    built, runs = _checked(config, grid, seeds, execution)
+    workdir = workdir_lib.prepare(workdir)
+    with stopping.catching(log) as stop:
+        if not distributed.is_main():  # the main process logs, writes and holds the workdir for all
+            return _fit(built, runs, workdir, execution, resume, distributed.main_only(log), stop)
+        with workdir_lib.lock(workdir, log):
+            return _fit(built, runs, workdir, execution, resume, log, stop)
+
+
+def _checked(
+    config: Mapping[str, Any], grid: Mapping[str, Sequence[float]], seeds: int, execution: str
+) -> tuple[parts.RunParts, list[dict[str, float]]]:
+    """The built run and the sweep's runs, or a ConfigError for a bad config, grid or
+    ``execution``, or a task that carries state."""
     with errors.checking_config():
         checks.one_of(execution, EXECUTIONS, "execution")
     built = parts.build(config)
@@ -184,12 +198,7 @@ def fit(
                 "sweeps of tasks that carry state across batches are not supported; "
                 "set task.carry_state=False"
             )
-    workdir = workdir_lib.prepare(workdir)
-    with stopping.catching(log) as stop:
-        if not distributed.is_main():  # the main process logs, writes and holds the workdir for all
-            return _fit(built, runs, workdir, execution, resume, distributed.main_only(log), stop)
-        with workdir_lib.lock(workdir, log):
-            return _fit(built, runs, workdir, execution, resume, log, stop)
+    return built, runs
 
 
 def _fit(

@@ -225,6 +225,24 @@ def plot_pilots(records: Sequence[Record], path: pathlib.Path) -> None:
     records_lib.save_figure(figure, path)
 
 
+def _peer_lines(results_dir: pathlib.Path, ours: Sequence[Record]) -> list[str]:
+    """The part of the section that sets our LSTM beside PyTorch's."""
+    return [
+        "### Our LSTM against a stock PyTorch one, same shape and protocol (issue 43, item 1)",
+        "",
+        "A 1 x 128 LSTM with an embedding of 128 on word-level PTB, plain SGD at lr 20 clipped to "
+        "global norm 0.25, batch 20, windows of 35 words, the state carried (PyTorch's word-level "
+        "example at these sizes, no dropout); held-out splits in 10 columns from the zero state. "
+        "Windows/s counts training only, each run pinned to one core while another run used the "
+        "other (the PyTorch run beside ours with our initialisation).",
+        "",
+        *peer_table(results_dir, ours),
+        "",
+        *[f"- {record['name']}: {record['note']}" for record in ours if record.get("note")],
+        "",
+    ]
+
+
 def section(
     results_dir: pathlib.Path, figures_dir: pathlib.Path, output_dir: pathlib.Path
 ) -> tuple[str, list[pathlib.Path]]:
@@ -265,20 +283,7 @@ def section(
             "",
         ]
     if ours:
-        lines += [
-            "### Our LSTM against a stock PyTorch one, same shape and protocol (issue 43, item 1)",
-            "",
-            "A 1 x 128 LSTM with an embedding of 128 on word-level PTB, plain SGD at lr 20 clipped to "
-            "global norm 0.25, batch 20, windows of 35 words, the state carried (PyTorch's word-level "
-            "example at these sizes, no dropout); held-out splits in 10 columns from the zero state. "
-            "Windows/s counts training only, each run pinned to one core while another run used the "
-            "other (the PyTorch run beside ours with our initialisation).",
-            "",
-            *peer_table(results_dir, ours),
-            "",
-            *[f"- {record['name']}: {record['note']}" for record in ours if record.get("note")],
-            "",
-        ]
+        lines += _peer_lines(results_dir, ours)
     if pilots:
         path = figures_dir / "lm_pilots.png"
         plot_pilots(pilots, path)
