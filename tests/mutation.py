@@ -119,14 +119,14 @@ MUTANTS = (
     Mutant(
         "a baseline given the IRNN's input and readout weights",
         "irnn_jax/config/cells.py",
-        '"lstm": {"recurrent": {"name": "orthogonal", "scale": 1.0}, **_STANDARD_IO},',
+        '"lstm": {"recurrent": {"name": "orthogonal", "scale": 1.0}, **GLOROT_IO},',
         '"lstm": {"recurrent": {"name": "orthogonal", "scale": 1.0}, **IRNN_IO},',
         ("test_config.py",),
     ),
     Mutant(
         "io_init=irnn ignored",
         "irnn_jax/config/cells.py",
-        'inits = {**INIT_BY_CELL[cell], **(IRNN_IO if io_init == "irnn" else {})}',
+        'inits = {**INIT_BY_CELL[cell], **IO_INITS[io_init]}',
         "inits = dict(INIT_BY_CELL[cell])",
         ("test_config.py",),
     ),

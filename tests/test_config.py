@@ -144,8 +144,17 @@ def test_a_command_with_the_io_init_variant_or_a_cells_own_initialisation_is_lef
     ) == ("irnn-jax train --config mnist:quick,cell=lstm,io_init=irnn,permuted")
 
 
+@pytest.mark.parametrize("config", ["ptb:peer,cell=irnn,io_init=glorot", "speech:cell=irnn,io_init=glorot"])
+def test_the_glorot_io_init_gives_the_irnn_the_baselines_input_and_readout_but_keeps_its_identity(config):
+    model = config_lib.load(config).model
+    own = config_lib.load(config.removesuffix(",io_init=glorot")).model
+    assert model.input_init.to_dict() == model.output_init.to_dict() == {"name": "glorot_uniform"}
+    assert own.input_init.to_dict() == own.output_init.to_dict() == config_lib.IRNN_IO["input"]
+    assert model.recurrent_init.to_dict() == own.recurrent_init.to_dict()
+
+
 def test_an_unknown_io_init_is_refused_naming_the_allowed_ones():
-    with pytest.raises(ValueError, match="unknown io_init 'paper'; allowed: standard, irnn"):
+    with pytest.raises(ValueError, match="unknown io_init 'paper'; allowed: standard, irnn, glorot"):
         config_lib.load(f"{ADDING_CONFIG}:io_init=paper")
 
 

@@ -47,7 +47,7 @@ def initializer_section(name: str) -> dict[str, object]:
 #   block's Glorot bound is sqrt(6 / (D + H)), where Keras's whole-matrix draw has
 #   sqrt(6 / (D + 4H)) (LSTM) or sqrt(6 / (D + 3H)) (GRU).
 # - readout of every baseline: Keras's Dense default, Glorot-uniform (Flax's Dense: LeCun normal).
-_STANDARD_IO = {
+GLOROT_IO = {
     "input": {"name": "glorot_uniform"},
     "bias": {"name": "zeros"},
     "output": {"name": "glorot_uniform"},
@@ -59,15 +59,17 @@ IRNN_IO = {
 }
 INIT_BY_CELL = {
     "irnn": {"recurrent": {"name": "identity", "gain": 1.0}, **IRNN_IO},
-    "rnn_relu": {"recurrent": {"name": "fan_in_gaussian", "gain": 1.3}, **_STANDARD_IO},
-    "rnn_tanh": {"recurrent": {"name": "orthogonal", "scale": 1.0}, **_STANDARD_IO},
-    "lstm": {"recurrent": {"name": "orthogonal", "scale": 1.0}, **_STANDARD_IO},
-    "gru": {"recurrent": {"name": "orthogonal", "scale": 1.0}, **_STANDARD_IO},
+    "rnn_relu": {"recurrent": {"name": "fan_in_gaussian", "gain": 1.3}, **GLOROT_IO},
+    "rnn_tanh": {"recurrent": {"name": "orthogonal", "scale": 1.0}, **GLOROT_IO},
+    "lstm": {"recurrent": {"name": "orthogonal", "scale": 1.0}, **GLOROT_IO},
+    "gru": {"recurrent": {"name": "orthogonal", "scale": 1.0}, **GLOROT_IO},
 }
-# What a config's ``io_init`` variant may name: each cell's own input, bias and readout
-# initialisation (the table above), or the IRNN's for every cell, as every cell had before issue
-# 39 (the side tables of RESULTS.md).
-IO_INITS = ("standard", "irnn")
+# What a config's ``io_init`` variant may name, with the input, bias and readout initialisation it
+# gives every cell: ``standard`` each cell's own (the table above); ``irnn`` the IRNN's, as every
+# cell had before issue 39 (the side tables of RESULTS.md); ``glorot`` the baselines' Glorot, so
+# that an IRNN can be trained with it too (issue 43: N(0, 0.001^2) through four layers starts a
+# deep IRNN's signal near 1e-12).
+IO_INITS = {"standard": {}, "irnn": IRNN_IO, "glorot": GLOROT_IO}
 # The token embedding's table (language modelling), N(0, 0.1^2) for every cell.
 EMBED_INIT = {"name": "gaussian", "std": 0.1}
 
@@ -127,7 +129,8 @@ def default_model(
       init: a registered recurrent initialiser (with its default arguments) in place of the
         cell's own from :data:`INIT_BY_CELL` (a config's ``init=NAME`` variant).
       io_init: ``'standard'``, the cell's own input, bias and readout initialisation from
-        :data:`INIT_BY_CELL`, or ``'irnn'``, the IRNN paper's N(0, 0.001^2) for every cell.
+        :data:`INIT_BY_CELL`; ``'irnn'``, the IRNN paper's N(0, 0.001^2) for every cell; or
+        ``'glorot'``, the baselines' Glorot-uniform input and readout for every cell.
 
     Returns:
       The section; any initialiser can still be swapped by name afterwards
@@ -142,7 +145,7 @@ def default_model(
         raise ConfigError(f"unknown cell {cell!r}; allowed: {', '.join(INIT_BY_CELL)}")
     if io_init not in IO_INITS:
         raise ConfigError(f"unknown io_init {io_init!r}; allowed: {', '.join(IO_INITS)}")
-    inits = {**INIT_BY_CELL[cell], **(IRNN_IO if io_init == "irnn" else {})}
+    inits = {**INIT_BY_CELL[cell], **IO_INITS[io_init]}
     return ml_collections.ConfigDict(
         {
             **schema.model_defaults(),

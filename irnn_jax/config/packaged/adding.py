@@ -13,6 +13,7 @@
 #   io_init=irnn every cell with the IRNN's input, bias and readout initialisation,
 #             N(0, 0.001^2) (all cells had it before issue 39); by default each
 #             cell has its own (irnn_jax.config.INIT_BY_CELL)
+#   io_init=glorot every cell with the baselines' Glorot-uniform input and readout
 #   quick     20,000 steps for a first look
 #   demo      the `make demo` run: T=100, Adam lr 2e-3 with cosine decay, clip 1, batch 32,
 #             8,000 steps, sized to finish in minutes on a 2-core CPU

@@ -13,6 +13,7 @@
 #   io_init=irnn   every cell with the IRNN's input, bias and readout initialisation,
 #                  N(0, 0.001^2) (all cells had it before issue 39); by default each
 #                  cell has its own (irnn_jax.config.INIT_BY_CELL)
+#   io_init=glorot every cell with the baselines' Glorot-uniform input and readout
 #   quick          not the paper's protocol: Adam lr 1e-4, clip 1, batch 32, 10,000 steps
 #                  (runtime and accuracy: experiments/RESULTS.md)
 """Config of sequential and permuted pixel MNIST."""

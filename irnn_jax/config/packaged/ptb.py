@@ -23,8 +23,8 @@
 # epochs of 1,327 windows, held-out splits in 10 columns after each; benchmarks/lm_peer.py trains
 # the PyTorch model).
 # init=<n> sets the recurrent initialiser to any registered one, with its default arguments.
-# io_init=irnn gives every cell the IRNN's N(0, 0.001^2) input and readout weights; by
-# default each cell has its own (irnn_jax.config.INIT_BY_CELL).
+# io_init=irnn gives every cell the IRNN's N(0, 0.001^2) input and readout weights, io_init=glorot
+# the baselines' Glorot-uniform; by default each cell has its own (irnn_jax.config.INIT_BY_CELL).
 """Config of Penn Treebank language modelling."""
 
 import ml_collections

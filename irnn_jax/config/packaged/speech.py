@@ -12,8 +12,8 @@
 # rnn_relu, rnn_tanh, lstm, gru), bidirectional, quick (Adam 1e-3, 3,000 steps; runtimes and
 # results in experiments/RESULTS.md).
 # init=<n> sets the recurrent initialiser to any registered one, with its default arguments.
-# io_init=irnn gives every cell the IRNN's N(0, 0.001^2) input and readout weights; by
-# default each cell has its own (irnn_jax.config.INIT_BY_CELL).
+# io_init=irnn gives every cell the IRNN's N(0, 0.001^2) input and readout weights, io_init=glorot
+# the baselines' Glorot-uniform; by default each cell has its own (irnn_jax.config.INIT_BY_CELL).
 """Config of speech frame classification."""
 
 import ml_collections
