@@ -126,7 +126,7 @@ MUTANTS = (
     Mutant(
         "io_init=irnn ignored",
         "irnn_jax/config/cells.py",
-        'inits = {**INIT_BY_CELL[cell], **IO_INITS[io_init]}',
+        "inits = {**INIT_BY_CELL[cell], **IO_INITS[io_init]}",
         "inits = dict(INIT_BY_CELL[cell])",
         ("test_config.py",),
     ),
