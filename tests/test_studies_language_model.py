@@ -2,9 +2,26 @@ import json
 
 from irnn_jax.reproduce.studies import language_model as lm_study
 
+PAPERS_INPUT = {"name": "gaussian", "std": 0.001}
 
-def record(cell="lstm", lr=20.0, curve=(), diverged_at=None, init="orthogonal", layers=1, projection=0):
-    model = {"cell": cell, "layers": layers, "hidden_size": 128, "projection_size": projection}
+
+def record(
+    cell="lstm",
+    lr=20.0,
+    curve=(),
+    diverged_at=None,
+    init="orthogonal",
+    layers=1,
+    projection=0,
+    io=PAPERS_INPUT,
+):
+    model = {
+        "cell": cell,
+        "layers": layers,
+        "hidden_size": 128,
+        "projection_size": projection,
+        "input_init": io,
+    }
     model["recurrent_init"] = {"name": init, "scale": 0.9} if init == "scaled_identity" else {"name": init}
     result = {
         "config": {"model": model, "optim": {"lr": lr}, "train": {"eval_every": 10}, "seed": 0},
@@ -51,14 +68,24 @@ def test_the_pilot_table_names_each_rows_shape_rate_and_identity_scale_and_where
         "irnn_deep_lr3_identity0.9": record(
             "irnn", 3.0, [(500, "valid", 900.0), (1000, "valid", 700.0)], init="scaled_identity", layers=4
         ),
-        "irnn_wide_lr20_identity1": record(
-            "irnn", 20.0, diverged_at=37, init="scaled_identity", projection=128
+        "irnn_wide_lr20_identity1_glorot": record(
+            "irnn",
+            20.0,
+            diverged_at=37,
+            init="scaled_identity",
+            projection=128,
+            io={"name": "glorot_uniform"},
         ),
     }
     write(tmp_path, "lm_pilots", pilots)
     text, figures = lm_study.section(tmp_path, tmp_path / "figures", tmp_path)
-    assert "| irnn_deep | IRNN 4 x 128 | 3 | 0.9 I | 900.0 (500), 700.0 (1000) | 30.0 |" in text
-    assert "| irnn_wide | IRNN 1 x 128 + 128 projection | 20 | 0.9 I | diverged at step 37 |" in text
+    assert (
+        "| irnn_deep | IRNN 4 x 128 | 3 | 0.9 I | N(0, 0.001^2) | 900.0 (500), 700.0 (1000) | 30.0 |" in text
+    )
+    assert (
+        "| irnn_wide | IRNN 1 x 128 + 128 projection | 20 | 0.9 I | glorot_uniform | diverged at step 37 |"
+        in text
+    )
     assert [path.name for path in figures] == ["lm_pilots.png"] and figures[0].is_file()
 
 
@@ -68,7 +95,11 @@ def test_without_records_there_is_no_section(tmp_path):
 
 def table_record(cell, layers, hidden, projection, valid, test, diverged=False):
     model = {"cell": cell, "layers": layers, "hidden_size": hidden, "projection_size": projection}
-    model |= {"embed_size": 128, "recurrent_init": {"name": "orthogonal"}}
+    model |= {
+        "embed_size": 128,
+        "recurrent_init": {"name": "orthogonal"},
+        "input_init": {"name": "glorot_uniform"},
+    }
     result = record(cell, curve=[(7962, "valid", valid), (7962, "test", test)])
     result["config"]["model"] = model
     result |= {"valid": {"perplexity": valid}, "test": {"perplexity": test}}
@@ -95,6 +126,13 @@ def test_the_table_takes_each_rows_best_validation_setting_and_compares_the_orde
     )
     assert "ours: lstm < irnn_wide < tanh_wide < irnn_deep < tanh_deep." in text
     assert "lm_table.png" in [path.name for path in figures]
+    settings = text[text.index("| row | setting |") :]
+    assert (
+        "| lstm | lr10 | glorot_uniform | 130.0 | 125.0 |\n| lstm | lr20 | glorot_uniform | 120.0 | 118.0 |"
+        in settings
+    )
+    assert "| irnn_deep | lr1.5_identity0.9 | glorot_uniform | diverged at step 100 | |" in settings
+    assert settings.count("\n| ") == len(runs)  # one line per run after the header
 
 
 def test_a_row_not_run_yet_says_so_and_no_ordering_is_claimed(tmp_path):
