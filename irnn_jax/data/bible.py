@@ -1,10 +1,10 @@
-"""Spanish-English parallel verses (``bible_es_en``): the Reina-Valera 1909 and the World English
-Bible from Debian's SWORD modules, aligned by (book, chapter, verse).
+"""Spanish-English parallel verses (``bible_es_en``) from two public-domain Bibles in Debian's
+SWORD modules, aligned by (book, chapter, verse).
 
-The sources (``../shared/data-facts.md``): ``sword-text-sparv`` 2.60-1 (Spanish, KJV
-versification) and ``sword-text-web`` 426.0-1 (English, NRSVA versification), both public domain.
-The text in this dataset is altered (markup stripped, verses dropped), so it is not called by
-the English translation's trademarked name anywhere it is shown.
+The sources: ``sword-text-sparv`` 2.60-1 (the Reina-Valera 1909, KJV versification) and
+``sword-text-web`` 426.0-1 (an English translation, NRSVA versification). The text here is
+altered (markup stripped, verses dropped), so it is not shown under the English translation's
+name, which is a trademark.
 
 Reading (:func:`read_ztext`): a SWORD zText module is ``{ot,nt}.bzs`` (12-byte records ``<III``:
 offset, compressed size, raw size of a zlib block in ``.bzz``) and ``.bzv`` (10-byte records
