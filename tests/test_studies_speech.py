@@ -46,3 +46,22 @@ def test_each_model_is_reported_at_the_rate_its_seed_0_validation_chose_with_the
 
 def test_without_records_there_is_no_section(tmp_path):
     assert speech_study.section(tmp_path, tmp_path, tmp_path) == ("", [])
+
+
+def test_a_columns_ordering_is_given_beside_the_papers_once_its_three_models_have_all_seeds(tmp_path):
+    errors = {"rnn_tanh": 0.30, "lstm": 0.10, "irnn": 0.20}
+    runs = {
+        f"{cell}_uni_5l_lr0.001_seed{seed}": record(cell, False, 5, 1e-3, seed, error, error + 0.01 * seed)
+        for cell, error in errors.items()
+        for seed in range(3)
+    }
+    write(tmp_path, runs)
+    text, _ = speech_study.section(tmp_path, tmp_path / "figures", tmp_path)
+    assert (
+        "- unidirectional, 5 layers: paper iRNN (0.01 I) < LSTM < RNN (tanh); "
+        "ours LSTM < iRNN (0.01 I) < RNN (tanh)" in text
+    )
+    assert "unidirectional, 2 layers" not in text
+    (tmp_path / "speech_table" / "irnn_uni_5l_lr0.001_seed2.json").unlink()
+    text, _ = speech_study.section(tmp_path, tmp_path / "figures", tmp_path)
+    assert "Orderings" not in text and "(2 seeds, lr 0.001;" in text

@@ -4,7 +4,8 @@ From the records of ``experiments/campaigns/speech_table.py``: for each of the t
 learning rate validation chose (round 1, seed 0) and the mean and spread over its seeds at that
 rate of the frame error rate on the validation ("dev") and test splits, in the paper's layout
 (rows: the models, unidirectional then bidirectional; columns: 2 and 5 layers, dev / test), the
-paper's TIMIT numbers beside ours; and a figure of the test frame error rate against steps, one
+paper's TIMIT numbers beside ours; the orderings of the three models per column, ours and the
+paper's; and a figure of the test frame error rate against steps, one
 colour per model.
 """
 
@@ -56,7 +57,10 @@ def chosen(records: Sequence[Record]) -> dict[tuple[str, bool, int], list[Record
     return picked
 
 
-RATES = 3  # the learning rates each model's round 1 tries (experiments/campaigns/speech_table.py)
+# The learning rates each model's round 1 tries, and its seeds at the rate chosen
+# (experiments/campaigns/speech_table.py).
+RATES = 3
+SEEDS = 3
 
 
 def _cell(runs: Sequence[Record] | None, tried: int = RATES) -> str:
@@ -71,7 +75,29 @@ def _cell(runs: Sequence[Record] | None, tried: int = RATES) -> str:
         parts.append(f"{statistics.mean(values):.1f}{spread}")
     lr = runs[0]["config"]["optim"]["lr"]
     partial = f"; {tried} of {RATES} rates so far" if tried < RATES else ""
-    return f"{parts[0]} / {parts[1]} ({len(runs)} seeds, lr {lr:g}{partial})"
+    seeds = f"{len(runs)} seed" + ("s" if len(runs) > 1 else "")
+    return f"{parts[0]} / {parts[1]} ({seeds}, lr {lr:g}{partial})"
+
+
+def orderings(picked: dict[tuple[str, bool, int], list[Record]]) -> list[str]:
+    """Per direction and layer count, the models ordered by mean test frame error rate, ours
+    beside the paper's; a column is left out until all three of its models have all their seeds."""
+    lines = []
+    for bidirectional in (False, True):
+        for layers in LAYERS:
+            keys = [(model, bidirectional, layers) for model in NAMES]
+            if not all(len(picked.get(key, ())) >= SEEDS for key in keys):
+                continue
+            ours = sorted(
+                keys, key=lambda key: statistics.mean(r["test"]["frame_error_rate"] for r in picked[key])
+            )
+            paper = sorted(keys, key=lambda key: PAPER[key[:2]][layers][1])
+            direction = "bidirectional" if bidirectional else "unidirectional"
+            lines.append(
+                f"- {direction}, {layers} layers: paper {' < '.join(NAMES[k[0]] for k in paper)}; "
+                f"ours {' < '.join(NAMES[k[0]] for k in ours)}"
+            )
+    return lines
 
 
 def table(picked: dict[tuple[str, bool, int], list[Record]], records: Sequence[Record] = ()) -> list[str]:
@@ -150,7 +176,9 @@ def section(
         "",
         *table(picked, records),
         "",
-        f"![speech table]({os.path.relpath(path, output_dir)})",
-        "",
     ]
+    order = orderings(picked)
+    if order:
+        lines += ["Orderings by test frame error rate (lowest first):", "", *order, ""]
+    lines += [f"![speech table]({os.path.relpath(path, output_dir)})", ""]
     return "\n".join(lines), [path]
