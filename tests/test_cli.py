@@ -107,7 +107,7 @@ def test_the_console_entry_point_prints_no_traceback_on_bad_input(tmp_path):
     [
         (
             ["data", "fetch", "cifar10"],
-            "unknown dataset 'cifar10'; known datasets: fsdd, japanese_vowels, mnist, ptb",
+            "unknown dataset 'cifar10'; known datasets: bible_es_en, fsdd, japanese_vowels, mnist, ptb",
         ),
         (["data", "download"], "invalid choice: 'download'"),
         (["data", "list", "--config.seed=1"], "config overrides apply to 'train' and 'sweep' only"),

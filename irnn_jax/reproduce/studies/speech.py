@@ -141,7 +141,8 @@ def plot(picked: dict[tuple[str, bool, int], list[Record]], path: pathlib.Path) 
             direction = "bidirectional" if bidirectional else "unidirectional"
             axis.set(title=f"{direction}, {layers} layers", xlabel="step", ylabel="test frame error rate (%)")
             axis.grid(alpha=0.3)
-            axis.legend(fontsize="small")
+            if axis.lines:  # a panel whose models have no records yet has nothing to name
+                axis.legend(fontsize="small")
     figure.suptitle("Speech frames (FSDD): the paper's table 2 models")
     records_lib.save_figure(figure, path)
 
