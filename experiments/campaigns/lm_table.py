@@ -19,9 +19,9 @@ windows on one core, so 10 runs of 6 epochs are about 10 x 8,000 x 0.11 s = 2.5 
 the issue's 6 (N = 256 would double the softmax's share of every step).
 
 The learning rate (and for the IRNN the identity's scale and input and readout initialisation)
-of each row is picked by final validation perplexity from ``GRID`` and ``ROUND_2``: two settings
-per row around its best pilot (validation
-perplexity after 1,000 windows, ``experiments/results/lm_pilots``): the LSTM 226 at lr 20 (462
+of each row is picked by final validation perplexity from ``GRID``, ``ROUND_2`` and
+``ROUND_3``. ``GRID`` has two settings per row around its best pilot (validation perplexity
+after 1,000 windows, ``experiments/results/lm_pilots``): the LSTM 226 at lr 20 (462
 at 3); the deep IRNN 593 at lr 3 with 0.9 I, while with I its held-out perplexity was 2.2e24
 before training and training diverged at lr 3 and 20 (a ReLU layer with w_hh = I integrates its
 input without decay, so a state carried over a stream of thousands of tokens grows, layer upon
@@ -60,6 +60,14 @@ ROUND_2 = {
     "irnn_deep": ((3.0, 0.9, "glorot"),),
     "irnn_wide": ((3.0, 1.0, "glorot"),),
 }
+# Round 3, after round 2: every row's chosen rate bracketed by a lower and a higher one tried at
+# the same setting (round 2 left the deep tanh RNN at the bottom of its grid, lr 3, and the IRNN
+# rows' Glorot setting at one rate).
+ROUND_3 = {
+    "tanh_deep": ((1.5, None, "standard"),),
+    "irnn_deep": ((1.5, 0.9, "glorot"), (6.0, 0.9, "glorot")),
+    "irnn_wide": ((1.5, 1.0, "glorot"), (6.0, 1.0, "glorot")),
+}
 COST_S = 900
 
 
@@ -85,5 +93,8 @@ def run(row: str, lr: float, scale: float | None, io_init: str = "standard") -> 
 
 
 RUNS = [run(row, lr, scale) for row, settings in GRID.items() for lr, scale in settings] + [
-    run(row, *setting) for row, settings in ROUND_2.items() for setting in settings
+    run(row, *setting)
+    for rounds in (ROUND_2, ROUND_3)
+    for row, settings in rounds.items()
+    for setting in settings
 ]

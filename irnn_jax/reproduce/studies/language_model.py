@@ -302,9 +302,10 @@ def section(
             "",
             f"![language-model table]({os.path.relpath(path, output_dir)})",
             "",
-            "Every setting trained (`GRID`, then `ROUND_2`: the rows whose best rate was the top "
+            "Every setting trained (`GRID`; then `ROUND_2`: the rows whose best rate was the top "
             "of their grid one rate higher, and the IRNN rows with Glorot input and readout weights "
-            "in place of the paper's N(0, 0.001^2), which the pilots preferred):",
+            "in place of the paper's N(0, 0.001^2), which the pilots preferred; then `ROUND_3`: each "
+            "row's chosen rate bracketed by a lower and a higher one):",
             "",
             *settings_table(rows),
             "",
