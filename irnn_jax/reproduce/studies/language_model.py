@@ -264,6 +264,34 @@ def _peer_lines(results_dir: pathlib.Path, ours: Sequence[Record]) -> list[str]:
     ]
 
 
+def _table_lines(
+    rows: Sequence[Record], figures_dir: pathlib.Path, output_dir: pathlib.Path
+) -> tuple[pathlib.Path, list[str]]:
+    """The table's figure, written, and its part of the section."""
+    path = figures_dir / "lm_table.png"
+    plot_table(rows, path)
+    return path, [
+        "### The table (`experiments/campaigns/lm_table.py`)",
+        "",
+        "The paper's shapes with N = 128 where it has 512, word-level PTB (10,000 words: the "
+        "embedding and softmax hold most parameters, unlike the paper's), six epochs of 1,327 "
+        "windows per row, the state carried, each row at the setting its final validation "
+        "perplexity chose; the paper's numbers are One Billion Word's.",
+        "",
+        *table(rows),
+        "",
+        f"![language-model table]({os.path.relpath(path, output_dir)})",
+        "",
+        "Every setting trained (`GRID`; then `ROUND_2`: the rows whose best rate was the top "
+        "of their grid one rate higher, and the IRNN rows with Glorot input and readout weights "
+        "in place of the paper's N(0, 0.001^2), which the pilots preferred; then `ROUND_3`: each "
+        "row's chosen rate bracketed by a lower and a higher one):",
+        "",
+        *settings_table(rows),
+        "",
+    ]
+
+
 def section(
     results_dir: pathlib.Path, figures_dir: pathlib.Path, output_dir: pathlib.Path
 ) -> tuple[str, list[pathlib.Path]]:
@@ -287,29 +315,9 @@ def section(
     ]
     figures = []
     if rows:
-        path = figures_dir / "lm_table.png"
-        plot_table(rows, path)
+        path, table_lines = _table_lines(rows, figures_dir, output_dir)
         figures.append(path)
-        lines += [
-            "### The table (`experiments/campaigns/lm_table.py`)",
-            "",
-            "The paper's shapes with N = 128 where it has 512, word-level PTB (10,000 words: the "
-            "embedding and softmax hold most parameters, unlike the paper's), six epochs of 1,327 "
-            "windows per row, the state carried, each row at the setting its final validation "
-            "perplexity chose; the paper's numbers are One Billion Word's.",
-            "",
-            *table(rows),
-            "",
-            f"![language-model table]({os.path.relpath(path, output_dir)})",
-            "",
-            "Every setting trained (`GRID`; then `ROUND_2`: the rows whose best rate was the top "
-            "of their grid one rate higher, and the IRNN rows with Glorot input and readout weights "
-            "in place of the paper's N(0, 0.001^2), which the pilots preferred; then `ROUND_3`: each "
-            "row's chosen rate bracketed by a lower and a higher one):",
-            "",
-            *settings_table(rows),
-            "",
-        ]
+        lines += table_lines
     if ours:
         lines += _peer_lines(results_dir, ours)
     if pilots:
