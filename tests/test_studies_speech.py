@@ -65,3 +65,30 @@ def test_a_columns_ordering_is_given_beside_the_papers_once_its_three_models_hav
     (tmp_path / "speech_table" / "irnn_uni_5l_lr0.001_seed2.json").unlink()
     text, _ = speech_study.section(tmp_path, tmp_path / "figures", tmp_path)
     assert "Orderings" not in text and "(2 seeds, lr 0.001;" in text
+
+
+def test_runs_with_other_input_and_readout_weights_are_kept_out_of_the_table_and_shown_beside_it(tmp_path):
+    table_runs = {
+        f"irnn_uni_5l_lr0.001_seed{seed}": record("irnn", False, 5, 1e-3, seed, 0.9, 0.9) for seed in range(3)
+    }
+    glorot = {}
+    for seed in range(3):
+        glorot[f"irnn_uni_5l_lr0.001_seed{seed}_glorot"] = run = record(
+            "irnn", False, 5, 1e-3, seed, 0.1, 0.2
+        )
+        run["command"] = run["command"].replace("cell=irnn", "cell=irnn,io_init=glorot")
+    write(tmp_path, {**table_runs, **glorot})
+    text, _ = speech_study.section(tmp_path, tmp_path / "figures", tmp_path)
+    row = next(line for line in text.splitlines() if line.startswith("| iRNN (0.01 I) |"))
+    assert "| 90.0 ± 0.0 / 90.0 ± 0.0 (3 seeds, lr 0.001; 1 of 3 rates so far) |" in row
+    assert "| model | as in the table | io_init=glorot |" in text
+    assert (
+        "| iRNN (0.01 I), 5 layers | 90.0 ± 0.0 / 90.0 ± 0.0 (3 seeds, lr 0.001) "
+        "| 10.0 ± 0.0 / 20.0 ± 0.0 (3 seeds, lr 0.001) |" in text
+    )
+
+
+def test_without_other_input_and_readout_weights_there_is_no_such_table(tmp_path):
+    write(tmp_path, {"irnn_uni_5l_lr0.001_seed0": record("irnn", False, 5, 1e-3, 0, 0.9, 0.9)})
+    text, _ = speech_study.section(tmp_path, tmp_path / "figures", tmp_path)
+    assert "io_init" not in text
