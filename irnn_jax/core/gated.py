@@ -249,12 +249,24 @@ def _gated(kind, params, xs, state0, options, *, final_only):
     return (None if final_only else jnp.swapaxes(hs, 0, 1)), final
 
 
-def _gated_step(kind, w_hh, b_hn, state, px):
-    """One LSTM or GRU step from the input projection ``px``: ``(new state, stored)``, where
-    ``stored`` (``[B, 6H]`` for an LSTM, ``[B, 5H]`` for a GRU) is everything the step's backward
-    pass reads, one array so that the scan writes one slab per step: for an LSTM the activated
-    gates ``(i, f, g, o)``, ``c_{t-1}`` and ``tanh(c_t)``; for a GRU ``(r, z, n)``,
-    ``u_n + b_{hn}`` and ``h_{t-1}``."""
+def gated_step(
+    kind: str, w_hh: jax.Array, b_hn: jax.Array, state: tuple[jax.Array, ...], px: jax.Array
+) -> tuple[tuple[jax.Array, ...], jax.Array]:
+    """One LSTM or GRU step from the input projection ``px``.
+
+    Args:
+      kind: ``'lstm'`` or ``'gru'``.
+      w_hh: recurrent weights ``[H, kH]``.
+      b_hn: a GRU's recurrent bias of the new-gate block ``[H]`` (unused for an LSTM).
+      state: ``(h, c)`` for an LSTM, ``(h,)`` for a GRU, each ``[B, H]``.
+      px: the step's input projection ``x @ w_ih + b`` ``[B, kH]``.
+
+    Returns:
+      ``(new state, stored)``, where ``stored`` (``[B, 6H]`` for an LSTM, ``[B, 5H]`` for a GRU)
+      is everything the step's backward pass reads, one array so that the scan writes one slab
+      per step: for an LSTM the activated gates ``(i, f, g, o)``, ``c_{t-1}`` and ``tanh(c_t)``;
+      for a GRU ``(r, z, n)``, ``u_n + b_{hn}`` and ``h_{t-1}``.
+    """
     if kind == "lstm":
         h, c = state
         z = px + h @ w_hh
@@ -277,14 +289,14 @@ def _gated_step(kind, w_hh, b_hn, state, px):
 
 def _gated_forward(loop, w_ih, w_hh, b, b_hn, xs, state0, *, store):
     """Time-major forward scan: ``(final state, hs or None, stored or None)``, ``hs`` the states
-    (unless ``loop.final_only``) and with ``store`` the per-step arrays of :func:`_gated_step`.
+    (unless ``loop.final_only``) and with ``store`` the per-step arrays of :func:`gated_step`.
     The input projection is hoisted before the loop or done in each step as
     :func:`hoists_input_projection` says."""
     inputs = project(xs, w_ih, b) if loop.hoist_input else xs
 
     def step(state, scanned):
         px = scanned if loop.hoist_input else project(scanned, w_ih, b)
-        new_state, stored = _gated_step(loop.kind, w_hh, b_hn, state, px)
+        new_state, stored = gated_step(loop.kind, w_hh, b_hn, state, px)
         return new_state, (None if loop.final_only else new_state[0], stored if store else None)
 
     final, (hs, stored) = lax.scan(step, state0, inputs, unroll=loop.unroll)

@@ -15,6 +15,10 @@ h0=None)`` and the keywords ``unroll``, ``implementation`` (``'auto'``, ``'fused
 ``gru_final`` return only the final state, with a cheaper backward pass (what a last-state
 readout needs). ``rnn`` also takes ``activation`` and ``probes``.
 
+One step at a time (:mod:`irnn_jax.core.stepwise`): ``step(kind, params, state, x)``, and
+``scan_lengths``, a recurrence over padded sequences of different lengths whose final state is
+each sequence's after its last real step.
+
 The fused implementations are ``jax.custom_vjp`` functions, so they support reverse-mode
 differentiation only (``jax.grad``, ``jax.vjp``, ``jax.jacrev``); forward mode (``jax.jvp``,
 ``jax.jacfwd``) needs ``implementation='autodiff'`` (``model.implementation`` on the models).
@@ -38,6 +42,7 @@ from irnn_jax.core.parameters import (
 )
 from irnn_jax.core.products import hoists_input_projection
 from irnn_jax.core.simple import ACTIVATIONS, rnn, rnn_final, rnn_time_major
+from irnn_jax.core.stepwise import scan_lengths, step
 
 __all__ = [
     "ACTIVATIONS",
@@ -59,4 +64,6 @@ __all__ = [
     "rnn",
     "rnn_final",
     "rnn_time_major",
+    "scan_lengths",
+    "step",
 ]

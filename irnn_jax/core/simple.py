@@ -272,7 +272,15 @@ def _run(params, xs, h0, loop, implementation, probes, *, final_only):
     return fused(loop, w_ih, w_hh, b, xs, h0)
 
 
-def _activation_fn(activation: str) -> Callable[[jax.Array], jax.Array]:
+def activation_fn(activation: str) -> Callable[[jax.Array], jax.Array]:
+    """The function an ``activation`` name stands for.
+
+    Args:
+      activation: ``'relu'`` or ``'tanh'`` (checked by the callers).
+
+    Returns:
+      ``jax.nn.relu`` or ``jnp.tanh``.
+    """
     return jax.nn.relu if activation == "relu" else jnp.tanh
 
 
@@ -289,7 +297,7 @@ def _forward(loop, w_ih, w_hh, b, xs, h0, probes=None, *, emit_previous=False):
     g_t); ``probes`` ``[T, B, H]``, if given, are added to the states; with
     ``loop.count_active``, ``active`` is the fraction of positive entries of h_1..h_T, counted
     per unit in the loop (else None). Differentiated by JAX in the 'autodiff' implementation."""
-    act = _activation_fn(loop.activation)
+    act = activation_fn(loop.activation)
     dtype = h0.dtype
     inputs = xs @ w_ih + b if loop.hoist_input else xs
 
