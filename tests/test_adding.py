@@ -70,7 +70,7 @@ def test_an_unknown_split_is_refused():
 
 def test_tasks_from_config_builds_the_adding_problem_and_refuses_unknown_tasks():
     assert tasks.from_config({"name": "adding", "seq_len": 7, "held_out_size": 100}).seq_len == 7
-    allowed = "adding, mnist, ptb, speech, tomita"
+    allowed = "adding, mnist, ptb, speech, tomita, translation"
     with pytest.raises(ValueError, match=f"unknown task 'copying'; known tasks: {allowed}"):
         tasks.from_config({"name": "copying", "seq_len": 7})
 

@@ -42,7 +42,9 @@ def test_the_adding_config_holds_the_paper_protocol_by_default():
 
 @pytest.mark.parametrize("spec", ["missing.py", str(ADDING_CONFIG.parent), "setup.cfg", "addding"])
 def test_load_refuses_a_name_or_path_that_is_not_a_config(spec):
-    with pytest.raises(ValueError, match=r"neither a packaged config \(adding, mnist, ptb, speech, tomita\)"):
+    with pytest.raises(
+        ValueError, match=r"neither a packaged config \(adding, mnist, ptb, speech, tomita, translation\)"
+    ):
         config_lib.load(spec)
 
 
@@ -228,7 +230,9 @@ def test_switching_to_an_unknown_initialiser_lists_the_known_ones():
         config_lib.override(config, "model.recurrent_init.name=eigne")
 
 
-@pytest.mark.parametrize("name", ["adding.py", "mnist.py", "ptb.py", "speech.py", "tomita.py"])
+@pytest.mark.parametrize(
+    "name", ["adding.py", "mnist.py", "ptb.py", "speech.py", "tomita.py", "translation.py"]
+)
 def test_every_task_config_takes_an_init_variant(name):
     config = config_lib.load(f"{ADDING_CONFIG.parent / name}:init=np_rnn")
     assert config.model.recurrent_init.to_dict() == {"name": "np_rnn"}

@@ -18,6 +18,7 @@ from irnn_jax.tasks.language_model import PennTreebank
 from irnn_jax.tasks.mnist import PixelMNIST
 from irnn_jax.tasks.speech import SpeechFrames
 from irnn_jax.tasks.tomita import TomitaTask
+from irnn_jax.tasks.translation import Translation
 
 # Every task by name; a researcher's own (a frozen dataclass deriving from Task) join with
 # register, or are named by import path (``task.name = "my_pkg.tasks:MyTask"``).
@@ -29,6 +30,7 @@ REGISTRY: registry.Registry[type[Task]] = registry.Registry(
         "ptb": PennTreebank,
         "speech": SpeechFrames,
         "tomita": TomitaTask,
+        "translation": Translation,
     },
 )
 

@@ -17,7 +17,7 @@ Inputs = Any  # an array [B, T, D] ([B, T] token ids), or a dict of model argume
 Batch = tuple[Inputs, Any]
 # How the tasks' headline metrics read: which are better high (the others: low), and which are
 # shown as percentages. Sweeps pick their best run and reports write their tables by these.
-HIGHER_IS_BETTER = frozenset({"accuracy"})
+HIGHER_IS_BETTER = frozenset({"accuracy", "bleu"})
 PERCENT = frozenset({"accuracy", "frame_error_rate"})
 
 
@@ -67,8 +67,13 @@ class Task:
     - ``carries_state``: ``False``; ``True`` when the recurrent state runs on from one batch to
       the next (truncated BPTT).
     - ``vocab_size``: 0; positive when inputs are token ids that the model embeds.
+    - ``architecture``: ``'rnn'`` (:class:`irnn_jax.models.RNNModel`); ``'seq2seq'`` for an
+      encoder-decoder (:class:`irnn_jax.models.Seq2Seq`), a key of
+      ``irnn_jax.models.ARCHITECTURES``.
     - ``complete_metrics(means)``: the means unchanged; adds metrics that need the overall means
       (e.g. perplexity from the mean cross-entropy).
+    - ``generated_metrics(model, params, split)``: ``{}``; metrics of what the trained model
+      generates, computed outside the jitted evaluation step (e.g. BLEU of translations).
     - ``artifacts()``: ``{}``; arrays a run keeps beside its metrics (e.g. MNIST's pixel order).
 
     A task of your own sets the required constants as plain class attributes (no annotation, so
@@ -81,6 +86,7 @@ class Task:
     baseline: float
     carries_state: bool = False
     vocab_size: int = 0
+    architecture: str = "rnn"
 
     def batches(
         self, split: str, batch_size: int, key: jax.Array | None = None, start_step: int = 0
@@ -155,6 +161,19 @@ class Task:
           A new dict, ``means`` plus any metric computed from them (here none).
         """
         return dict(means)
+
+    def generated_metrics(self, model: Any, params: Any, split: str) -> dict[str, float]:
+        """Metrics of what the model generates on a held-out ``split``; by default none.
+
+        Args:
+          model: the Flax model.
+          params: its parameters.
+          split: ``'valid'`` or ``'test'``.
+
+        Returns:
+          ``{metric name: value}``; here empty.
+        """
+        return {}
 
     def artifacts(self) -> dict[str, np.ndarray]:
         """Arrays a run saves beside its metrics; by default none.

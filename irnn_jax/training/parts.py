@@ -15,7 +15,7 @@ import optax
 
 from irnn_jax import models, tasks
 from irnn_jax.config import schema
-from irnn_jax.core import errors
+from irnn_jax.core import checks, errors
 from irnn_jax.models import diagnostics
 from irnn_jax.training import memory, optim, steps
 
@@ -34,7 +34,7 @@ class RunParts:
 
     config: Mapping[str, Any]
     task: tasks.Task
-    model: models.RNNModel
+    model: models.RNNModel | models.Seq2Seq
     optimizer: optax.GradientTransformation
     settings: schema.TrainSettings
 
@@ -126,7 +126,10 @@ def build(config: Mapping[str, Any]) -> RunParts:
         task = tasks.from_config(config["task"])
     output_size, vocab_size = task.output_size, task.vocab_size  # may read the task's data
     with errors.checking_config():
-        model = models.from_config(config["model"], output_size, vocab_size)
+        architecture = checks.one_of(
+            task.architecture, tuple(models.ARCHITECTURES), "the task's architecture"
+        )
+        model = models.ARCHITECTURES[architecture](config["model"], output_size, vocab_size)
         optimizer = optim.make_optimizer(config["optim"])
         settings = schema.TrainSettings.from_config(config["train"])
         if settings.diagnostics_every:

@@ -503,7 +503,10 @@ def _held_out(
             first = next(batches)
             batches = itertools.chain([first], batches)
             carry = sharding.replicate(zero_carry(run.model, params, first[0]), device_mesh)
-        results[split] = run.task.complete_metrics(evaluate(eval_step, params, batches, carry))
+        results[split] = {
+            **run.task.complete_metrics(evaluate(eval_step, params, batches, carry)),
+            **run.task.generated_metrics(run.model, params, split),
+        }
         records.write({"step": step, "split": split, **results[split]})
     return results
 
