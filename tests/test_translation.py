@@ -159,6 +159,14 @@ def test_a_model_trained_on_ten_pairs_translates_them_exactly(ten_pairs, tmp_pat
     assert run_task.translate(model, fitted.state.params, "test") == [english for _, english in TEN_PAIRS]
     assert fitted.summary["test"]["bleu"] == pytest.approx(100.0)
     assert fitted.summary["test"]["token_accuracy"] == 1.0
+    assert fitted.summary["examples"][0] == {
+        "source": TEN_PAIRS[0][0],
+        "reference": TEN_PAIRS[0][1],
+        "translation": TEN_PAIRS[0][1],
+    }
+    assert [example["reference"] for example in fitted.summary["examples"]] == [
+        TEN_PAIRS[row][1] for row in (0, 2, 4, 6, 9)
+    ]
 
 
 @pytest.mark.parametrize(

@@ -74,6 +74,8 @@ class Task:
       (e.g. perplexity from the mean cross-entropy).
     - ``generated_metrics(model, params, split)``: ``{}``; metrics of what the trained model
       generates, computed outside the jitted evaluation step (e.g. BLEU of translations).
+    - ``examples(model, params)``: ``[]``; a few held-out examples of what the trained model
+      generates, kept in the run's summary (e.g. test verses, their references and translations).
     - ``artifacts()``: ``{}``; arrays a run keeps beside its metrics (e.g. MNIST's pixel order).
 
     A task of your own sets the required constants as plain class attributes (no annotation, so
@@ -174,6 +176,19 @@ class Task:
           ``{metric name: value}``; here empty.
         """
         return {}
+
+    def examples(self, model: Any, params: Any) -> list[dict[str, str]]:
+        """A few held-out examples of what the model generates, for its run's summary; by
+        default none.
+
+        Args:
+          model: the Flax model.
+          params: its parameters.
+
+        Returns:
+          One ``{field: text}`` per example; here empty.
+        """
+        return []
 
     def artifacts(self) -> dict[str, np.ndarray]:
         """Arrays a run saves beside its metrics; by default none.

@@ -14,7 +14,8 @@ are means over real target tokens (cross-entropy in nats, perplexity ``exp`` of 
 accuracy under teacher forcing). The headline metric is BLEU (sacrebleu's corpus BLEU with its
 default 13a tokenisation, case-insensitive) of greedy translations, detokenised
 (:func:`detokenize`), against the untouched reference verses; the baseline is the BLEU of the
-source verses copied unchanged.
+source verses copied unchanged. A run's summary keeps the translations of a few test verses
+(:meth:`Translation.examples`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ SPLITS = data.bible.SPLITS
 SPECIALS = ("<pad>", "<unk>", "<s>", "</s>")
 PAD, UNKNOWN, START, END = range(len(SPECIALS))
 DECODE_BATCH = 256
+EXAMPLES = 5  # test verses, evenly spaced, whose translations a run's summary keeps
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _NO_SPACE_BEFORE = re.compile(" ([.,;:!?)\\]»\u201d])")  # closing marks, the right double quote among them
 _NO_SPACE_AFTER = re.compile("([(\\[«¿¡\u201c\u2018]) ")  # opening marks, the left quotes among them
@@ -341,6 +343,24 @@ class Translation(base.Task):
           ``{'bleu': corpus BLEU}``.
         """
         return {"bleu": bleu(self.translate(model, params, split), self._pairs[split][1])}
+
+    def examples(self, model: Any, params: Any) -> list[dict[str, str]]:
+        """:data:`EXAMPLES` test verses, evenly spaced, with their references and translations.
+
+        Args:
+          model: the :class:`irnn_jax.models.Seq2Seq`.
+          params: its parameters.
+
+        Returns:
+          ``{'source', 'reference', 'translation'}`` per verse.
+        """
+        sources, references = self._pairs["test"]
+        translations = self.translate(model, params, "test")
+        rows = sorted(set(np.linspace(0, len(sources) - 1, EXAMPLES).astype(int).tolist()))
+        return [
+            {"source": sources[row], "reference": references[row], "translation": translations[row]}
+            for row in rows
+        ]
 
     @functools.cached_property
     def baseline(self) -> float:

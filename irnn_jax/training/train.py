@@ -346,6 +346,9 @@ def _write_summary(
         **_results(run, loop.held_out),
         "best": loop.outputs.best.summary(),
     }
+    examples = run.task.examples(run.model, loop.state.params)
+    if examples:
+        summary["examples"] = examples
     if loop.ended_early_at is not None:
         patience = run.settings.early_stopping_patience
         summary["stopped_early"] = {"step": loop.ended_early_at, "patience": patience}
