@@ -3,12 +3,14 @@
 # Debian packages, aligned verse by verse; whole books held out, Acts for validation and John for
 # test), the third task of Dou & Principe (2023), who used Multi30k, which installs from no
 # package here. An encoder-decoder (irnn_jax.models.Seq2Seq) of one GRU layer of 256 units each
-# side, embeddings of 256, word vocabularies of the 8,000 most frequent training tokens per
-# language, verses of at most 50 tokens; Adam (lr 1e-3) clipped at 1 by global norm, batch 64.
-# The metric is BLEU (sacrebleu) of greedy translations; all settings are ours.
+# side, embeddings of 256, word vocabularies of the 4,000 most frequent training tokens per
+# language (93% of the Spanish training tokens, 97.6% of the English), pairs of at most 40 tokens
+# a side (23,108 of 28,592 training pairs, 719 of 819 valid, 798 of 878 test); Adam (lr 1e-3)
+# clipped at 1 by global norm, batch 64. The metric is BLEU (sacrebleu) of greedy translations;
+# all settings are ours.
 #
 # Variants (comma-separated): cell=<c> (gru, lstm, irnn, rnn_relu, rnn_tanh), quick (128 units,
-# 4,000-token vocabularies, verses of at most 30 tokens, 1,500 steps).
+# 2,000-token vocabularies, verses of at most 30 tokens, 1,500 steps).
 # init=<n> sets the recurrent initialiser to any registered one, with its default arguments.
 # io_init=irnn gives every cell the IRNN's N(0, 0.001^2) input and readout weights, io_init=glorot
 # the baselines' Glorot-uniform; by default each cell has its own (irnn_jax.config.INIT_BY_CELL).
@@ -30,9 +32,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.task.dataset = "bible_es_en"
     config.task.source = "spanish"
     config.task.target = "english"
-    config.task.source_vocab = 8_000
-    config.task.target_vocab = 8_000
-    config.task.max_length = 50
+    config.task.source_vocab = 4_000
+    config.task.target_vocab = 4_000
+    config.task.max_length = 40
 
     config.model = default_model(
         options.get("cell", "gru"),
@@ -50,8 +52,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     if options.get("quick"):
         config.model.hidden_size = 128
         config.model.embed_size = 128
-        config.task.source_vocab = 4_000
-        config.task.target_vocab = 4_000
+        config.task.source_vocab = 2_000
+        config.task.target_vocab = 2_000
         config.task.max_length = 30
         config.train.steps = 1_500
         config.train.eval_every = 500
