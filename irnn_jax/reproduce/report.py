@@ -32,6 +32,7 @@ from irnn_jax.reproduce.studies import eigen_spectra, init_comparison, tomita_pr
 from irnn_jax.reproduce.studies import language_model as language_model_study
 from irnn_jax.reproduce.studies import mnist as mnist_study
 from irnn_jax.reproduce.studies import speech as speech_study
+from irnn_jax.reproduce.studies import translation as translation_study
 from irnn_jax.tasks.base import format_metric
 from irnn_jax.training import workdir as workdir_lib
 
@@ -337,6 +338,7 @@ STUDIES = (
     mnist_study,
     language_model_study,
     speech_study,
+    translation_study,
 )
 
 

@@ -1,0 +1,69 @@
+import json
+
+from irnn_jax.reproduce.studies import translation as translation_study
+
+
+def record(cell, init, valid_bleu, examples=()):
+    return {
+        "command": f"irnn-jax train --config translation:cell={cell},init={init}",
+        "config": {"model": {"cell": cell, "recurrent_init": {"name": init}}},
+        "steps": 4000,
+        "wall_s": 1234.5,
+        "baseline": 0.05,
+        "valid": {"bleu": valid_bleu, "perplexity": 30.0},
+        "test": {"bleu": valid_bleu + 1, "perplexity": 25.0},
+        "curve": [
+            {"step": 1000, "split": "valid", "bleu": valid_bleu / 2},
+            {"step": 4000, "split": "valid", "bleu": valid_bleu},
+        ],
+        "examples": [
+            dict(zip(("source", "reference", "translation"), texts, strict=True)) for texts in examples
+        ],
+    }
+
+
+def write(directory, campaign, named):
+    (directory / campaign).mkdir(parents=True, exist_ok=True)
+    for name, item in named.items():
+        (directory / campaign / f"{name}.json").write_text(json.dumps(item))
+
+
+def test_the_comparison_is_tabled_by_cell_and_initialiser_with_the_best_runs_verses(tmp_path):
+    write(
+        tmp_path,
+        "eigen_translation",
+        {
+            "lstm_orthogonal": record("lstm", "orthogonal", 9.0, [("uno", "one", "a one")]),
+            "gru_eigen": record("gru", "eigen", 12.0, [("el | pan", "the | bread", "bread")]),
+            "gru_orthogonal": record("gru", "orthogonal", 10.0, [("dos", "two", "two")]),
+        },
+    )
+    text, figures = translation_study.section(tmp_path, tmp_path / "figures", tmp_path)
+    rows = [line for line in text.splitlines() if line.startswith(("| GRU", "| LSTM"))]
+    assert [row.split(" | ")[:2] for row in rows] == [
+        ["| LSTM", "orthogonal"],
+        ["| GRU", "eigen (our reading)"],
+        ["| GRU", "orthogonal"],
+    ]
+    assert "| 4000 | 12.00 | 13.00 | 25.0 | 1234.5 |" in rows[1]
+    assert "copying the Spanish verse unchanged scores 0.05 on test" in text
+    assert "highest validation BLEU (GRU, eigen (our reading); `gru_eigen`)" in text
+    assert "| el \\| pan | the \\| bread | bread |" in text
+    assert [path.name for path in figures] == ["translation_bleu.png"] and figures[0].is_file()
+
+
+def test_pilots_alone_give_their_table_and_a_diverged_run_says_where(tmp_path):
+    diverged = {**record("irnn", "identity", 0.0), "diverged": True, "diverged_at": 700}
+    write(
+        tmp_path,
+        "translation_pilots",
+        {"gru_pilot": record("gru", "orthogonal", 3.0), "irnn_pilot": diverged},
+    )
+    text, figures = translation_study.section(tmp_path, tmp_path / "figures", tmp_path)
+    assert "Pilots (`experiments/campaigns/translation_pilots.py`)" in text
+    assert "| IRNN | identity | 4000 | diverged at step 700 | | " in text
+    assert "The comparison" not in text and figures == []
+
+
+def test_without_records_there_is_no_section(tmp_path):
+    assert translation_study.section(tmp_path, tmp_path, tmp_path) == ("", [])
