@@ -75,3 +75,32 @@ def test_the_mnist_runs_get_a_table_and_a_curve_figure(tmp_path):
     assert "| Xavier | diverged at step 1,234 | | | | `irnn-jax train ... 0 glorot_normal 0` |" in text
     names = [path.name for path in figures]
     assert names == ["init_mnist_curves.png", "init_spectra.png", "init_gradients.png"]
+
+
+def gated(cell, grammar, init, seed, accuracy):
+    result = record(grammar, init, seed, accuracy, accuracy, diagnostics=False)
+    result["config"]["model"]["cell"] = cell
+    return result
+
+
+def test_the_gated_cells_get_their_own_tables_per_cell_with_the_framework_default(tmp_path):
+    write(
+        tmp_path,
+        init_comparison.GATED_TOMITA,
+        [
+            gated("lstm", 3, "eigen", 0, 0.9),
+            gated("lstm", 3, "uniform", 0, 0.7),
+            gated("gru", 3, "eigen", 0, 0.6),
+        ],
+    )
+    write(tmp_path, init_comparison.GATED_MNIST, [gated("gru", 0, "uniform", 0, 0.95)])
+    text, figures = init_comparison.section(tmp_path, tmp_path / "figures", tmp_path)
+    lstm = text.split("### LSTM: Tomita grammars")[1].split("### GRU")[0]
+    assert "2 runs: grammars 3 x 2 initialisers x seeds 0; 32 LSTM units" in lstm
+    assert "| grammar | eigen (per gate block) | PyTorch default |" in lstm
+    assert "| 3 | **90.0** | 70.0 |" in lstm
+    assert "experiments/campaigns/eigen_gated_tomita.py" in lstm
+    assert "| 3 | **60.0** |" in text.split("### GRU: Tomita grammars")[1]
+    assert "### GRU: sequential pixel MNIST" in text and "| PyTorch default | 3,000 | 30 s | 95.00% |" in text
+    assert [path.name for path in figures] == ["init_gated_mnist_gru.png"]
+    assert "![init_gated_mnist_gru](figures/init_gated_mnist_gru.png)" in text

@@ -6,7 +6,8 @@ It reads the records of the campaigns ``eigen_tomita`` (grammars x initialisers 
 lengths and on the longer test strings (mean and spread over seeds, the best per grammar in
 bold), the MNIST test-accuracy curves, the eigenvalues of ``w_hh`` at initialisation (one panel
 per initialiser) and ``||dL/dh_t||`` through time at initialisation on a Tomita batch and an
-MNIST batch.
+MNIST batch. The gated cells' campaigns (``eigen_gated_tomita``, ``eigen_gated_mnist``) get the
+same tables and curves, per cell, with the initialisers of :data:`GATED`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import matplotlib.pyplot as plt
 from irnn_jax.reproduce import records as records_lib
 
 TOMITA, MNIST = "eigen_tomita", "eigen_mnist"
+GATED_TOMITA, GATED_MNIST = "eigen_gated_tomita", "eigen_gated_mnist"
 # The recurrent initialisers of our Dou & Principe (2023) comparison, with the names tables use.
 COMPARED = {
     "identity": "IRNN (I)",
@@ -33,6 +35,14 @@ COMPARED = {
     "np_rnn": "np-RNN (for sp-RNN)",
     "random_walk": "random walk",
     "eigen": "eigen (our reading)",
+}
+# The recurrent initialisers of the gated cells' comparison (issue 44), as tables name them.
+GATED = {
+    "eigen": "eigen (per gate block)",
+    "orthogonal": "orthogonal",
+    "glorot_normal": "Xavier",
+    "he_normal": "Kaiming",
+    "uniform": "PyTorch default",
 }
 Record = Mapping[str, Any]
 
@@ -47,7 +57,8 @@ def section(
 ) -> tuple[str, list[pathlib.Path]]:
     """The markdown of the section and the figures it shows (empty if no campaign has run)."""
     tomita, mnist = records_lib.load(results_dir, TOMITA), records_lib.load(results_dir, MNIST)
-    if not tomita and not mnist:
+    gated = {name: records_lib.load(results_dir, name) for name in (GATED_TOMITA, GATED_MNIST)}
+    if not tomita and not mnist and not any(gated.values()):
         return "", []
     lines = [
         "## Initialiser comparison (Dou & Principe 2023)",
@@ -74,7 +85,30 @@ def section(
             plotter(tomita, mnist, path)
             figures.append(path)
     lines += [f"![{path.stem}]({os.path.relpath(path, output_dir)})\n" for path in figures]
-    return "\n".join(lines) + "\n", figures
+    gated_lines, gated_figures = gated_part(gated[GATED_TOMITA], gated[GATED_MNIST], figures_dir, output_dir)
+    return "\n".join(lines + gated_lines) + "\n", figures + gated_figures
+
+
+def gated_part(
+    tomita: Sequence[Record], mnist: Sequence[Record], figures_dir: pathlib.Path, output_dir: pathlib.Path
+) -> tuple[list[str], list[pathlib.Path]]:
+    """The gated cells' tables and MNIST curves, per cell (the initialisers of :data:`GATED`):
+    ``(markdown lines, figures written)``."""
+    lines: list[str] = []
+    figures: list[pathlib.Path] = []
+    for cell in ("lstm", "gru"):
+        name = records_lib.MODELS[cell]
+        cell_tomita = [record for record in tomita if record["config"]["model"]["cell"] == cell]
+        cell_mnist = [record for record in mnist if record["config"]["model"]["cell"] == cell]
+        if cell_tomita:
+            lines += tomita_tables(cell_tomita, f"### {name}: Tomita grammars", GATED, GATED_TOMITA)
+        if cell_mnist:
+            lines += mnist_table(cell_mnist, f"### {name}: sequential pixel MNIST", GATED)
+            path = figures_dir / f"init_gated_mnist_{cell}.png"
+            plot_curves(cell_mnist, path, f"Sequential pixel MNIST, {name}: recurrent initialisers", GATED)
+            figures.append(path)
+            lines.append(f"![{path.stem}]({os.path.relpath(path, output_dir)})\n")
+    return lines, figures
 
 
 def _cell(values: Sequence[float], bold: bool) -> str:
@@ -85,9 +119,15 @@ def _cell(values: Sequence[float], bold: bool) -> str:
     return f"**{text}**" if bold else text
 
 
-def tomita_tables(records: Sequence[Record]) -> list[str]:
-    """Two grammar x initialiser tables (training lengths, longer test strings) of accuracy."""
-    inits = [name for name in COMPARED if any(init_name(record) == name for record in records)]
+def tomita_tables(
+    records: Sequence[Record],
+    heading: str = "### Tomita grammars",
+    names: Mapping[str, str] = COMPARED,
+    campaign: str = TOMITA,
+) -> list[str]:
+    """Two grammar x initialiser tables (training lengths, longer test strings) of accuracy, the
+    initialisers those of ``names`` (in its order and words) that ``records`` ran."""
+    inits = [name for name in names if any(init_name(record) == name for record in records)]
     grammars = sorted({record["config"]["task"]["grammar"] for record in records})
     diverged = [record for record in records if "diverged" in record]
     finished = [record for record in records if "diverged" not in record]
@@ -95,15 +135,15 @@ def tomita_tables(records: Sequence[Record]) -> list[str]:
     wall = sum(record.get("wall_s", 0.0) for record in finished)
     config = finished[0]["config"] if finished else records[0]["config"]
     lines = [
-        "### Tomita grammars",
+        heading,
         "",
         f"{len(records)} runs: grammars {', '.join(map(str, grammars))} x {len(inits)} initialisers x "
-        f"seeds {', '.join(map(str, seeds))}; {config['model']['hidden_size']} ReLU units, "
+        f"seeds {', '.join(map(str, seeds))}; {config['model']['hidden_size']} {_units(config)} units, "
         f"{config['optim']['name']} lr {config['optim']['lr']:g}, clip {config['optim']['clip']:g}, "
         f"batch {config['train']['batch_size']}, {config['train']['steps']:,} steps each; "
         f"measured training time {wall / 60:.0f} min in all (one core per run). Accuracy in %, mean ± "
         f"std over seeds; the best mean per grammar in bold. Command of each run: its record in "
-        f"`experiments/results/{TOMITA}/`; all: `irnn-jax campaign experiments/campaigns/{TOMITA}.py`.",
+        f"`experiments/results/{campaign}/`; all: `irnn-jax campaign experiments/campaigns/{campaign}.py`.",
         "",
     ]
     if diverged:
@@ -113,7 +153,7 @@ def tomita_tables(records: Sequence[Record]) -> list[str]:
         lines += [
             f"Accuracy on {title} ({lengths[0]}-{lengths[1]}):",
             "",
-            "| grammar | " + " | ".join(COMPARED[name] for name in inits) + " |",
+            "| grammar | " + " | ".join(names[name] for name in inits) + " |",
             "|---|" + "---|" * len(inits),
         ]
         for grammar in grammars:
@@ -133,36 +173,53 @@ def tomita_tables(records: Sequence[Record]) -> list[str]:
     return lines
 
 
+def _units(config: Mapping[str, Any]) -> str:
+    """What a run's units are: ``'ReLU'`` for the IRNN and ReLU RNN (also records without a
+    ``cell``, made before the field), else the cell's name."""
+    cell = config["model"].get("cell", "irnn")
+    return "ReLU" if cell in ("irnn", "rnn_relu") else records_lib.MODELS.get(cell, cell)
+
+
 def _run_name(record: Record) -> str:
     config = record["config"]
     return f"grammar {config['task']['grammar']} {init_name(record)} seed {config['seed']}"
 
 
-def mnist_table(records: Sequence[Record]) -> list[str]:
-    """One row per initialiser: final valid and test accuracy, wall time and command."""
+def mnist_table(
+    records: Sequence[Record],
+    heading: str = "### Sequential pixel MNIST",
+    names: Mapping[str, str] = COMPARED,
+) -> list[str]:
+    """One row per initialiser (in the order and words of ``names``): final valid and test
+    accuracy, wall time and command."""
     lines = [
-        "### Sequential pixel MNIST",
+        heading,
         "",
         "| initialiser | steps | wall time | valid accuracy | test accuracy | command |",
         "|---|---|---|---|---|---|",
     ]
-    for record in sorted(records, key=lambda record: list(COMPARED).index(init_name(record))):
+    for record in sorted(records, key=lambda record: list(names).index(init_name(record))):
         if "diverged" in record:
             lines.append(
-                f"| {COMPARED[init_name(record)]} | diverged at step {record['diverged_at']:,} | | | | "
+                f"| {names[init_name(record)]} | diverged at step {record['diverged_at']:,} | | | | "
                 f"`{record['command']}` |"
             )
             continue
         lines.append(
-            f"| {COMPARED[init_name(record)]} | {record['steps']:,} | {record['wall_s']:.0f} s | "
+            f"| {names[init_name(record)]} | {record['steps']:,} | {record['wall_s']:.0f} s | "
             f"{100 * record['valid']['accuracy']:.2f}% | {100 * record['test']['accuracy']:.2f}% | "
             f"`{record['command']}` |"
         )
     return [*lines, ""]
 
 
-def plot_curves(records: Sequence[Record], path: pathlib.Path) -> None:
-    """Test accuracy against training steps, one line per initialiser."""
+def plot_curves(
+    records: Sequence[Record],
+    path: pathlib.Path,
+    title: str = "Sequential pixel MNIST: recurrent initialisers at one budget",
+    names: Mapping[str, str] = COMPARED,
+) -> None:
+    """Test accuracy against training steps, one line per initialiser (named as ``names`` says)."""
     figure, axis = plt.subplots(figsize=(7, 4.5))
     for record in records:
         points = [
@@ -172,13 +229,13 @@ def plot_curves(records: Sequence[Record], path: pathlib.Path) -> None:
         ]
         if points:
             steps, values = zip(*points, strict=True)
-            name = COMPARED[init_name(record)]
+            name = names[init_name(record)]
             if "diverged_at" in record:
                 name += f" (diverged at step {record['diverged_at']:,})"
             axis.plot(steps, values, marker="o", markersize=3, label=name)
     axis.set_xlabel("training steps")
     axis.set_ylabel("test accuracy")
-    axis.set_title("Sequential pixel MNIST: recurrent initialisers at one budget")
+    axis.set_title(title)
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
     records_lib.save_figure(figure, path)
