@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 from irnn_jax.core.errors import UserError, WorkdirError
 from irnn_jax.reproduce import records as records_lib
 from irnn_jax.reproduce.studies import adding as adding_study
-from irnn_jax.reproduce.studies import eigen_spectra, init_comparison, tomita_protocols
+from irnn_jax.reproduce.studies import eigen_claims, eigen_spectra, init_comparison, tomita_protocols
 from irnn_jax.reproduce.studies import language_model as language_model_study
 from irnn_jax.reproduce.studies import mnist as mnist_study
 from irnn_jax.reproduce.studies import speech as speech_study
@@ -334,6 +334,7 @@ STUDIES = (
     init_comparison,
     tomita_protocols,
     eigen_spectra,
+    eigen_claims,
     adding_study,
     mnist_study,
     language_model_study,

@@ -1,0 +1,139 @@
+"""The claims of Dou & Principe (2023) one by one, each with what our runs show (issue 44, item 4).
+
+From the records of the initialiser comparisons (``eigen_tomita``, ``eigen_mnist``,
+``eigen_gated_tomita``, ``eigen_gated_mnist``, ``eigen_translation``) and the eigenvalue
+analysis (:mod:`irnn_jax.reproduce.studies.eigen_spectra`). A comparison is one campaign and one
+cell; its score per initialiser is the mean final test metric over all its runs (accuracy over
+every grammar and seed for Tomita; BLEU for translation), a diverged run counting as chance
+(accuracy 0.5, BLEU 0).
+"""
+
+from __future__ import annotations
+
+import pathlib
+import statistics
+from collections.abc import Sequence
+
+from irnn_jax.reproduce import records as records_lib
+from irnn_jax.reproduce.studies import eigen_spectra, init_comparison
+
+# campaign: (task as the claims name it, metric, a diverged run's score)
+COMPARISONS = {
+    "eigen_tomita": ("Tomita", "accuracy", 0.5),
+    "eigen_mnist": ("sequential MNIST", "accuracy", 0.5),
+    "eigen_gated_tomita": ("Tomita", "accuracy", 0.5),
+    "eigen_gated_mnist": ("sequential MNIST", "accuracy", 0.5),
+    "eigen_translation": ("translation", "bleu", 0.0),
+}
+NAMES = {**init_comparison.COMPARED, **init_comparison.GATED, "eigen": "eigen"}
+# The initialisers the paper says eigen outperforms (np-RNN stands in for its sp-RNN).
+RIVALS = ("glorot_normal", "he_normal", "identity", "np_rnn")
+
+Standing = list[tuple[str, float]]  # (initialiser, score), best first
+
+
+def _model(cell: str) -> str:
+    """A comparison's model: the ReLU RNN whatever its initialiser, else the cell's name."""
+    return "ReLU RNN" if cell in ("irnn", "rnn_relu") else records_lib.MODELS.get(cell, cell)
+
+
+def standings(results_dir: pathlib.Path) -> dict[tuple[str, str], Standing]:
+    """Per comparison ``(task, model)``, the initialisers by score, best first (only
+    comparisons that ran eigen)."""
+    found = {}
+    for campaign, (task, metric, chance) in COMPARISONS.items():
+        records = records_lib.load(results_dir, campaign)
+        for cell in sorted({record["config"]["model"].get("cell", "irnn") for record in records}):
+            scores: dict[str, list[float]] = {}
+            for record in records:
+                if record["config"]["model"].get("cell", "irnn") == cell:
+                    value = chance if "diverged" in record else record["test"][metric]
+                    scores.setdefault(init_comparison.init_name(record), []).append(value)
+            if "eigen" in scores:
+                ranked = sorted(
+                    ((init, statistics.fmean(v)) for init, v in scores.items()), key=lambda p: -p[1]
+                )
+                found[(task, _model(cell))] = ranked
+    return found
+
+
+def _rounded(score: float, task: str) -> float:
+    """A score as the claims show it: BLEU to 2 decimals, accuracy in % to 1."""
+    return round(score, 2) if task == "translation" else round(100 * score, 1)
+
+
+def _score(init: str, score: float, task: str) -> str:
+    unit = " BLEU" if task == "translation" else "%"
+    return f"{NAMES.get(init, init)} {_rounded(score, task)}{unit}"
+
+
+def _rank(standing: Standing, task: str) -> int:
+    """Eigen's rank: 1 + the initialisers scoring higher as shown (ties as shown share a rank)."""
+    eigen = _rounded(dict(standing)["eigen"], task)
+    return 1 + sum(_rounded(score, task) > eigen for _, score in standing)
+
+
+def claims(found: dict[tuple[str, str], Standing], spectra: Sequence[str]) -> list[str]:
+    """The claims, each followed by what ``found`` (and the eigenvalue ``spectra`` lines) show."""
+    ranks = {key: _rank(standing, key[0]) for key, standing in found.items()}
+    cells = sorted({model for _, model in found})
+    best_in = sum(rank == 1 for rank in ranks.values())
+    lines = [
+        '1. "Can be applied to vanilla-RNN, LSTM, and GRU": eigen was trained with '
+        + (", ".join(cells) if cells else "no cell yet")
+        + " (a gated cell gets an eigen-spectrum block per gate).",
+        f'2. "Improves performance consistently": eigen is the best initialiser (ties as shown '
+        f"included) in {best_in} of {len(ranks)} comparisons:",
+    ]
+    for (task, model), standing in found.items():
+        best = standing[0]
+        eigen = dict(standing)["eigen"]
+        lines.append(
+            f"   - {task}, {model}: eigen ranks {ranks[(task, model)]} of {len(standing)} "
+            f"({_score('eigen', eigen, task)}; best {_score(*best, task)})"
+        )
+    lines.append('3. "Outperforms Xavier, Kaiming, IRNN and sp-RNN in several tasks" (np-RNN for sp-RNN):')
+    for (task, model), standing in found.items():
+        scores = dict(standing)
+        present = [init for init in RIVALS if init in scores]
+        beaten = [
+            NAMES[init] for init in present if _rounded(scores["eigen"], task) > _rounded(scores[init], task)
+        ]
+        lines.append(
+            f"   - {task}, {model}: beats {len(beaten)} of {len(present)} ({', '.join(beaten) or 'none'})"
+        )
+    lines.append(
+        '4. "Eigenvalues behave differently on regression than on classification tasks" (change from '
+        "initial to trained w_hh, section on eigenvalues):"
+    )
+    lines += [f"   {line}" for line in spectra] or ["   - no spectra recorded yet"]
+    return lines
+
+
+def section(
+    results_dir: pathlib.Path, figures_dir: pathlib.Path, output_dir: pathlib.Path
+) -> tuple[str, list]:
+    """The markdown of the section (empty if no comparison ran eigen).
+
+    Args:
+      results_dir: the results directory, one subdirectory per campaign.
+      figures_dir: unused (the section has no figure).
+      output_dir: unused.
+
+    Returns:
+      ``(markdown, [])``.
+    """
+    found = standings(results_dir)
+    if not found:
+        return "", []
+    lines = [
+        "## The eigen initialiser's claims against our runs (Dou & Principe 2023)",
+        "",
+        "Each claim of the paper's abstract, then what the comparisons above show. A comparison is a "
+        "campaign and a cell; an initialiser's score is its mean final test accuracy (BLEU for "
+        "translation) over all its runs, a diverged run counting as chance.",
+        "",
+        *claims(found, eigen_spectra.reading(eigen_spectra.collect(results_dir))),
+        "",
+    ]
+    return "\n".join(lines), []

@@ -1,0 +1,51 @@
+import json
+
+from irnn_jax.reproduce.studies import eigen_claims
+
+
+def record(cell, init, score, metric="accuracy", diverged=False):
+    result = {
+        "command": "irnn-jax train ...",
+        "config": {"model": {"cell": cell, "recurrent_init": {"name": init}}},
+        "test": {metric: score},
+    }
+    return {**result, "diverged": "non-finite"} if diverged else result
+
+
+def write(directory, campaign, records):
+    (directory / campaign).mkdir(parents=True)
+    for index, item in enumerate(records):
+        (directory / campaign / f"{index}.json").write_text(json.dumps(item))
+
+
+def test_each_claim_gets_the_comparisons_that_ran_eigen(tmp_path):
+    write(
+        tmp_path,
+        "eigen_tomita",
+        [
+            record("irnn", "eigen", 0.9),
+            record("irnn", "eigen", 0.7),  # mean 0.8
+            record("irnn", "identity", 0.9),
+            record("irnn", "glorot_normal", 0.8),  # a tie as shown: not beaten
+            record("irnn", "np_rnn", 0.0, diverged=True),  # chance, 0.5
+        ],
+    )
+    write(tmp_path, "eigen_gated_mnist", [record("lstm", "eigen", 0.95), record("lstm", "uniform", 0.90)])
+    write(
+        tmp_path,
+        "eigen_translation",
+        [record("gru", "orthogonal", 10.0, "bleu"), record("gru", "he_normal", 5.0, "bleu")],
+    )
+    text, figures = eigen_claims.section(tmp_path, tmp_path, tmp_path)
+    assert "eigen was trained with LSTM, ReLU RNN" in text  # the GRU comparison ran no eigen
+    assert "best initialiser (ties as shown included) in 1 of 2 comparisons" in text
+    assert "- Tomita, ReLU RNN: eigen ranks 2 of 4 (eigen 80.0%; best IRNN (I) 90.0%)" in text
+    assert "- sequential MNIST, LSTM: eigen ranks 1 of 2" in text
+    assert "- Tomita, ReLU RNN: beats 1 of 3 (np-RNN (for sp-RNN))" in text
+    assert "- sequential MNIST, LSTM: beats 0 of 0 (none)" in text
+    assert "no spectra recorded yet" in text and figures == []
+
+
+def test_without_an_eigen_run_there_is_no_section(tmp_path):
+    write(tmp_path, "eigen_mnist", [record("irnn", "identity", 0.9)])
+    assert eigen_claims.section(tmp_path, tmp_path, tmp_path) == ("", [])
