@@ -127,6 +127,29 @@ def test_padding_never_changes_the_loss(ten_pairs):
     assert task.metrics(logits, targets)["count"] == np.sum(targets != translation.PAD)
 
 
+def test_the_blocked_readout_gives_the_logits_loss_metrics_and_gradients(ten_pairs):
+    task = translation.Translation(max_length=8)
+    logits_model = lively_model(task)
+    blocked_model = logits_model.clone(readout_kind="blocked")
+    inputs, targets = task.arrays("train")
+    params = logits_model.init(jax.random.key(0), **inputs)["params"]
+
+    def loss_and_metrics(model, params):
+        return task.loss_and_metrics(model.apply({"params": params}, **inputs), targets)
+
+    (loss, metrics), grads = jax.value_and_grad(lambda p: loss_and_metrics(logits_model, p), has_aux=True)(
+        params
+    )
+    (blocked_loss, blocked_metrics), blocked_grads = jax.value_and_grad(
+        lambda p: loss_and_metrics(blocked_model, p), has_aux=True
+    )(params)
+    assert blocked_loss == pytest.approx(float(loss), rel=1e-5)
+    for name in ("token_accuracy", "count"):
+        assert blocked_metrics[name] == pytest.approx(float(metrics[name]), rel=1e-6)
+    for got, want in zip(jax.tree.leaves(blocked_grads), jax.tree.leaves(grads), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
 def test_the_encoder_ends_each_source_at_its_last_real_token(ten_pairs):
     task = translation.Translation(max_length=8)
     model = lively_model(task, layers=1)

@@ -18,10 +18,11 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from irnn_jax.core import checks, initializers, recurrence
+from irnn_jax.core import checks, initializers, recurrence, softmax
 from irnn_jax.models import linen
 
 State = tuple[jax.Array, ...]
+READOUTS = ("sequence", "blocked")
 
 
 class CellParameters(linen.LayerSpec):
@@ -64,6 +65,9 @@ class Seq2Seq(linen.LayerSpec):
 
     Attributes:
       layers: recurrent layers in the encoder, and in the decoder.
+      readout_kind: ``'sequence'`` (logits) or ``'blocked'`` (the readout left for the loss to apply
+        block by block, a :class:`irnn_jax.core.softmax.Readout`; as
+        :class:`irnn_jax.models.RNNModel`'s).
       output_size: the target vocabulary's size (the readout's width).
       vocab_size: the source vocabulary's size.
       embed_size: the width of both embeddings.
@@ -73,6 +77,7 @@ class Seq2Seq(linen.LayerSpec):
 
     _: dataclasses.KW_ONLY
     layers: int = 1
+    readout_kind: str = "sequence"
     output_size: int
     vocab_size: int
     embed_size: int
@@ -92,7 +97,10 @@ class Seq2Seq(linen.LayerSpec):
         widths = [self.embed_size] + [self.hidden_size] * (self.layers - 1)
         self.encoder = [CellParameters(**spec, input_size=width) for width in widths]
         self.decoder = [CellParameters(**spec, input_size=width) for width in widths]
-        self.readout = nn.Dense(self.output_size, kernel_init=self.output_init, **precision)
+        if self.readout_kind == "blocked":
+            self.readout = linen.BlockedReadout(self.output_size, self.output_init, **precision)
+        else:
+            self.readout = nn.Dense(self.output_size, kernel_init=self.output_init, **precision)
 
     @property
     def kind(self) -> str:
@@ -121,7 +129,9 @@ class Seq2Seq(linen.LayerSpec):
             states.append(state)
         return tuple(states)
 
-    def __call__(self, source: jax.Array, source_lengths: jax.Array, target_inputs: jax.Array) -> jax.Array:
+    def __call__(
+        self, source: jax.Array, source_lengths: jax.Array, target_inputs: jax.Array
+    ) -> jax.Array | softmax.Readout:
         """The logits of every target token with teacher forcing.
 
         Args:
@@ -132,12 +142,14 @@ class Seq2Seq(linen.LayerSpec):
             changes an earlier step).
 
         Returns:
-          float32 logits ``[B, T, output_size]`` over the next target token.
+          float32 logits ``[B, T, output_size]`` over the next target token, or with
+          ``readout_kind='blocked'`` the :class:`irnn_jax.core.softmax.Readout` that gives them.
 
         Raises:
-          ValueError: for an unknown ``cell`` or ``layers`` not a positive int.
+          ValueError: for an unknown ``cell`` or ``readout_kind``, or ``layers`` not a positive int.
         """
         checks.one_of(self.cell, linen.CELLS, "cell")
+        checks.one_of(self.readout_kind, READOUTS, "readout")
         checks.positive_int(self.layers, "layers")
         states = self.encode(source, source_lengths)
         hs = self.target_embed(target_inputs)
@@ -151,8 +163,10 @@ class Seq2Seq(linen.LayerSpec):
                 **self._activation(),
             )
         # The readout sees [B * T, H] (2-D products are faster on XLA's CPU backend; RNNModel).
-        logits = self.readout(hs.reshape(-1, hs.shape[-1]))
-        return logits.reshape(*hs.shape[:-1], self.output_size).astype(jnp.float32)
+        outputs = self.readout(hs.reshape(-1, hs.shape[-1]))
+        if self.readout_kind == "blocked":
+            return outputs._replace(features=outputs.features.reshape(*hs.shape[:-1], -1))
+        return outputs.reshape(*hs.shape[:-1], self.output_size).astype(jnp.float32)
 
     def greedy(self, source: jax.Array, source_lengths: jax.Array, start: int, max_length: int) -> jax.Array:
         """Greedy decoding: at each step the most likely token, fed back as the next input.
@@ -193,7 +207,7 @@ class Seq2Seq(linen.LayerSpec):
 def from_config(model_config: Mapping[str, Any], output_size: int, vocab_size: int) -> Seq2Seq:
     """Build a :class:`Seq2Seq` from a config's ``model`` section (the fields of
     :func:`irnn_jax.models.from_config`, checked by it; ``bidirectional`` must be False,
-    ``projection_size`` 0 and ``readout`` ``'sequence'``, what this model is).
+    ``projection_size`` 0 and ``readout`` ``'sequence'`` or ``'blocked'``, what this model is).
 
     Args:
       model_config: the ``model`` section.
@@ -208,14 +222,16 @@ def from_config(model_config: Mapping[str, Any], output_size: int, vocab_size: i
         above set otherwise.
     """
     model = linen.from_config(model_config, output_size, vocab_size)
-    for field, allowed in (("bidirectional", False), ("projection_size", 0), ("readout", "sequence")):
-        if getattr(model, field) != allowed:
+    for field, allowed in (("bidirectional", (False,)), ("projection_size", (0,)), ("readout", READOUTS)):
+        if getattr(model, field) not in allowed:
             raise ValueError(
-                f"model.{field} must be {allowed!r} for an encoder-decoder, got {getattr(model, field)!r}"
+                f"model.{field} must be {' or '.join(map(repr, allowed))} for an encoder-decoder, "
+                f"got {getattr(model, field)!r}"
             )
     return Seq2Seq(
         **model.layer_spec(),
         layers=model.layers,
+        readout_kind=model.readout,
         output_size=output_size,
         vocab_size=vocab_size,
         embed_size=model.embed_size,

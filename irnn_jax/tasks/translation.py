@@ -35,7 +35,7 @@ import optax
 import sacrebleu
 
 from irnn_jax import data
-from irnn_jax.core import checks
+from irnn_jax.core import checks, softmax
 from irnn_jax.tasks import base
 
 DATASETS = ("bible_es_en",)
@@ -251,11 +251,11 @@ class Translation(base.Task):
         """
         yield from base.array_batches(split, self.arrays(split), batch_size, key, start_step)
 
-    def loss(self, outputs: jax.Array, targets: jax.Array) -> jax.Array:
+    def loss(self, outputs: jax.Array | softmax.Readout, targets: jax.Array) -> jax.Array:
         """Mean cross-entropy over the real target tokens (padding masked).
 
         Args:
-          outputs: logits ``[B, T, V]``.
+          outputs: logits ``[B, T, V]``, or the readout that gives them.
           targets: ids ``[B, T]``, 0 for padding.
 
         Returns:
@@ -263,11 +263,11 @@ class Translation(base.Task):
         """
         return self.loss_and_metrics(outputs, targets)[0]
 
-    def metrics(self, outputs: jax.Array, targets: jax.Array) -> dict[str, jax.Array]:
+    def metrics(self, outputs: jax.Array | softmax.Readout, targets: jax.Array) -> dict[str, jax.Array]:
         """Cross-entropy and token accuracy, means over real target tokens, and their ``count``.
 
         Args:
-          outputs: logits ``[B, T, V]``.
+          outputs: logits ``[B, T, V]``, or the readout that gives them.
           targets: ids ``[B, T]``, 0 for padding.
 
         Returns:
@@ -276,26 +276,34 @@ class Translation(base.Task):
         return self.loss_and_metrics(outputs, targets)[1]
 
     def loss_and_metrics(
-        self, outputs: jax.Array, targets: jax.Array
+        self, outputs: jax.Array | softmax.Readout, targets: jax.Array
     ) -> tuple[jax.Array, dict[str, jax.Array]]:
         """:meth:`loss` and :meth:`metrics`, sharing the cross-entropy.
 
         Args:
-          outputs: logits ``[B, T, V]``.
+          outputs: logits ``[B, T, V]``, or the readout that gives them (``model.readout =
+            'blocked'``: computed block by block, :mod:`irnn_jax.core.softmax`).
           targets: ids ``[B, T]``, 0 for padding.
 
         Returns:
-          ``(loss, metrics)``.
+          ``(loss, metrics)``; a token counts as predicted when no other token scores higher.
         """
-        real = (targets != PAD).astype(jnp.float32)
-        count = jnp.maximum(jnp.sum(real), 1.0)
-        losses = optax.softmax_cross_entropy_with_integer_labels(outputs, targets)
-        cross_entropy = jnp.sum(losses * real) / count
-        correct = (jnp.argmax(outputs, axis=-1) == targets).astype(jnp.float32)
+        real = targets != PAD
+        if isinstance(outputs, softmax.Readout):
+            scores = softmax.cross_entropy(outputs, jnp.where(real, targets, -1))
+            total, predicted = scores.cross_entropy, scores.predicted
+        else:
+            highest = jnp.max(outputs, axis=-1)
+            losses = optax.softmax_cross_entropy_with_integer_labels(outputs, targets)
+            target_logits = jnp.take_along_axis(outputs, targets[..., None], axis=-1)[..., 0]
+            total = jnp.sum(jnp.where(real, losses, 0.0))
+            predicted = jnp.sum(real & (target_logits >= highest))
+        count = jnp.sum(real, dtype=jnp.float32)
+        cross_entropy = total / jnp.maximum(count, 1.0)
         return cross_entropy, {
             "cross_entropy": cross_entropy,
-            "token_accuracy": jnp.sum(correct * real) / count,
-            "count": jnp.sum(real),
+            "token_accuracy": predicted / jnp.maximum(count, 1.0),
+            "count": count,
         }
 
     def complete_metrics(self, means: dict[str, float]) -> dict[str, float]:
