@@ -134,7 +134,10 @@ def _input_init(model: Record) -> str:
 def settings_table(records: Sequence[Record]) -> list[str]:
     """Every setting each row of the table was trained at, with its final perplexities."""
     lines = ["| row | setting | input, readout | valid | test |", "|---|---|---|---|---|"]
-    for record in sorted(records, key=lambda r: (list(PAPER).index(pilot_name(r)), r["name"])):
+    for record in sorted(
+        records,
+        key=lambda r: (list(PAPER).index(pilot_name(r)), r["config"]["optim"]["lr"], r["name"]),
+    ):
         row = pilot_name(record)
         scores = (
             f"diverged at step {record['diverged_at']} |"
@@ -284,8 +287,9 @@ def _table_lines(
         "",
         "Every setting trained (`GRID`; then `ROUND_2`: the rows whose best rate was the top "
         "of their grid one rate higher, and the IRNN rows with Glorot input and readout weights "
-        "in place of the paper's N(0, 0.001^2), which the pilots preferred; then `ROUND_3`: each "
-        "row's chosen rate bracketed by a lower and a higher one):",
+        "in place of the paper's N(0, 0.001^2), which the pilots preferred; then `ROUND_3` to "
+        "`ROUND_5`: each row's chosen rate bracketed by a lower and a higher one, the rounds going "
+        "one rate higher while the top of the grid was chosen; rates by row, lowest first):",
         "",
         *settings_table(rows),
         "",
