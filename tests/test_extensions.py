@@ -1,6 +1,7 @@
 """A researcher's own task, initialiser and optimiser go through everything the packaged ones do:
 configs and the command line, fit, resume, sweeps, load and the report."""
 
+import dataclasses
 import json
 import os
 import pathlib
@@ -15,6 +16,7 @@ from examples import extending
 from irnn_jax import config as config_lib
 from irnn_jax import tasks
 from irnn_jax.core import initializers, optimizers, registry
+from irnn_jax.core.errors import ConfigError
 from irnn_jax.reproduce import report
 from irnn_jax.training import parts, sweep, train
 
@@ -102,3 +104,14 @@ def test_a_run_built_first_is_trained_as_built(tmp_path, scoped_registries):
     run = parts.build(small(20))
     fitted = train.fit(run, tmp_path, log=quiet)
     assert fitted.summary["steps"] == 20 and (tmp_path / "config.json").is_file()
+
+
+def test_a_task_naming_an_unknown_architecture_is_refused_with_the_known_ones(scoped_registries):
+    class Transformed(extending.DelayedRecall):
+        architecture = "transformer"
+
+    tasks.register("transformed", dataclasses.dataclass(frozen=True)(Transformed), replace=True)
+    config = small(20)
+    config.task.name = "transformed"
+    with pytest.raises(ConfigError, match="unknown task architecture 'transformer'; allowed: rnn, seq2seq"):
+        parts.build(config)

@@ -126,9 +126,7 @@ def build(config: Mapping[str, Any]) -> RunParts:
         task = tasks.from_config(config["task"])
     output_size, vocab_size = task.output_size, task.vocab_size  # may read the task's data
     with errors.checking_config():
-        architecture = checks.one_of(
-            task.architecture, tuple(models.ARCHITECTURES), "the task's architecture"
-        )
+        architecture = checks.one_of(task.architecture, tuple(models.ARCHITECTURES), "task architecture")
         model = models.ARCHITECTURES[architecture](config["model"], output_size, vocab_size)
         optimizer = optim.make_optimizer(config["optim"])
         settings = schema.TrainSettings.from_config(config["train"])
