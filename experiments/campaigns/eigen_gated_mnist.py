@@ -19,6 +19,14 @@ HIDDEN = 100
 COST_S = 1_350
 
 
+def recurrent_init(init: str, hidden: int) -> tuple[str, tuple[str, ...]]:
+    """The config variant and overrides that give a cell of ``hidden`` units the recurrent
+    initialiser ``init`` (``framework_default``: PyTorch's U(-1/sqrt(H), 1/sqrt(H)))."""
+    if init == "framework_default":
+        return "init=uniform", (f"model.recurrent_init.scale={hidden**-0.5}",)
+    return f"init={init}", ()
+
+
 def run(cell: str, init: str) -> Run:
     """``cell`` with recurrent initialiser ``init`` on sequential pixel MNIST."""
     overrides = (
@@ -26,13 +34,8 @@ def run(cell: str, init: str) -> Run:
         "train.eval_every=2000",
         "train.checkpoint_every=2000",
     )  # no diagnostics: their state-gradient probes support the ReLU and tanh cells only
-    if init == "framework_default":
-        return Run(
-            f"mnist_{cell}_{init}",
-            f"mnist:quick,cell={cell},init=uniform",
-            (*overrides, f"model.recurrent_init.scale={HIDDEN**-0.5}"),
-        )
-    return Run(f"mnist_{cell}_{init}", f"mnist:quick,cell={cell},init={init}", overrides)
+    variant, init_overrides = recurrent_init(init, HIDDEN)
+    return Run(f"mnist_{cell}_{init}", f"mnist:quick,cell={cell},{variant}", (*overrides, *init_overrides))
 
 
 RUNS = [run(cell, init) for cell in CELLS for init in INITS]

@@ -19,17 +19,12 @@ import matplotlib.pyplot as plt
 
 from irnn_jax.reproduce import records as records_lib
 from irnn_jax.reproduce.records import Record
+from irnn_jax.reproduce.studies import init_comparison
 
 CAMPAIGN, PILOTS = "eigen_translation", "translation_pilots"
-# The recurrent initialisers compared, as the table names them, in its order.
-INITS = {
-    "eigen": "eigen (our reading)",
-    "orthogonal": "orthogonal",
-    "glorot_normal": "Xavier",
-    "he_normal": "Kaiming",
-    "uniform": "PyTorch default",
-    "identity": "identity",
-}
+# The recurrent initialisers compared, as the table names them, in its order: the gated cells'
+# comparison's, and the IRNN's identity.
+INITS = {**init_comparison.GATED, "identity": "identity"}
 
 
 def describe(record: Record) -> tuple[str, str]:
