@@ -42,12 +42,12 @@ def test_the_comparison_is_tabled_by_cell_and_initialiser_with_the_best_runs_ver
     rows = [line for line in text.splitlines() if line.startswith(("| GRU", "| LSTM"))]
     assert [row.split(" | ")[:2] for row in rows] == [
         ["| LSTM", "orthogonal"],
-        ["| GRU", "eigen (our reading)"],
+        ["| GRU", "eigen (per gate block)"],
         ["| GRU", "orthogonal"],
     ]
     assert "| 4000 | 12.00 | 13.00 | 25.0 | 1234.5 |" in rows[1]
     assert "copying the Spanish verse unchanged scores 0.05 on test" in text
-    assert "highest validation BLEU (GRU, eigen (our reading); `gru_eigen`)" in text
+    assert "highest validation BLEU (GRU, eigen (per gate block); `gru_eigen`)" in text
     assert "| el \\| pan | the \\| bread | bread |" in text
     assert [path.name for path in figures] == ["translation_bleu.png"] and figures[0].is_file()
 
