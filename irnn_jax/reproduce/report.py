@@ -44,6 +44,8 @@ PAPER = {
     "speech": "not run on these data (the paper used TIMIT frames)",
     "tomita": "not a task of the IRNN paper; the main benchmark of Dou & Principe (2023), whose "
     "initialiser comparison is the last section",
+    "translation": "not a task of the IRNN paper; Dou & Principe (2023) translate Multi30k, which "
+    "installs from no package here (the translation section compares initialisers on Bible verses)",
 }
 TITLES = {
     "adding": "Adding problem (Le et al. 2015, section 4.1)",
@@ -51,6 +53,7 @@ TITLES = {
     "ptb": "Penn Treebank language modelling (section 4.3 set-up, other corpus)",
     "speech": "Speech frame classification (section 4.4 set-up, other data)",
     "tomita": "Tomita grammars (generated; the benchmark of Dou & Principe 2023)",
+    "translation": "Translation, Spanish to English verses (the third task of Dou & Principe 2023)",
 }
 
 
