@@ -198,7 +198,7 @@ class RecurrentLayer(LayerSpec):
             unroll=self.unroll,
             implementation=self.implementation,
             probes=probes,
-            **_activation(self.cell),
+            **activation_keywords(self.cell),
         )
         if self.cell != "rnn_tanh":
             self.sow("intermediates", "active_fraction", active)
@@ -210,8 +210,15 @@ class RecurrentLayer(LayerSpec):
 State = recurrence.State
 
 
-def _activation(cell: str) -> dict[str, str]:
-    """The ``activation`` keyword of a simple-RNN ``cell``'s recurrence (none for a gated cell)."""
+def activation_keywords(cell: str) -> dict[str, str]:
+    """The ``activation`` keyword of a simple-RNN ``cell``'s recurrence (none for a gated cell).
+
+    Args:
+      cell: one of :data:`CELLS`.
+
+    Returns:
+      ``{'activation': 'relu'}`` or ``{'activation': 'tanh'}`` for a simple RNN, else ``{}``.
+    """
     if RECURRENCE_BY_CELL[cell] != "rnn":
         return {}
     return {"activation": "tanh" if cell == "rnn_tanh" else "relu"}
@@ -246,7 +253,7 @@ def layer_recurrence(
       LSTM).
     """
     kind = RECURRENCE_BY_CELL[cell]
-    options = {"unroll": unroll, "implementation": implementation, **_activation(cell)}
+    options = {"unroll": unroll, "implementation": implementation, **activation_keywords(cell)}
     if need_states:
         return getattr(recurrence, kind)(params, xs, initial_state, return_state=True, **options)
     return None, getattr(recurrence, f"{kind}_final")(params, xs, initial_state, **options)

@@ -107,9 +107,6 @@ class Seq2Seq(linen.LayerSpec):
         """The recurrence the cell runs: ``'rnn'``, ``'lstm'`` or ``'gru'``."""
         return linen.RECURRENCE_BY_CELL[self.cell]
 
-    def _activation(self) -> dict[str, str]:
-        return {"activation": "tanh" if self.cell == "rnn_tanh" else "relu"} if self.kind == "rnn" else {}
-
     def encode(self, source: jax.Array, source_lengths: jax.Array) -> tuple[State, ...]:
         """The encoder's state after each source sentence's last real token, layer by layer.
 
@@ -124,7 +121,12 @@ class Seq2Seq(linen.LayerSpec):
         states = []
         for layer in self.encoder:
             xs, state = recurrence.scan_lengths(
-                self.kind, layer(), xs, source_lengths, unroll=self.unroll, **self._activation()
+                self.kind,
+                layer(),
+                xs,
+                source_lengths,
+                unroll=self.unroll,
+                **linen.activation_keywords(self.cell),
             )
             states.append(state)
         return tuple(states)
@@ -160,7 +162,7 @@ class Seq2Seq(linen.LayerSpec):
                 state if self.kind == "lstm" else state[0],
                 unroll=self.unroll,
                 implementation=self.implementation,
-                **self._activation(),
+                **linen.activation_keywords(self.cell),
             )
         # The readout sees [B * T, H] (2-D products are faster on XLA's CPU backend; RNNModel).
         outputs = self.readout(hs.reshape(-1, hs.shape[-1]))
@@ -192,7 +194,7 @@ class Seq2Seq(linen.LayerSpec):
             states, token = carry
             x, new_states = table[token], []
             for params, state in zip(parameters, states, strict=True):
-                state = recurrence.step(self.kind, params, state, x, **self._activation())
+                state = recurrence.step(self.kind, params, state, x, **linen.activation_keywords(self.cell))
                 new_states.append(state)
                 x = state[0]
             logits = x @ readout["kernel"].astype(x.dtype) + readout["bias"].astype(x.dtype)
