@@ -34,7 +34,7 @@ def test_the_comparison_is_tabled_by_cell_and_initialiser_with_the_best_runs_ver
         "eigen_translation",
         {
             "lstm_orthogonal": record("lstm", "orthogonal", 9.0, [("uno", "one", "a one")]),
-            "gru_eigen": record("gru", "eigen", 12.0, [("el | pan", "the | bread", "bread")]),
+            "gru_eigen": record("gru", "eigen", 12.0, [("el | pan", "the | bread", "<unk> bread")]),
             "gru_orthogonal": record("gru", "orthogonal", 10.0, [("dos", "two", "two")]),
         },
     )
@@ -48,7 +48,7 @@ def test_the_comparison_is_tabled_by_cell_and_initialiser_with_the_best_runs_ver
     assert "| 4000 | 12.00 | 13.00 | 25.0 | 1234.5 |" in rows[1]
     assert "copying the Spanish verse unchanged scores 0.05 on test" in text
     assert "highest validation BLEU (GRU, eigen (per gate block); `gru_eigen`)" in text
-    assert "| el \\| pan | the \\| bread | bread |" in text
+    assert "| el \\| pan | the \\| bread | &lt;unk> bread |" in text
     assert [path.name for path in figures] == ["translation_bleu.png"] and figures[0].is_file()
 
 

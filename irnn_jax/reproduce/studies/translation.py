@@ -84,7 +84,11 @@ def examples(records: Sequence[Record]) -> list[str]:
         "|---|---|---|",
     ]
     for example in best["examples"]:
-        cells = (example[field].replace("|", "\\|") for field in ("source", "reference", "translation"))
+        # a table cell: its pipes escaped, and "<unk>" shown, not read as an HTML tag
+        cells = (
+            example[field].replace("|", "\\|").replace("<", "&lt;")
+            for field in ("source", "reference", "translation")
+        )
         lines.append(f"| {' | '.join(cells)} |")
     return lines
 
