@@ -104,3 +104,14 @@ def test_the_gated_cells_get_their_own_tables_per_cell_with_the_framework_defaul
     assert "### GRU: sequential pixel MNIST" in text and "| PyTorch default | 3,000 | 30 s | 95.00% |" in text
     assert [path.name for path in figures] == ["init_gated_mnist_gru.png"]
     assert "![init_gated_mnist_gru](figures/init_gated_mnist_gru.png)" in text
+
+
+def test_the_separating_protocols_runs_get_tomita_tables_named_by_their_protocol(tmp_path):
+    folder = tmp_path / init_comparison.HARD_TOMITA
+    folder.mkdir()
+    for seed, accuracy in ((0, 0.6), (1, 0.8)):
+        item = record(4, "eigen", seed, accuracy, accuracy, diagnostics=False)
+        (folder / f"units8_tomita4_eigen_seed{seed}.json").write_text(json.dumps(item))
+    text, _ = init_comparison.section(tmp_path, tmp_path / "figures", tmp_path)
+    assert "### Tomita grammars on the protocol that separates the initialisers (units8)" in text
+    assert "| 4 | **70.0 ± 14.1** |" in text and "experiments/campaigns/eigen_tomita_hard.py" in text

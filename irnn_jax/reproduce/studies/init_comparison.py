@@ -6,8 +6,10 @@ It reads the records of the campaigns ``eigen_tomita`` (grammars x initialisers 
 lengths and on the longer test strings (mean and spread over seeds, the best per grammar in
 bold), the MNIST test-accuracy curves, the eigenvalues of ``w_hh`` at initialisation (one panel
 per initialiser) and ``||dL/dh_t||`` through time at initialisation on a Tomita batch and an
-MNIST batch. The gated cells' campaigns (``eigen_gated_tomita``, ``eigen_gated_mnist``) get the
-same tables and curves, per cell, with the initialisers of :data:`GATED`.
+MNIST batch. ``eigen_tomita_hard`` (the same comparison on the protocol that the pilot
+``tomita_protocols`` chose) gets the Tomita tables too. The gated cells' campaigns
+(``eigen_gated_tomita``, ``eigen_gated_mnist``) get the same tables and curves, per cell, with the
+initialisers of :data:`GATED`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import matplotlib.pyplot as plt
 from irnn_jax.reproduce import records as records_lib
 
 TOMITA, MNIST = "eigen_tomita", "eigen_mnist"
+HARD_TOMITA = "eigen_tomita_hard"  # the ReLU comparison again, on the protocol that separates it
 GATED_TOMITA, GATED_MNIST = "eigen_gated_tomita", "eigen_gated_mnist"
 # The recurrent initialisers of our Dou & Principe (2023) comparison, with the names tables use.
 COMPARED = {
@@ -57,8 +60,9 @@ def section(
 ) -> tuple[str, list[pathlib.Path]]:
     """The markdown of the section and the figures it shows (empty if no campaign has run)."""
     tomita, mnist = records_lib.load(results_dir, TOMITA), records_lib.load(results_dir, MNIST)
+    hard = records_lib.load(results_dir, HARD_TOMITA)
     gated = {name: records_lib.load(results_dir, name) for name in (GATED_TOMITA, GATED_MNIST)}
-    if not tomita and not mnist and not any(gated.values()):
+    if not tomita and not mnist and not hard and not any(gated.values()):
         return "", []
     lines = [
         "## Initialiser comparison (Dou & Principe 2023)",
@@ -73,6 +77,10 @@ def section(
     figures: list[pathlib.Path] = []
     if tomita:
         lines += tomita_tables(tomita)
+    if hard:
+        protocol = hard[0]["name"].split("_tomita")[0]
+        heading = f"### Tomita grammars on the protocol that separates the initialisers ({protocol})"
+        lines += tomita_tables(hard, heading, COMPARED, HARD_TOMITA)
     if mnist:
         lines += mnist_table(mnist)
         path = figures_dir / "init_mnist_curves.png"
