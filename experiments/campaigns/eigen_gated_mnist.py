@@ -9,7 +9,7 @@ cell's own standard (``irnn_jax.config.INIT_BY_CELL``).
 Run:  irnn-jax campaign experiments/campaigns/eigen_gated_mnist.py [--shard K/2]
 COST_S: measured on the first run (``mnist_lstm_eigen``): a median 5.4 steps/s on one core while
 the other core trained too, so 20,000 steps and the held-out passes take about 3,800 s (its
-record's 4,551 s include about 12 minutes while the run was paused for the test suite). The
+record's 4,551 s include about 11 minutes while the run was paused for the test suite). The
 estimate made before, 1,350 s from the ReLU runs' 896 s and a gated step 1.5 times as costly, was
 three times too low: an LSTM step costs about four ReLU steps here, and the ten runs about 10.5
 core-hours, twice the issue's budget for all of its parts.
