@@ -38,10 +38,12 @@ def _model(cell: str) -> str:
     return "ReLU RNN" if cell in ("irnn", "rnn_relu") else records_lib.MODELS.get(cell, cell)
 
 
-def standings(results_dir: pathlib.Path) -> dict[tuple[str, str], Standing]:
-    """Per comparison ``(task, model)``, the initialisers by score, best first (only
-    comparisons that ran eigen)."""
-    found = {}
+def standings(
+    results_dir: pathlib.Path,
+) -> tuple[dict[tuple[str, str], Standing], dict[tuple[str, str], int]]:
+    """Per comparison ``(task, model)``, the initialisers by score, best first, and its number of
+    runs (only comparisons that ran eigen and a rival, every initialiser as many times)."""
+    found, runs = {}, {}
     for campaign, (task, metric, chance) in COMPARISONS.items():
         records = records_lib.load(results_dir, campaign)
         for cell in sorted({record["config"]["model"].get("cell", "irnn") for record in records}):
@@ -50,12 +52,15 @@ def standings(results_dir: pathlib.Path) -> dict[tuple[str, str], Standing]:
                 if record["config"]["model"].get("cell", "irnn") == cell:
                     value = chance if "diverged" in record else record["test"][metric]
                     scores.setdefault(init_comparison.init_name(record), []).append(value)
-            if "eigen" in scores:
+            # a comparison counts once eigen and a rival ran, each initialiser as often (a campaign
+            # still running is left out until its initialisers are level)
+            if "eigen" in scores and len(scores) > 1 and len({len(v) for v in scores.values()}) == 1:
                 ranked = sorted(
                     ((init, statistics.fmean(v)) for init, v in scores.items()), key=lambda p: -p[1]
                 )
                 found[(task, _model(cell))] = ranked
-    return found
+                runs[(task, _model(cell))] = sum(map(len, scores.values()))
+    return found, runs
 
 
 def _rounded(score: float, task: str) -> float:
@@ -74,8 +79,11 @@ def _rank(standing: Standing, task: str) -> int:
     return 1 + sum(_rounded(score, task) > eigen for _, score in standing)
 
 
-def claims(found: dict[tuple[str, str], Standing], spectra: Sequence[str]) -> list[str]:
-    """The claims, each followed by what ``found`` (and the eigenvalue ``spectra`` lines) show."""
+def claims(
+    found: dict[tuple[str, str], Standing], runs: dict[tuple[str, str], int], spectra: Sequence[str]
+) -> list[str]:
+    """The claims, each followed by what ``found`` (with each comparison's number of ``runs``) and
+    the eigenvalue ``spectra`` lines show."""
     ranks = {key: _rank(standing, key[0]) for key, standing in found.items()}
     cells = sorted({model for _, model in found})
     best_in = sum(rank == 1 for rank in ranks.values())
@@ -90,7 +98,8 @@ def claims(found: dict[tuple[str, str], Standing], spectra: Sequence[str]) -> li
         best = standing[0]
         eigen = dict(standing)["eigen"]
         lines.append(
-            f"   - {task}, {model}: eigen ranks {ranks[(task, model)]} of {len(standing)} "
+            f"   - {task}, {model} ({runs[(task, model)]} runs): eigen ranks {ranks[(task, model)]} of "
+            f"{len(standing)} "
             f"({_score('eigen', eigen, task)}; best {_score(*best, task)})"
         )
     lines.append('3. "Outperforms Xavier, Kaiming, IRNN and sp-RNN in several tasks" (np-RNN for sp-RNN):')
@@ -124,7 +133,7 @@ def section(
     Returns:
       ``(markdown, [])``.
     """
-    found = standings(results_dir)
+    found, runs = standings(results_dir)
     if not found:
         return "", []
     lines = [
@@ -132,9 +141,10 @@ def section(
         "",
         "Each claim of the paper's abstract, then what the comparisons above show. A comparison is a "
         "campaign and a cell; an initialiser's score is its mean final test accuracy (BLEU for "
-        "translation) over all its runs, a diverged run counting as chance.",
+        "translation) over all its runs, a diverged run counting as chance; a comparison still "
+        "running counts once each of its initialisers has run as often as the others.",
         "",
-        *claims(found, eigen_spectra.reading(eigen_spectra.collect(results_dir))),
+        *claims(found, runs, eigen_spectra.reading(eigen_spectra.collect(results_dir))),
         "",
     ]
     return "\n".join(lines), []
