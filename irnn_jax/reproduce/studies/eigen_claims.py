@@ -19,10 +19,10 @@ from irnn_jax.reproduce.studies import eigen_spectra, init_comparison
 
 # campaign: (task as the claims name it, metric, a diverged run's score)
 COMPARISONS = {
-    "eigen_tomita": ("Tomita", "accuracy", 0.5),
-    "eigen_tomita_hard": ("Tomita, the separating protocol", "accuracy", 0.5),
+    "eigen_tomita": ("Tomita (easy protocol)", "accuracy", 0.5),
+    "eigen_tomita_hard": ("Tomita (separating protocol)", "accuracy", 0.5),
     "eigen_mnist": ("sequential MNIST", "accuracy", 0.5),
-    "eigen_gated_tomita": ("Tomita", "accuracy", 0.5),
+    "eigen_gated_tomita": ("Tomita (separating protocol)", "accuracy", 0.5),
     "eigen_gated_mnist": ("sequential MNIST", "accuracy", 0.5),
     "eigen_translation": ("translation", "bleu", 0.0),
 }
