@@ -46,7 +46,10 @@ def test_each_claim_gets_the_comparisons_that_ran_eigen(tmp_path):
     assert "eigen was trained with LSTM, ReLU RNN" in text  # the GRU's are unfinished or lack eigen
     assert "GRU (" not in text
     assert "best initialiser (ties as shown included) in 1 of 2 comparisons" in text
-    assert "- Tomita (easy protocol), ReLU RNN (8 runs): eigen ranks 2 of 4 (eigen 80.0%; best IRNN (I) 90.0%)" in text
+    assert (
+        "- Tomita (easy protocol), ReLU RNN (8 runs): eigen ranks 2 of 4 (eigen 80.0%; best IRNN (I) 90.0%)"
+        in text
+    )
     assert "- sequential MNIST, LSTM (2 runs): eigen ranks 1 of 2" in text
     assert "- Tomita (easy protocol), ReLU RNN: beats 1 of 3 (np-RNN (for sp-RNN))" in text
     assert "- sequential MNIST, LSTM: beats 0 of 0 (none)" in text
