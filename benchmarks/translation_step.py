@@ -21,17 +21,12 @@ and to the blocked step are printed.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import os
-import platform
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from benchmarks.train_step import RESULTS, SETTINGS, timed
+from benchmarks.train_step import timed, write_results
 from irnn_jax import config as config_lib
 from irnn_jax.training import parts
 
@@ -88,19 +83,8 @@ def main() -> None:
         median = result["median_ms"]
         ratios = f"{median / floor_ms:5.2f} x floor  {median / blocked_ms:5.2f} x blocked"
         print(f"{name:40s} {median:8.1f} ms  {ratios}")
-    record = {
-        "benchmark": "translation_step",
-        "settings": {**vars(args), **{name: os.environ.get(name) for name in SETTINGS}},
-        "shape": shape,
-        "versions": {"jax": jax.__version__, "numpy": np.__version__},
-        "machine": platform.processor() or platform.machine(),
-        "cpus_allowed": len(os.sched_getaffinity(0)),
-        "results": results,
-    }
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"translation_step-{datetime.datetime.now(datetime.UTC):%Y%m%dT%H%M%SZ}.json"
-    path.write_text(json.dumps(record, indent=1) + "\n")
-    print(f"wrote {path}")
+    record = {"args": vars(args), "shape": shape, "results": results}
+    print(f"written to {write_results('translation_step', record)}")
 
 
 if __name__ == "__main__":

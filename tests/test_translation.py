@@ -224,6 +224,7 @@ def test_an_encoder_decoder_refuses_the_fields_it_has_no_use_for(field, value):
 def test_the_real_pairs_within_50_tokens_and_the_copy_baseline():
     task = translation.Translation()
     assert task.sizes() == {"train": 26_636, "valid": 799, "test": 861}
+    assert translation.Translation(max_length=40).sizes() == {"train": 23_108, "valid": 719, "test": 798}
     source, reference = task.references("test")
     assert source[0].startswith("EN el principio era el Verbo") and reference[0].startswith(
         "In the beginning"
