@@ -87,18 +87,8 @@ def measure(batch: int, seq_len: int, steps: int, runs: int) -> dict[str, float]
         jax.block_until_ready(metrics)
         finals.append(state.params)
     sequential_s = time.perf_counter() - start
-    start = time.perf_counter()
-    vmapped_state = stacked
-    for batch_arrays in per_run:  # one batch per run, as irnn_jax.training.sweep feeds them
-        vmapped_state, metrics = vmapped(vmapped_state, batch_arrays)
-    jax.block_until_ready(metrics)
-    vmapped_s = time.perf_counter() - start
-    start = time.perf_counter()
-    mapped_state = stacked
-    for batch_arrays in per_run:
-        mapped_state, metrics = mapped(mapped_state, batch_arrays)
-    jax.block_until_ready(metrics)
-    mapped_s = time.perf_counter() - start
+    vmapped_state, vmapped_s = _timed_steps(vmapped, stacked, per_run)
+    mapped_state, mapped_s = _timed_steps(mapped, stacked, per_run)
     sequential, initial = (
         jax.tree.map(lambda *leaves: np.stack(leaves), *trees)
         for trees in (finals, [state.params for state in states])
@@ -125,6 +115,16 @@ def measure(batch: int, seq_len: int, steps: int, runs: int) -> dict[str, float]
         ),
         "max_param_change": _max_difference(sequential, initial),
     }
+
+
+def _timed_steps(step, state, batches):
+    """The state after ``step`` over ``batches`` (one batch per run, as irnn_jax.training.sweep
+    feeds them), and the seconds that took."""
+    start = time.perf_counter()
+    for batch_arrays in batches:
+        state, metrics = step(state, batch_arrays)
+    jax.block_until_ready(metrics)
+    return state, time.perf_counter() - start
 
 
 def _max_difference(first, second) -> float:
