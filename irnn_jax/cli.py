@@ -4,7 +4,8 @@
 [--resume] [--config.optim.lr=1e-3 ...]``, ``irnn-jax sweep --config ... --workdir ...
 --grid optim.lr=1e-4,1e-3 --grid optim.clip=1,10 --seeds 3``, ``irnn-jax campaign FILE
 [--shard K/N] [--list]`` (:mod:`irnn_jax.reproduce.campaign`), ``irnn-jax report`` and
-``irnn-jax data fetch|verify|list [NAME]``. ``train`` and ``sweep`` run as one process of a
+``irnn-jax data fetch|verify|list [NAME]`` and ``irnn-jax translate WORKDIR TEXT...`` (a trained
+translation run's greedy translations). ``train`` and ``sweep`` run as one process of a
 multi-process job with ``--coordinator HOST:PORT --num-processes N --process-id I`` or
 ``--distributed`` (:mod:`irnn_jax.runtime.distributed`). Bad input (a :class:`irnn_jax.core.errors.UserError`:
 config, data, workdir) prints one ``irnn-jax: error: ...`` line, exit code 2; a diverged run or a
@@ -41,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="irnn-jax", description="Train IRNNs and their baselines on the papers' tasks.")
     parser.add_argument("--version", action="version", version=f"irnn-jax {irnn_jax.__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for add_command in (_add_train, _add_sweep, _add_report, _add_campaign, _add_data):
+    for add_command in (_add_train, _add_sweep, _add_report, _add_campaign, _add_data, _add_translate):
         add_command(commands)
     return parser
 
@@ -160,6 +161,22 @@ def _add_data(commands: argparse._SubParsersAction) -> None:
     )
     data.add_argument("action", choices=("fetch", "verify", "list"))
     data.add_argument("name", nargs="?", help="one dataset (default: all)")
+
+
+def _add_translate(commands: argparse._SubParsersAction) -> None:
+    translate = commands.add_parser(
+        "translate",
+        help="translate texts with a trained translation run",
+        description="Print the greedy translation of each TEXT by the run in WORKDIR, one per line.",
+    )
+    translate.add_argument("workdir", metavar="WORKDIR", help="a translation run's workdir")
+    translate.add_argument("texts", nargs="+", metavar="TEXT", help="a text in the run's source language")
+    translate.add_argument(
+        "--checkpoint",
+        choices=("latest", "best"),
+        default="latest",
+        help="the run's newest checkpoint, or its best by validation (train.keep_best)",
+    )
 
 
 def _split_overrides(argv: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -317,6 +334,22 @@ def _data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _translate(args: argparse.Namespace) -> int:
+    from irnn_jax.tasks import translation
+    from irnn_jax.training import train
+
+    loaded = train.load(args.workdir, lambda line: print(line, file=sys.stderr), args.checkpoint)
+    task = loaded.run.task
+    if not isinstance(task, translation.Translation):
+        raise _UsageError(f"{args.workdir} is a run of {type(task).__name__}, not of Translation")
+    try:
+        texts = task.translate_texts(loaded.run.model, loaded.state.params, args.texts)
+    except ValueError as error:
+        raise _UsageError(str(error)) from error
+    print("\n".join(texts))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``irnn-jax``; returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -324,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rest, overrides = _split_overrides(argv)
         args = _parser().parse_args(rest)
         args.command_line = shlex.join(["irnn-jax", *argv])
-        if args.command in ("data", "report", "campaign") and overrides:
+        if args.command in ("data", "report", "campaign", "translate") and overrides:
             raise _UsageError(f"config overrides apply to 'train' and 'sweep' only, got {overrides}")
         if args.command == "data":
             return _data(args)
@@ -332,6 +365,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _campaign(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "translate":
+            return _translate(args)
         if getattr(args, "host_devices", None) is not None:
             from irnn_jax.runtime import sharding
 

@@ -119,6 +119,16 @@ def test_bad_data_commands_exit_2_with_one_line(capsys, argv, message):
     assert message in err and err.count("\n") == 1
 
 
+def test_translate_refuses_a_directory_that_is_no_translation_run(tmp_path, capsys):
+    assert cli.main(["translate", str(tmp_path), "hola"]) == 2
+    assert "is not a run's workdir" in capsys.readouterr().err
+    assert cli.main(["train", "--config", f"{ADDING_CONFIG}:T=5", "--workdir", str(tmp_path), *TINY]) == 0
+    capsys.readouterr()
+    assert cli.main(["translate", str(tmp_path), "hola"]) == 2
+    err = capsys.readouterr().err
+    assert "is a run of AddingProblem, not of Translation" in err and err.count("\n") == 1
+
+
 def test_a_diverging_run_stops_with_one_line_naming_the_step_and_exit_code_1(tmp_path, capsys):
     argv = ["train", "--config", f"{ADDING_CONFIG}:T=5", "--workdir", str(tmp_path), *TINY]
     argv += ["--config.optim.name=sgd", "--config.optim.lr=1e30", "--config.optim.clip_mode=none"]

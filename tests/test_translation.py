@@ -1,10 +1,13 @@
+import pathlib
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from irnn_jax import cli, data, models
 from irnn_jax import config as config_lib
-from irnn_jax import data, models
 from irnn_jax.core import initializers
 from irnn_jax.data import bible
 from irnn_jax.tasks import translation
@@ -164,7 +167,7 @@ def test_the_encoder_ends_each_source_at_its_last_real_token(ten_pairs):
 
 
 @pytest.mark.slow
-def test_a_model_trained_on_ten_pairs_translates_them_exactly(ten_pairs, tmp_path):
+def test_a_model_trained_on_ten_pairs_translates_them_exactly(ten_pairs, tmp_path, capsys):
     config = config_lib.load("translation:quick")
     config.task.max_length = 8
     config.model.hidden_size = 64
@@ -190,6 +193,41 @@ def test_a_model_trained_on_ten_pairs_translates_them_exactly(ten_pairs, tmp_pat
     assert [example["reference"] for example in fitted.summary["examples"]] == [
         TEN_PAIRS[row][1] for row in (0, 2, 4, 6, 9)
     ]
+    texts = [TEN_PAIRS[6][0].upper(), TEN_PAIRS[0][0]]  # any texts, read lower-cased like the verses
+    assert cli.main(["translate", str(tmp_path / "run"), *texts]) == 0
+    assert capsys.readouterr().out.splitlines() == [TEN_PAIRS[6][1], TEN_PAIRS[0][1]]
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
+    (example,) = [block for block in blocks if "translate_texts" in block]
+    namespace = {}
+    exec(example.replace("runs/translation", str(tmp_path / "run")), namespace)
+    assert namespace["english"] == [TEN_PAIRS[6][1]]  # the README's example: "Dios es amor."
+
+
+@pytest.mark.parametrize(
+    ("texts", "error", "message"),
+    [
+        ("dios es amor.", TypeError, "got one string 'dios es amor.'; wrap it in a list"),
+        (["dios es amor.", "  "], ValueError, "at least one word to translate, got '  '"),
+    ],
+)
+def test_texts_to_translate_must_be_a_list_of_texts_with_words(texts, error, message):
+    with pytest.raises(error, match=message):
+        translation.Translation().translate_texts(None, None, texts)
+
+
+def test_texts_translate_as_the_same_verses_of_a_split_do(ten_pairs):
+    task = translation.Translation(max_length=8)
+    model = lively_model(task)
+    inputs, _ = task.arrays("test")
+    params = model.init(jax.random.key(0), **inputs)["params"]
+    verses = task.translate(model, params, "test")
+    assert len(set(verses)) > 5  # the untrained model's translations differ with the source
+    assert task.translate_texts(model, params, [spanish for spanish, _ in TEN_PAIRS]) == verses
+
+
+def test_no_texts_translate_to_none():
+    assert translation.Translation().translate_texts(None, None, []) == []
 
 
 @pytest.mark.parametrize(

@@ -329,11 +329,47 @@ class Translation(base.Task):
           One text per pair, in order.
         """
         inputs, _ = self.arrays(split)
+        return self._decode(model, params, inputs["source"], inputs["source_lengths"])
+
+    def translate_texts(self, model: Any, params: Any, texts: Sequence[str]) -> list[str]:
+        """Greedy translations of any texts in the source language, detokenised: words outside
+        the source vocabulary read as unknown, and a translation stops at ``max_length + 1``
+        tokens (longer sources are read whole).
+
+        Args:
+          model: the :class:`irnn_jax.models.Seq2Seq`.
+          params: its parameters.
+          texts: the texts, each with at least one word.
+
+        Returns:
+          One text per text, in order.
+
+        Raises:
+          TypeError: ``texts`` is one string rather than a sequence of them.
+          ValueError: a text has no word.
+        """
+        if isinstance(texts, str):
+            raise TypeError(
+                f"texts must be a sequence of strings, got one string {texts!r}; wrap it in a list"
+            )
+        tokens = [tokenize(text) for text in texts]
+        for text, words in zip(texts, tokens, strict=True):
+            if not words:
+                raise ValueError(f"every text needs at least one word to translate, got {text!r}")
+        if not tokens:
+            return []
+        # at least max_length columns, so that texts of the usual lengths share one compiled decoder
+        width = max(self.max_length, *map(len, tokens))
+        source = encode(tokens, self.vocabs[0], width, start=False)
+        return self._decode(model, params, source, np.array([len(words) for words in tokens], np.int32))
+
+    def _decode(self, model: Any, params: Any, source: np.ndarray, lengths: np.ndarray) -> list[str]:
+        """The detokenised greedy translations of source ids ``[N, L]`` of ``lengths`` tokens."""
         vocab, decode = self.vocabs[1], _greedy(model, self.max_length + 1)
         texts = []
-        for start in range(0, len(inputs["source"]), DECODE_BATCH):
+        for start in range(0, len(source), DECODE_BATCH):
             rows = slice(start, start + DECODE_BATCH)
-            ids = np.asarray(decode(params, inputs["source"][rows], inputs["source_lengths"][rows]))
+            ids = np.asarray(decode(params, source[rows], lengths[rows]))
             for row in ids.tolist():
                 row = row[: row.index(END)] if END in row else row
                 texts.append(detokenize([vocab[token] for token in row]))
