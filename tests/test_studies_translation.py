@@ -50,6 +50,21 @@ def test_the_comparison_is_tabled_by_cell_and_initialiser_with_the_best_runs_ver
     assert "highest validation BLEU (GRU, eigen (per gate block); `gru_eigen`)" in text
     assert "| el \\| pan | the \\| bread | &lt;unk> bread |" in text
     assert [path.name for path in figures] == ["translation_bleu.png"] and figures[0].is_file()
+    assert "- LSTM: test BLEU 10.00 (orthogonal).\n" in text
+    assert (
+        "- GRU: test BLEU from 11.00 (orthogonal) to 13.00 (eigen (per gate block)), a spread of 2.00; "
+        "the best by validation BLEU: the same run.\n"
+    ) in text
+
+
+def test_the_reading_names_the_run_validation_picks_where_test_would_pick_another():
+    picked = {**record("gru", "eigen", 12.0), "test": {"bleu": 5.0, "perplexity": 25.0}}
+    diverged = {**record("gru", "he_normal", 0.0), "diverged": True}
+    lines = translation_study.reading([picked, record("gru", "orthogonal", 10.0), diverged])
+    assert lines == [
+        "- GRU: test BLEU from 5.00 (eigen (per gate block)) to 11.00 (orthogonal), a spread of 6.00; "
+        "the best by validation BLEU: eigen (per gate block) (5.00 on test); 1 diverged."
+    ]
 
 
 def test_pilots_alone_give_their_table_and_a_diverged_run_says_where(tmp_path):

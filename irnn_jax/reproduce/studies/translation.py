@@ -68,6 +68,36 @@ def table(records: Sequence[Record]) -> list[str]:
     return lines
 
 
+def reading(records: Sequence[Record]) -> list[str]:
+    """Per cell, in table order: the range of final test BLEU over its initialisers, and the run
+    that validation BLEU would pick against the best on test."""
+    lines = []
+    for cell in dict.fromkeys(record["config"]["model"]["cell"] for record in sorted(records, key=_order)):
+        runs = [record for record in records if record["config"]["model"]["cell"] == cell]
+        finished = sorted((r for r in runs if "diverged" not in r), key=lambda r: r["test"]["bleu"])
+        diverged = f"; {len(runs) - len(finished)} diverged" if len(finished) < len(runs) else ""
+        if not finished:
+            continue
+        low, high = finished[0], finished[-1]
+        line = f"- {records_lib.MODELS.get(cell, cell)}: test BLEU "
+        if low is high:
+            lines.append(f"{line}{high['test']['bleu']:.2f} ({describe(high)[1]}){diverged}.")
+            continue
+        picked = max(finished, key=lambda record: record["valid"]["bleu"])
+        lines.append(
+            f"{line}from {low['test']['bleu']:.2f} ({describe(low)[1]}) to {high['test']['bleu']:.2f} "
+            f"({describe(high)[1]}), a spread of {high['test']['bleu'] - low['test']['bleu']:.2f}; "
+            "the best by validation BLEU: "
+            + (
+                "the same run"
+                if picked is high
+                else f"{describe(picked)[1]} ({picked['test']['bleu']:.2f} on test)"
+            )
+            + f"{diverged}."
+        )
+    return lines
+
+
 def examples(records: Sequence[Record]) -> list[str]:
     """The test verses of the finished run with the highest final validation BLEU: source,
     reference and translation (none if no run kept examples)."""
@@ -157,7 +187,12 @@ def section(
     figures = []
     if runs:
         lines += ["The comparison (`experiments/campaigns/eigen_translation.py`), one seed per run:", ""]
-        lines += [*table(runs), ""]
+        lines += [*table(runs), "", *reading(runs), ""]
+        lines += [
+            "One seed per run: how far BLEU moves from seed to seed is not measured here, so a "
+            "difference smaller than that would not rank two initialisers.",
+            "",
+        ]
         path = figures_dir / "translation_bleu.png"
         plot(runs, path)
         figures.append(path)
