@@ -3,10 +3,10 @@ import json
 from irnn_jax.reproduce.studies import translation as translation_study
 
 
-def record(cell, init, valid_bleu, examples=()):
+def record(cell, init, valid_bleu, examples=(), seed=0):
     return {
         "command": f"irnn-jax train --config translation:cell={cell},init={init}",
-        "config": {"model": {"cell": cell, "recurrent_init": {"name": init}}},
+        "config": {"seed": seed, "model": {"cell": cell, "recurrent_init": {"name": init}}},
         "steps": 4000,
         "wall_s": 1234.5,
         "baseline": 0.05,
@@ -65,6 +65,22 @@ def test_the_reading_names_the_run_validation_picks_where_test_would_pick_anothe
         "- GRU: test BLEU from 5.00 (eigen (per gate block)) to 11.00 (orthogonal), a spread of 6.00; "
         "the best by validation BLEU: eigen (per gate block) (5.00 on test); 1 diverged."
     ]
+
+
+def test_the_seed_spread_sets_the_repeated_setting_beside_its_run_in_the_comparison(tmp_path):
+    runs = {"gru_orthogonal": record("gru", "orthogonal", 10.0), "gru_eigen": record("gru", "eigen", 12.0)}
+    write(tmp_path, "eigen_translation", runs)
+    text, _ = translation_study.section(tmp_path, tmp_path / "figures", tmp_path)
+    assert "how far BLEU moves from seed to seed is not measured here" in text
+    seeds = {
+        f"gru_orthogonal_seed{seed}": record("gru", "orthogonal", 9.5 + seed, seed=seed) for seed in (2, 1)
+    }
+    write(tmp_path, "translation_seeds", seeds)
+    text, _ = translation_study.section(tmp_path, tmp_path / "figures", tmp_path)
+    assert (
+        "(`experiments/campaigns/translation_seeds.py`), GRU with orthogonal: test BLEU 11.00, 11.50, "
+        "12.50 at seeds 0, 1, 2, a spread of 1.50;"
+    ) in text
 
 
 def test_pilots_alone_give_their_table_and_a_diverged_run_says_where(tmp_path):

@@ -4,7 +4,8 @@ Spanish-to-English verses (issue 45, item 3).
 From the records of ``experiments/campaigns/translation_pilots.py`` (one run per cell, its cost
 and whether it learns) and ``eigen_translation.py`` (GRU and LSTM encoder-decoders with each
 recurrent initialiser, and the IRNN): a table of final validation and test BLEU and test
-perplexity, the copy-the-source baseline beside them, a figure of validation BLEU against steps
+perplexity, the copy-the-source baseline beside them, the spread of one setting's test BLEU over
+seeds (``translation_seeds.py``), a figure of validation BLEU against steps
 (a panel per cell, a colour per initialiser), and the test verses of the best run by validation
 BLEU with their references and translations.
 """
@@ -21,7 +22,7 @@ from irnn_jax.reproduce import records as records_lib
 from irnn_jax.reproduce.records import Record
 from irnn_jax.reproduce.studies import init_comparison
 
-CAMPAIGN, PILOTS = "eigen_translation", "translation_pilots"
+CAMPAIGN, PILOTS, SEEDS = "eigen_translation", "translation_pilots", "translation_seeds"
 # The recurrent initialisers compared, as the table names them, in its order: the gated cells'
 # comparison's, and the IRNN's identity.
 INITS = {**init_comparison.GATED, "identity": "identity"}
@@ -96,6 +97,29 @@ def reading(records: Sequence[Record]) -> list[str]:
             + f"{diverged}."
         )
     return lines
+
+
+def seed_spread(runs: Sequence[Record], seeds: Sequence[Record]) -> str:
+    """What a change of seed does to test BLEU: the comparison's runs of the setting that
+    ``seeds`` repeats (its cell and initialiser) beside them, or that it is not measured."""
+    if not seeds:
+        return (
+            "One seed per run: how far BLEU moves from seed to seed is not measured here, so a "
+            "difference smaller than that would not rank two initialisers."
+        )
+    setting = describe(seeds[0])
+    same = sorted(
+        (record for record in (*runs, *seeds) if describe(record) == setting and "diverged" not in record),
+        key=lambda record: record["config"]["seed"],
+    )
+    scores = [record["test"]["bleu"] for record in same]
+    return (
+        f"From seed to seed (`experiments/campaigns/{SEEDS}.py`), {setting[0]} with {setting[1]}: test "
+        f"BLEU {', '.join(f'{score:.2f}' for score in scores)} at seeds "
+        f"{', '.join(str(record['config']['seed']) for record in same)}, a spread of "
+        f"{max(scores) - min(scores):.2f}; a difference between initialisers smaller than that does "
+        "not rank them."
+    )
 
 
 def examples(records: Sequence[Record]) -> list[str]:
@@ -187,12 +211,8 @@ def section(
     figures = []
     if runs:
         lines += ["The comparison (`experiments/campaigns/eigen_translation.py`), one seed per run:", ""]
-        lines += [*table(runs), "", *reading(runs), ""]
-        lines += [
-            "One seed per run: how far BLEU moves from seed to seed is not measured here, so a "
-            "difference smaller than that would not rank two initialisers.",
-            "",
-        ]
+        seeds = records_lib.load(results_dir, SEEDS)
+        lines += [*table(runs), "", *reading(runs), "", seed_spread(runs, seeds), ""]
         path = figures_dir / "translation_bleu.png"
         plot(runs, path)
         figures.append(path)
