@@ -16,6 +16,11 @@ copying the source, and still rising) and took 629 s (GRU), 735 s (LSTM) and 391
 core; 4,000 steps (11 epochs of the training pairs) for the 11 runs is then about 5.3
 core-hours, the issue's budget of about 5.
 
+The records' ``wall_s`` (session 28, two shards on the two cores): the GRU runs took 1,555 to
+1,590 s. ``gru_framework_default`` and ``lstm_eigen`` include about 10 minutes while their
+processes were paused for the test suite; ``irnn_own`` ran as a third process beside the two
+shards (``--shard 10/11``), so its 1,761 s and the runs then in flight are slower than one core.
+
 Run:  irnn-jax campaign experiments/campaigns/eigen_translation.py [--shard K/2]
 COST_S: the pilots' median cost per step (the GRU's, 0.42 s) times ``STEPS``.
 """
