@@ -53,7 +53,7 @@ def test_each_claim_gets_the_comparisons_that_ran_eigen(tmp_path):
     assert "- sequential MNIST, LSTM (2 runs): eigen ranks 1 of 2" in text
     assert "- Tomita (easy protocol), ReLU RNN: beats 1 of 3 (np-RNN (for sp-RNN))" in text
     assert "- sequential MNIST, LSTM: beats 0 of 0 (none)" in text
-    assert "no spectra recorded yet" in text and figures == []
+    assert "spectra of both kinds of task not recorded yet" in text and figures == []
 
 
 def test_without_an_eigen_run_there_is_no_section(tmp_path):

@@ -57,3 +57,30 @@ def test_the_summary_is_radius_mean_magnitude_and_mean_absolute_phase():
 
 def test_without_spectra_there_is_no_section(tmp_path):
     assert eigen_spectra.section(tmp_path, tmp_path, tmp_path) == ("", [])
+
+
+def test_the_kind_of_task_separates_a_change_only_when_all_classification_runs_lie_on_one_side(tmp_path):
+    write(tmp_path, "eigen_adding", {"adding_identity": record("identity", [1.0, 1.0], [1.5, 1.0])})
+    write(tmp_path, "eigen_mnist", {"mnist_identity": record("identity", [1.0, 1.0], [1.1, 1.0])})
+    tomita = {
+        f"tomita_identity_{n}": record("identity", [1.0, 1.0], [radius, 1.0])
+        for n, radius in enumerate((1.2, 1.4))
+    }
+    write(tmp_path, "eigen_tomita", tomita)
+    lines = eigen_spectra.separation(eigen_spectra.collect(tmp_path))
+    radius, magnitude, phase = lines  # one line per quantity for the one initialiser that ran
+    assert radius == (
+        "- IRNN (I), spectral radius: regression +0.500 (adding problem, T = 100, 1 run); classification "
+        "+0.100 (sequential pixel MNIST, 1 run), +0.300 (Tomita grammars 1-7, 2 runs, +0.200 to +0.400): "
+        "every classification run's change lies below every regression run's."
+    )
+    assert magnitude.endswith("below every regression run's.")
+    assert phase.endswith("the two kinds' runs overlap, so the kind of task does not separate them.")
+    write(tmp_path, "eigen_tomita", {"tomita_identity_2": record("identity", [1.0, 1.0], [1.6, 1.0])})
+    radius = eigen_spectra.separation(eigen_spectra.collect(tmp_path))[0]  # one run above, others below
+    assert radius.endswith("the two kinds' runs overlap, so the kind of task does not separate them.")
+
+
+def test_one_kind_of_task_alone_gives_no_separation(tmp_path):
+    write(tmp_path, "eigen_adding", {"adding_identity": record("identity", [1.0], [1.5])})
+    assert eigen_spectra.separation(eigen_spectra.collect(tmp_path)) == []

@@ -113,10 +113,10 @@ def claims(
             f"   - {task}, {model}: beats {len(beaten)} of {len(present)} ({', '.join(beaten) or 'none'})"
         )
     lines.append(
-        '4. "Eigenvalues behave differently on regression than on classification tasks" (change from '
-        "initial to trained w_hh, section on eigenvalues):"
+        '4. "Eigenvalues behave differently on regression than on classification tasks" (mean change '
+        "from initial to trained w_hh per task, section on eigenvalues):"
     )
-    lines += [f"   {line}" for line in spectra] or ["   - no spectra recorded yet"]
+    lines += [f"   {line}" for line in spectra] or ["   - spectra of both kinds of task not recorded yet"]
     return lines
 
 
@@ -144,7 +144,7 @@ def section(
         "translation) over all its runs, a diverged run counting as chance; a comparison still "
         "running counts once each of its initialisers has run as often as the others.",
         "",
-        *claims(found, runs, eigen_spectra.reading(eigen_spectra.collect(results_dir))),
+        *claims(found, runs, eigen_spectra.separation(eigen_spectra.collect(results_dir))),
         "",
     ]
     return "\n".join(lines), []

@@ -100,6 +100,55 @@ def reading(found: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]]) -
     return lines
 
 
+QUANTITIES = ("spectral radius", "mean magnitude", "mean absolute phase (rad)")
+
+
+def task_changes(
+    found: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]], init: str, kind: str
+) -> dict[str, np.ndarray]:
+    """Per task of ``kind``, each of ``init``'s runs' change of each of :data:`QUANTITIES` from
+    initial to trained (``[runs, 3]``)."""
+    return {
+        TASKS[campaign][0]: np.array([np.subtract(summary(last), summary(first)) for first, last in pairs])
+        for (campaign, run_init), pairs in found.items()
+        if run_init == init and TASKS[campaign][1] == kind
+    }
+
+
+def _changes(changes: np.ndarray, task: str) -> str:
+    """A task's mean change of one quantity, with its runs' range when it has several runs."""
+    spread = f", {changes.min():+.3f} to {changes.max():+.3f}" if len(changes) > 1 else ""
+    runs = f"{len(changes)} run" + ("s" if len(changes) > 1 else "")
+    return f"{changes.mean():+.3f} ({task}, {runs}{spread})"
+
+
+def separation(found: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]]) -> list[str]:
+    """Whether the kind of task separates what moves: per initialiser and quantity, each task's mean
+    change over its runs, and whether every classification run's change lies on one side of every
+    regression run's (the kind separates them) or the two kinds' runs overlap (it does not)."""
+    lines = []
+    for init, name in INITS.items():
+        regression, classification = (
+            task_changes(found, init, kind) for kind in ("regression", "classification")
+        )
+        if not regression or not classification:
+            continue
+        for index, quantity in enumerate(QUANTITIES):
+            reg = np.concatenate([changes[:, index] for changes in regression.values()])
+            cls = np.concatenate([changes[:, index] for changes in classification.values()])
+            if reg.max() < cls.min() or reg.min() > cls.max():
+                side = "above" if reg.max() < cls.min() else "below"
+                verdict = f"every classification run's change lies {side} every regression run's"
+            else:
+                verdict = "the two kinds' runs overlap, so the kind of task does not separate them"
+            listed = "; ".join(
+                f"{kind} " + ", ".join(_changes(changes[:, index], task) for task, changes in by_task.items())
+                for kind, by_task in (("regression", regression), ("classification", classification))
+            )
+            lines.append(f"- {name}, {quantity}: {listed}: {verdict}.")
+    return lines
+
+
 def plot(found: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]], path: pathlib.Path) -> None:
     """The eigenvalues in the complex plane: a row per task, a column per initialiser; initial
     black crosses over the trained in colour, the unit circle dashed."""
@@ -143,6 +192,14 @@ def section(
         return "", []
     path = figures_dir / "eigen_spectra.png"
     plot(found, path)
+    separated = separation(found)
+    by_task = [
+        "By task, and whether the kind of task separates the change (the tasks differ in length, width "
+        "and budget too, so a separation would not be the kind's alone):",
+        "",
+        *separated,
+        "",
+    ]
     lines: Sequence[str] = [
         "## Eigenvalues of w_hh before and after training (Dou & Principe 2023)",
         "",
@@ -156,6 +213,7 @@ def section(
         "",
         *reading(found),
         "",
+        *(by_task if separated else []),
         f"![eigenvalues before and after training]({os.path.relpath(path, output_dir)})",
         "",
     ]
