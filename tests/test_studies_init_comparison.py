@@ -101,7 +101,10 @@ def test_the_gated_cells_get_their_own_tables_per_cell_with_the_framework_defaul
     assert "| 3 | **90.0** | 70.0 |" in lstm
     assert "experiments/campaigns/eigen_gated_tomita.py" in lstm
     assert "| 3 | **60.0** |" in text.split("### GRU: Tomita grammars")[1]
-    assert text.count("How eigen applies to a gated cell: each gate's [H, H] recurrent block") == 1
+    assert (
+        text.count("### Gated cells (LSTM, GRU)\n\nHow eigen applies to a gated cell: each gate's [H, H]")
+        == 1
+    )
     assert "### GRU: sequential pixel MNIST" in text and "| PyTorch default | 3,000 | 30 s | 95.00% |" in text
     assert [path.name for path in figures] == ["init_gated_mnist_gru.png"]
     assert "![init_gated_mnist_gru](figures/init_gated_mnist_gru.png)" in text

@@ -111,7 +111,7 @@ def gated_part(
 ) -> tuple[list[str], list[pathlib.Path]]:
     """The gated cells' tables and MNIST curves, per cell (the initialisers of :data:`GATED`):
     ``(markdown lines, figures written)``."""
-    lines = [GATED_EIGEN_CHOICE, ""] if tomita or mnist else []
+    lines = ["### Gated cells (LSTM, GRU)", "", GATED_EIGEN_CHOICE, ""] if tomita or mnist else []
     figures: list[pathlib.Path] = []
     for cell in ("lstm", "gru"):
         name = records_lib.MODELS[cell]
