@@ -45,3 +45,13 @@ def test_a_run_that_kept_its_best_checkpoint_is_read_at_that_point_not_at_its_cu
     record = curve_record("mse", [0.5, 0.1], [0.6, 0.2], keep_best="mse", best=kept)
     assert records_lib.best_point(record, "mse") == (25, 0.05, 0.07, True)
     assert records_lib.best_point(record | {"config": {"train": {}}}, "mse") == (10, 0.1, 0.2, False)
+
+
+def test_a_runs_wall_time_is_its_elapsed_seconds_across_resumes_where_recorded():
+    resumed = {"wall_s": 600.0, "resumed_from": 16000}
+    assert records_lib.wall(resumed) == "600.0 (steps 16000 on)"  # the last part only, and says so
+    assert records_lib.seconds(resumed) == 600.0
+    assert records_lib.wall(resumed | {"elapsed_s": 3800.5}) == "3800.5"
+    assert records_lib.seconds(resumed | {"elapsed_s": 3800.5}) == 3800.5
+    assert records_lib.wall(resumed | {"elapsed_s": None}) == "600.0 (steps 16000 on)"  # unknown: not guessed
+    assert records_lib.wall({"wall_s": 30.0, "resumed_from": None}) == "30.0"

@@ -71,7 +71,7 @@ def test_the_mnist_runs_get_a_table_and_a_curve_figure(tmp_path):
     runs.append({**record(0, "glorot_normal", 0, 0.0, 0.0), "diverged": "non-finite", "diverged_at": 1234})
     write(tmp_path, init_comparison.MNIST, runs)
     text, figures = init_comparison.section(tmp_path, tmp_path / "figures", tmp_path)
-    assert "| IRNN (I) | 3,000 | 30 s | 70.00% | 65.00% |" in text and "| orthogonal |" in text
+    assert "| IRNN (I) | 3,000 | 30.0 | 70.00% | 65.00% |" in text and "| orthogonal |" in text
     assert "| Xavier | diverged at step 1,234 | | | | `irnn-jax train ... 0 glorot_normal 0` |" in text
     names = [path.name for path in figures]
     assert names == ["init_mnist_curves.png", "init_spectra.png", "init_gradients.png"]
@@ -105,7 +105,7 @@ def test_the_gated_cells_get_their_own_tables_per_cell_with_the_framework_defaul
         text.count("### Gated cells (LSTM, GRU)\n\nHow eigen applies to a gated cell: each gate's [H, H]")
         == 1
     )
-    assert "### GRU: sequential pixel MNIST" in text and "| PyTorch default | 3,000 | 30 s | 95.00% |" in text
+    assert "### GRU: sequential pixel MNIST" in text and "| PyTorch default | 3,000 | 30.0 | 95.00% |" in text
     assert [path.name for path in figures] == ["init_gated_mnist_gru.png"]
     assert "![init_gated_mnist_gru](figures/init_gated_mnist_gru.png)" in text
 

@@ -130,6 +130,34 @@ def test_a_run_recorded_before_the_dtype_fields_existed_still_loads_and_resumes(
     assert train.fit(config, tmp_path, resume=True, log=lambda line: None).summary["resumed_from"] == 20
 
 
+def test_a_resumed_runs_elapsed_seconds_go_on_from_its_checkpoints_train_line(tmp_path):
+    config = adding_config(seq_len=6, steps=20, log_every=10, eval_every=10)
+    config.train.checkpoint_every = 10
+    first = train.fit(config, tmp_path, log=lambda line: None).summary
+    assert first["elapsed_s"] == pytest.approx(first["wall_s"], abs=0.05)  # a fresh run: the same clock
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    elapsed = [line["elapsed_s"] for line in lines if line["split"] == "train"]
+    assert len(elapsed) == 2 and 0 < elapsed[0] < elapsed[1] <= first["elapsed_s"]
+    config.train.steps = 30
+    resumed = train.fit(config, tmp_path, resume=True, log=lambda line: None).summary
+    assert resumed["elapsed_s"] == pytest.approx(elapsed[1] + resumed["wall_s"], abs=0.05)
+
+
+def test_a_run_resumed_from_a_log_without_elapsed_seconds_does_not_guess_them(tmp_path):
+    config = adding_config(seq_len=6, steps=20, log_every=10, eval_every=10)
+    config.train.checkpoint_every = 10
+    train.fit(config, tmp_path, log=lambda line: None)
+    log = tmp_path / "metrics.jsonl"
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    log.write_text(
+        "".join(json.dumps({k: v for k, v in line.items() if k != "elapsed_s"}) + "\n" for line in lines)
+    )
+    config.train.steps = 30
+    resumed = train.fit(config, tmp_path, resume=True, log=lambda line: None).summary
+    assert resumed["elapsed_s"] is None and resumed["wall_s"] > 0
+    assert not any("elapsed_s" in json.loads(line) for line in log.read_text().splitlines())
+
+
 def test_fit_is_reproducible_for_a_seed_across_processes_and_differs_between_seeds(tmp_path):
     config = adding_config(seq_len=6, steps=30, log_every=10, eval_every=30)
     overrides = [f"--config.{name}={value}" for name, value in _flat(config).items()]

@@ -110,16 +110,32 @@ def best_point(record: Record, metric: str) -> BestPoint | None:
     return BestPoint(step, value, tests.get(step), False)
 
 
-def wall(record: Record) -> str:
-    """The run's wall seconds, saying so where they count only the part after a resume.
+def seconds(record: Record) -> float:
+    """The run's wall seconds: across its resumes (``elapsed_s``) where the record has them, else
+    ``wall_s`` (0 without either), which counts only the part after a resume.
 
     Args:
       record: a results record.
 
     Returns:
-      Its ``'wall_s'`` as text (empty if it has none), followed by ``(steps N on)`` for a run
-      resumed from step N.
+      Seconds.
     """
+    elapsed = record.get("elapsed_s")
+    return float(elapsed) if elapsed is not None else float(record.get("wall_s", 0.0))
+
+
+def wall(record: Record) -> str:
+    """The run's wall seconds as text, saying so where they count only the part after a resume.
+
+    Args:
+      record: a results record.
+
+    Returns:
+      Its seconds across resumes (``elapsed_s``) where it has them; else its ``'wall_s'`` (empty
+      if it has none), followed by ``(steps N on)`` for a run resumed from step N.
+    """
+    if record.get("elapsed_s") is not None:
+        return f"{record['elapsed_s']}"
     seconds, resumed_from = record.get("wall_s", ""), record.get("resumed_from")
     return f"{seconds} (steps {resumed_from} on)" if resumed_from else f"{seconds}"
 

@@ -199,7 +199,7 @@ def markdown(
         title = TITLES.get(task, task) + (f": {metric}" if key != task else "")
         lines += [f"## {title}", "", f"Paper: {PAPER.get(task, '-')}.", ""]
         lines += [
-            f"| run | steps | wall time | valid {metric} | test {metric} | baseline | command |",
+            f"| run | steps | wall s | valid {metric} | test {metric} | baseline | command |",
             "|---|---|---|---|---|---|---|",
         ]
         for record in runs:
@@ -208,7 +208,7 @@ def markdown(
                 for value in (record["valid"][metric], record["test"][metric], record["baseline"])
             )
             lines.append(
-                f"| {label(record)} | {record['steps']:,} | {record['wall_s']:.0f} s | {valid} | {test} | "
+                f"| {label(record)} | {record['steps']:,} | {records_lib.wall(record)} | {valid} | {test} | "
                 f"{baseline} | `{record['command']}` |"
             )
         notes = [record["note"] for record in runs if record.get("note")]

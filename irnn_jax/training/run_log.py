@@ -5,12 +5,14 @@
 - :func:`check_finite`: the guard; names the first step and the parameters that went non-finite.
 - :func:`window_record`: the means of a window of step metrics, as one ``train`` line.
 - :func:`roll_back`: the state of the last checkpoint with a lower learning rate, or the error.
+- :class:`Clock`: a run's wall time in this process and across its resumes (``elapsed_s``).
 """
 
 from __future__ import annotations
 
 import json
 import pathlib
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -109,6 +111,13 @@ class RunLog:
         """
         return [record for _, record in self._lines(workdir_lib.METRICS_FILE)]
 
+    def elapsed_before(self) -> float | None:
+        """The run's wall seconds before this process: the ``elapsed_s`` of the last ``train``
+        line kept (0 for a log without one, as a fresh run's; ``None`` where that line was written
+        before runs logged ``elapsed_s``)."""
+        train = [record for record in self.records() if record.get("split") == "train"]
+        return train[-1].get("elapsed_s") if train else 0.0
+
     def rollbacks(self) -> int:
         """How many rollbacks ``metrics.jsonl`` records (a resumed run's budget goes on from it)."""
         return sum(record.get("split") == "rollback" for record in self.records())
@@ -143,6 +152,24 @@ class RunLog:
             except json.JSONDecodeError:
                 continue
         return lines
+
+
+class Clock:
+    """A run's wall time from this process's start (:meth:`wall`) and across the processes that
+    resumed it (:meth:`elapsed`: ``before``, the seconds up to the step it resumed from, plus
+    this process's; the steps a stopped process ran past its last checkpoint are not counted)."""
+
+    def __init__(self, before: float | None) -> None:
+        self.before, self.began = before, time.perf_counter()
+
+    def wall(self) -> float:
+        """Seconds since this process's part of the run began."""
+        return time.perf_counter() - self.began
+
+    def elapsed(self) -> float | None:
+        """Seconds of the whole run so far, ``None`` where the seconds before this process are
+        unknown (a log written before runs logged ``elapsed_s``)."""
+        return None if self.before is None else self.before + self.wall()
 
 
 def stack(window: Sequence[steps.Metrics]) -> dict[str, np.ndarray]:

@@ -129,8 +129,10 @@ def fit(
 
     Returns:
       :class:`Fitted`: the summary (final held-out metrics, the task's baseline, steps, wall
-      time, and ``command``, the command line that made the run if given) and the trained
-      state (``state.params`` for ``run.model.apply``; :func:`load` reads it back later).
+      time: ``wall_s`` of this call, ``elapsed_s`` of the whole run across resumes, ``None``
+      where its log predates that field; and ``command``, the command line that made the run
+      if given) and the trained state (``state.params`` for ``run.model.apply``; :func:`load`
+      reads it back later).
 
     Raises:
       ConfigError: a bad config, or one too large for the device's memory.
@@ -231,8 +233,8 @@ def _fit(
         first_batch = sharding.replicate(start.first_batch, device_mesh)  # the diagnostics' batch
         eval_step = jax.jit(run.eval_step())
         outputs = _Outputs(run, checkpoints, records, device_mesh, first_batch, eval_step, log, best)
-        loop = _Loop(run, start, outputs)
-        began = time.perf_counter()
+        clock = run_log.Clock(records.elapsed_before())
+        loop = _Loop(run, start, outputs, clock)
         loop.held_out = outputs.begin(loop.state, loop.step, fresh=start.resumed_from is None)
         progress = progress_lib.start(progress_mode, settings.steps, loop.step, log)
         try:
@@ -249,8 +251,7 @@ def _fit(
             f"{workdir / workdir_lib.METRICS_FILE}",
             "continue with --resume (fit(..., resume=True)), bit-identically to a run not stopped",
         )
-    wall = time.perf_counter() - began
-    summary = _write_summary(run, workdir, command, start, loop, wall)
+    summary = _write_summary(run, workdir, command, start, loop)
     return Fitted(summary, loop.state)
 
 
@@ -258,8 +259,8 @@ class _Loop:
     """The training loop of one run: its state and step, the training batches from that step
     on, the window of step metrics not yet logged, and the latest held-out results."""
 
-    def __init__(self, run: parts.RunParts, start: _Start, outputs: _Outputs) -> None:
-        self.run, self.outputs, self.data_key = run, outputs, start.data_key
+    def __init__(self, run: parts.RunParts, start: _Start, outputs: _Outputs, clock: run_log.Clock) -> None:
+        self.run, self.outputs, self.data_key, self.clock = run, outputs, start.data_key, clock
         self.state = sharding.replicate(start.state, outputs.device_mesh)
         self.step, self.rollbacks = start.step, outputs.records.rollbacks()  # a resumed run's budget goes on
         self.train_step = jax.jit(run.train_step(), donate_argnums=0)
@@ -325,6 +326,9 @@ class _Loop:
             self._go_on()
             return False
         record = self.run.task.complete_metrics(run_log.window_record(stacked, self.step, seconds))
+        elapsed = self.clock.elapsed()
+        if elapsed is not None:
+            record["elapsed_s"] = round(elapsed, 2)
         progress.update(self.step, record["loss"])
         held_out = self.outputs.window_ended(self.state, self.step, record, save_now, evaluate_now)
         self.held_out = held_out or self.held_out
@@ -333,7 +337,7 @@ class _Loop:
 
 
 def _write_summary(
-    run: parts.RunParts, workdir: pathlib.Path, command: str | None, start: _Start, loop: _Loop, wall: float
+    run: parts.RunParts, workdir: pathlib.Path, command: str | None, start: _Start, loop: _Loop
 ) -> dict[str, Any]:
     """The finished run's ``summary.json`` (written by the main process), returned: its last
     held-out results, and its best point (:mod:`irnn_jax.training.best`)."""
@@ -342,7 +346,8 @@ def _write_summary(
         "steps": loop.step,
         "resumed_from": start.resumed_from,
         "rollbacks": loop.rollbacks,
-        "wall_s": round(wall, 2),
+        "wall_s": round(loop.clock.wall(), 2),  # this process's part
+        "elapsed_s": None if (elapsed := loop.clock.elapsed()) is None else round(elapsed, 2),
         **_results(run, loop.held_out),
         "best": loop.outputs.best.summary(),
     }

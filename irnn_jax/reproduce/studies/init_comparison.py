@@ -149,7 +149,7 @@ def tomita_tables(
     diverged = [record for record in records if "diverged" in record]
     finished = [record for record in records if "diverged" not in record]
     seeds = sorted({record["config"]["seed"] for record in records})
-    wall = sum(record.get("wall_s", 0.0) for record in finished)
+    wall = sum(records_lib.seconds(record) for record in finished)
     config = finished[0]["config"] if finished else records[0]["config"]
     lines = [
         heading,
@@ -212,7 +212,7 @@ def mnist_table(
     lines = [
         heading,
         "",
-        "| initialiser | steps | wall time | valid accuracy | test accuracy | command |",
+        "| initialiser | steps | wall s | valid accuracy | test accuracy | command |",
         "|---|---|---|---|---|---|",
     ]
     for record in sorted(records, key=lambda record: list(names).index(init_name(record))):
@@ -223,7 +223,7 @@ def mnist_table(
             )
             continue
         lines.append(
-            f"| {names[init_name(record)]} | {record['steps']:,} | {record['wall_s']:.0f} s | "
+            f"| {names[init_name(record)]} | {record['steps']:,} | {records_lib.wall(record)} | "
             f"{100 * record['valid']['accuracy']:.2f}% | {100 * record['test']['accuracy']:.2f}% | "
             f"`{record['command']}` |"
         )

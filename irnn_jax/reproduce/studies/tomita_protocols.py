@@ -5,7 +5,7 @@ From the records of ``experiments/campaigns/tomita_protocols.py`` (record names
 ``<protocol>_tomita<grammar>_<initialiser>``): per protocol and grammar, the spread of the
 initialisers' test accuracy (best minus worst, in points), and per protocol the number of grammars
 where that spread reaches ``SEPARATES`` points. The protocol with the most such grammars is the
-one the gated-cell comparison uses (ties: the cheaper, by total ``wall_s``).
+one the gated-cell comparison uses (ties: the cheaper, by total wall seconds).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def chosen(records: Sequence[Record]) -> str | None:
         return None
 
     def cost(name: str) -> float:
-        return sum(record.get("wall_s", 0.0) for record in records if protocol(record) == name)
+        return sum(records_lib.seconds(record) for record in records if protocol(record) == name)
 
     return max(found, key=lambda name: (sum(s >= SEPARATES for s in found[name].values()), -cost(name)))
 
