@@ -119,3 +119,13 @@ def test_the_separating_protocols_runs_get_tomita_tables_named_by_their_protocol
     text, _ = init_comparison.section(tmp_path, tmp_path / "figures", tmp_path)
     assert "### Tomita grammars on the protocol that separates the initialisers (units8)" in text
     assert "| 4 | **70.0 ± 14.1** |" in text and "experiments/campaigns/eigen_tomita_hard.py" in text
+
+
+def test_the_mnist_table_says_how_far_a_run_wobbles_late_in_training(tmp_path):
+    curve = [(0, 0.1), (1000, 0.5), (2000, 0.6), (2500, 0.55), (3000, 0.62)]  # steps 2000-3000 count
+    run = record(0, "identity", 0, 0.6, 0.62) | {
+        "curve": [{"step": step, "split": "test", "accuracy": accuracy} for step, accuracy in curve]
+    }
+    lines = init_comparison.mnist_table([run])
+    assert "moved by up to 7.0 points (median 6.0)" in " ".join(lines)  # |0.62-0.55|, then |0.55-0.6|
+    assert not init_comparison.wobble([record(0, "identity", 0, 0.6, 0.62)])  # one pass: nothing to say

@@ -14,6 +14,7 @@ initialisers of :data:`GATED`.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import pathlib
@@ -227,7 +228,32 @@ def mnist_table(
             f"{100 * record['valid']['accuracy']:.2f}% | {100 * record['test']['accuracy']:.2f}% | "
             f"`{record['command']}` |"
         )
-    return [*lines, ""]
+    return [*lines, "", *wobble(records)]
+
+
+def wobble(records: Sequence[Record]) -> list[str]:
+    """A sentence on how far one run's test accuracy moves between consecutive held-out passes in
+    the second half of its training (the finished runs' largest and median move), the scale below
+    which a gap between two one-seed runs ranks nothing; empty without two such passes."""
+    moves = []
+    for record in records:
+        if "diverged" in record:
+            continue
+        points = sorted(
+            (point["step"], point["accuracy"])
+            for point in record.get("curve", [])
+            if point["split"] == "test"
+        )
+        late = [accuracy for step, accuracy in points if step >= record["steps"] / 2]
+        moves += [abs(after - before) for before, after in itertools.pairwise(late)]
+    if not moves:
+        return []
+    return [
+        "Between consecutive held-out passes in the second half of training, a run's test accuracy "
+        f"moved by up to {100 * max(moves):.1f} points (median {100 * statistics.median(moves):.1f}); "
+        "a gap between two runs smaller than that is within a run's own wobble.",
+        "",
+    ]
 
 
 def plot_curves(
