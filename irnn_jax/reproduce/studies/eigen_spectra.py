@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import pathlib
-import statistics
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -84,19 +83,15 @@ def reading(found: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]]) -
     lines = []
     for init, name in INITS.items():
         for kind in ("regression", "classification"):
-            changes = [
-                np.subtract(summary(last), summary(first))
-                for (campaign, run_init), pairs in found.items()
-                if run_init == init and TASKS[campaign][1] == kind
-                for first, last in pairs
-            ]
-            if changes:
-                magnitude = statistics.mean(change[1] for change in changes)
-                phase = statistics.mean(change[2] for change in changes)
-                lines.append(
-                    f"- {name}, {kind} ({len(changes)} runs): mean magnitude {magnitude:+.3f}, "
-                    f"mean absolute phase {phase:+.3f} rad"
-                )
+            by_task = task_changes(found, init, kind)
+            if not by_task:
+                continue
+            changes = np.concatenate(list(by_task.values()))
+            magnitude, phase = changes[:, 1].mean(), changes[:, 2].mean()
+            lines.append(
+                f"- {name}, {kind} ({len(changes)} runs): mean magnitude {magnitude:+.3f}, "
+                f"mean absolute phase {phase:+.3f} rad"
+            )
     return lines
 
 
