@@ -85,11 +85,27 @@ def save(checkpoints: ocp.CheckpointManager, step: int, state: Any) -> None:
     workdir_lib.write_text(_digests_path(checkpoints), json.dumps(digests, indent=1, sort_keys=True) + "\n")
 
 
+# A refused save raises while tensorstore may still be writing the save's other arrays (and
+# recreating their directories) on its own threads, which Python cannot join: its temporary
+# directory counts as removed once it has stayed away this long.
+PARTIAL_QUIET_S = 0.5
+PARTIAL_GIVE_UP_S = 30.0
+
+
 def _remove_partial(checkpoints: ocp.CheckpointManager) -> None:
-    """Remove the temporary directory of a save the file system refused (the main process's)."""
+    """Remove the temporary directory of a save the file system refused (the main process's),
+    again whenever tensorstore's late writes bring it back, until it stays away
+    :data:`PARTIAL_QUIET_S` seconds (or :data:`PARTIAL_GIVE_UP_S` have passed: orbax removes
+    what is left when the run resumes)."""
     if distributed.is_main():
-        for partial in pathlib.Path(checkpoints.directory).glob("*.orbax-checkpoint-tmp*"):
-            shutil.rmtree(partial, ignore_errors=True)
+        give_up, quiet_since = time.monotonic() + PARTIAL_GIVE_UP_S, time.monotonic()
+        while time.monotonic() - quiet_since < PARTIAL_QUIET_S and time.monotonic() < give_up:
+            partials = list(pathlib.Path(checkpoints.directory).glob("*.orbax-checkpoint-tmp*"))
+            for partial in partials:
+                shutil.rmtree(partial, ignore_errors=True)
+            if partials:
+                quiet_since = time.monotonic()
+            time.sleep(PARTIAL_QUIET_S / 10)
     checkpoints.reload()
 
 
