@@ -5,6 +5,9 @@ import builtins
 import errno
 import io
 import json
+import pathlib
+import threading
+import time
 
 import jax
 import numpy as np
@@ -143,6 +146,23 @@ def test_a_full_disk_at_any_write_is_one_error_and_the_run_resumes_to_the_same_p
         assert_every_checkpoint_restores(workdir, train.load(workdir).state)
     resumed = train.fit(tiny_config(), workdir, resume=True, log=lambda line: None)
     assert all(np.array_equal(a, b) for a, b in zip(params_of(resumed.state), final_params, strict=True))
+
+
+def test_a_refused_saves_directory_brought_back_by_a_late_write_is_removed_again(tmp_path):
+    manager = checkpoint.manager(tmp_path, keep=2)
+    partial = pathlib.Path(manager.directory) / "10.orbax-checkpoint-tmp"
+    partial.mkdir()
+
+    def late_write():  # as tensorstore's threads may, after the save has raised
+        time.sleep(checkpoint.PARTIAL_QUIET_S / 2)
+        (partial / "d").mkdir(parents=True, exist_ok=True)
+        (partial / "d" / "chunk").write_bytes(b"late")
+
+    writer = threading.Thread(target=late_write)
+    writer.start()
+    checkpoint._remove_partial(manager)
+    writer.join()
+    assert not partial.exists()
 
 
 def test_the_command_line_says_it_in_one_line_and_exits_2(reference, tmp_path, monkeypatch, capsys):
