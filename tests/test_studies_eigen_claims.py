@@ -59,3 +59,34 @@ def test_each_claim_gets_the_comparisons_that_ran_eigen(tmp_path):
 def test_without_an_eigen_run_there_is_no_section(tmp_path):
     write(tmp_path, "eigen_mnist", [record("irnn", "identity", 0.9), record("irnn", "orthogonal", 0.5)])
     assert eigen_claims.section(tmp_path, tmp_path, tmp_path) == ("", [])
+
+
+def one_seed_run(init, test, late_curve):
+    steps = 2 * len(late_curve)
+    curve = [
+        {"step": steps // 2 + step, "split": "test", "accuracy": accuracy}
+        for step, accuracy in enumerate(late_curve)
+    ]
+    return record("lstm", init, test) | {"steps": steps, "curve": curve}
+
+
+def test_a_one_seed_comparisons_gaps_are_set_against_a_runs_late_wobble(tmp_path):
+    runs = [
+        one_seed_run("eigen", 0.95, [0.90, 0.95]),  # moves 5 points
+        one_seed_run("glorot_normal", 0.92, [0.92, 0.92]),  # 3 points behind: within
+        one_seed_run("he_normal", 0.80, [0.80, 0.80]),  # 15 points behind: beyond
+    ]
+    write(tmp_path, "eigen_gated_mnist", runs)
+    text, _ = eigen_claims.section(tmp_path, tmp_path, tmp_path)
+    assert (
+        "eigen ranks 1 of 3 (eigen 95.0%; best eigen 95.0%; "
+        "a gap of 3.0 points to the runner-up, within one run's late wobble of 5.0)" in text
+    )
+    assert "beats 2 of 2 (Xavier (within the wobble), Kaiming)" in text
+
+
+def test_a_comparison_of_several_seeds_is_not_set_against_the_wobble(tmp_path):
+    runs = [one_seed_run("eigen", 0.95, [0.90, 0.95]), one_seed_run("glorot_normal", 0.92, [0.92, 0.92])]
+    write(tmp_path, "eigen_gated_mnist", runs + runs)
+    text, _ = eigen_claims.section(tmp_path, tmp_path, tmp_path)
+    assert "eigen ranks 1 of 2 (eigen 95.0%; best eigen 95.0%)" in text and "(Xavier)" in text

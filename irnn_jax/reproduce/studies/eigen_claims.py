@@ -31,6 +31,7 @@ NAMES = {**init_comparison.COMPARED, **init_comparison.GATED, "eigen": "eigen"}
 RIVALS = ("glorot_normal", "he_normal", "identity", "np_rnn")
 
 Standing = list[tuple[str, float]]  # (initialiser, score), best first
+Key = tuple[str, str]  # a comparison: (task, model)
 
 
 def _model(cell: str) -> str:
@@ -40,18 +41,20 @@ def _model(cell: str) -> str:
 
 def standings(
     results_dir: pathlib.Path,
-) -> tuple[dict[tuple[str, str], Standing], dict[tuple[str, str], int]]:
-    """Per comparison ``(task, model)``, the initialisers by score, best first, and its number of
-    runs (only comparisons that ran eigen and a rival, every initialiser as many times)."""
-    found, runs = {}, {}
+) -> tuple[dict[Key, Standing], dict[Key, int], dict[Key, float]]:
+    """Per comparison ``(task, model)``, the initialisers by score, best first, its number of runs
+    (only comparisons that ran eigen and a rival, every initialiser as many times), and, where each
+    initialiser ran once and scores accuracy, its runs' largest late wobble
+    (:func:`irnn_jax.reproduce.studies.init_comparison.late_moves`)."""
+    found, runs, wobbles = {}, {}, {}
     for campaign, (task, metric, chance) in COMPARISONS.items():
         records = records_lib.load(results_dir, campaign)
         for cell in sorted({record["config"]["model"].get("cell", "irnn") for record in records}):
             scores: dict[str, list[float]] = {}
-            for record in records:
-                if record["config"]["model"].get("cell", "irnn") == cell:
-                    value = chance if "diverged" in record else record["test"][metric]
-                    scores.setdefault(init_comparison.init_name(record), []).append(value)
+            mine = [record for record in records if record["config"]["model"].get("cell", "irnn") == cell]
+            for record in mine:
+                value = chance if "diverged" in record else record["test"][metric]
+                scores.setdefault(init_comparison.init_name(record), []).append(value)
             # a comparison counts once eigen and a rival ran, each initialiser as often (a campaign
             # still running is left out until its initialisers are level)
             if "eigen" in scores and len(scores) > 1 and len({len(v) for v in scores.values()}) == 1:
@@ -60,7 +63,10 @@ def standings(
                 )
                 found[(task, _model(cell))] = ranked
                 runs[(task, _model(cell))] = sum(map(len, scores.values()))
-    return found, runs
+                moves = init_comparison.late_moves(mine) if metric == "accuracy" else []
+                if moves and len(mine) == len(scores):
+                    wobbles[(task, _model(cell))] = max(moves)
+    return found, runs, wobbles
 
 
 def _rounded(score: float, task: str) -> float:
@@ -79,11 +85,40 @@ def _rank(standing: Standing, task: str) -> int:
     return 1 + sum(_rounded(score, task) > eigen for _, score in standing)
 
 
+def _gap(standing: Standing, task: str, wobble: float | None) -> str:
+    """Eigen's gap to the best other initialiser set against one run's late ``wobble`` (empty
+    without one)."""
+    if wobble is None:
+        return ""
+    eigen = dict(standing)["eigen"]
+    other = next(score for init, score in standing if init != "eigen")
+    gap = abs(_rounded(eigen, task) - _rounded(other, task))
+    side = "within" if gap <= _rounded(wobble, task) else "beyond"
+    return (
+        f"; a gap of {gap:.1f} points to the {'runner-up' if eigen >= other else 'best'}, {side} "
+        f"one run's late wobble of {_rounded(wobble, task):.1f}"
+    )
+
+
+def _beaten(standing: Standing, task: str, wobble: float | None) -> tuple[list[str], int]:
+    """The rivals (:data:`RIVALS`) eigen outscores as shown, each marked when the gap is within
+    one run's late ``wobble``, and how many rivals ran."""
+    scores = dict(standing)
+    present = [init for init in RIVALS if init in scores]
+    eigen, beaten = _rounded(scores["eigen"], task), []
+    for init in present:
+        gap = eigen - _rounded(scores[init], task)
+        if gap > 0:
+            within = wobble is not None and gap <= _rounded(wobble, task)
+            beaten.append(NAMES[init] + (" (within the wobble)" if within else ""))
+    return beaten, len(present)
+
+
 def claims(
-    found: dict[tuple[str, str], Standing], runs: dict[tuple[str, str], int], spectra: Sequence[str]
+    found: dict[Key, Standing], runs: dict[Key, int], wobbles: dict[Key, float], spectra: Sequence[str]
 ) -> list[str]:
-    """The claims, each followed by what ``found`` (with each comparison's number of ``runs``) and
-    the eigenvalue ``spectra`` lines show."""
+    """The claims, each followed by what ``found`` (with each comparison's number of ``runs`` and,
+    for one-seed comparisons, its ``wobbles``) and the eigenvalue ``spectra`` lines show."""
     ranks = {key: _rank(standing, key[0]) for key, standing in found.items()}
     cells = sorted({model for _, model in found})
     best_in = sum(rank == 1 for rank in ranks.values())
@@ -100,17 +135,14 @@ def claims(
         lines.append(
             f"   - {task}, {model} ({runs[(task, model)]} runs): eigen ranks {ranks[(task, model)]} of "
             f"{len(standing)} "
-            f"({_score('eigen', eigen, task)}; best {_score(*best, task)})"
+            f"({_score('eigen', eigen, task)}; best {_score(*best, task)}"
+            f"{_gap(standing, task, wobbles.get((task, model)))})"
         )
     lines.append('3. "Outperforms Xavier, Kaiming, IRNN and sp-RNN in several tasks" (np-RNN for sp-RNN):')
     for (task, model), standing in found.items():
-        scores = dict(standing)
-        present = [init for init in RIVALS if init in scores]
-        beaten = [
-            NAMES[init] for init in present if _rounded(scores["eigen"], task) > _rounded(scores[init], task)
-        ]
+        beaten, present = _beaten(standing, task, wobbles.get((task, model)))
         lines.append(
-            f"   - {task}, {model}: beats {len(beaten)} of {len(present)} ({', '.join(beaten) or 'none'})"
+            f"   - {task}, {model}: beats {len(beaten)} of {present} ({', '.join(beaten) or 'none'})"
         )
     lines.append(
         '4. "Eigenvalues behave differently on regression than on classification tasks" (mean change '
@@ -133,7 +165,7 @@ def section(
     Returns:
       ``(markdown, [])``.
     """
-    found, runs = standings(results_dir)
+    found, runs, wobbles = standings(results_dir)
     if not found:
         return "", []
     lines = [
@@ -145,9 +177,12 @@ def section(
         "running counts once each of its initialisers has run as often as the others. No "
         "comparison tunes a learning rate per initialiser: each runs its section's one protocol for "
         "all of them. The ReLU RNN's sequential MNIST protocol is the one the IRNN's pilots chose "
-        "(`experiments/campaigns/mnist_pilots.py`), so it may favour the identity.",
+        "(`experiments/campaigns/mnist_pilots.py`), so it may favour the identity. Where each "
+        "initialiser ran once, a gap is set against one run's late wobble (the largest move of a "
+        "run's test accuracy between consecutive held-out passes in its second half): a gap within "
+        "it ranks nothing.",
         "",
-        *claims(found, runs, eigen_spectra.separation(eigen_spectra.collect(results_dir))),
+        *claims(found, runs, wobbles, eigen_spectra.separation(eigen_spectra.collect(results_dir))),
         "",
     ]
     return "\n".join(lines), []

@@ -231,10 +231,9 @@ def mnist_table(
     return [*lines, "", *wobble(records)]
 
 
-def wobble(records: Sequence[Record]) -> list[str]:
-    """A sentence on how far one run's test accuracy moves between consecutive held-out passes in
-    the second half of its training (the finished runs' largest and median move), the scale below
-    which a gap between two one-seed runs ranks nothing; empty without two such passes."""
+def late_moves(records: Sequence[Record]) -> list[float]:
+    """How far each finished run's test accuracy moved between consecutive held-out passes in the
+    second half of its training, every run's moves together."""
     moves = []
     for record in records:
         if "diverged" in record:
@@ -246,6 +245,13 @@ def wobble(records: Sequence[Record]) -> list[str]:
         )
         late = [accuracy for step, accuracy in points if step >= record["steps"] / 2]
         moves += [abs(after - before) for before, after in itertools.pairwise(late)]
+    return moves
+
+
+def wobble(records: Sequence[Record]) -> list[str]:
+    """A sentence on the runs' :func:`late_moves` (largest and median), the scale below which a gap
+    between two one-seed runs ranks nothing; empty without two late passes in any run."""
+    moves = late_moves(records)
     if not moves:
         return []
     return [
