@@ -80,9 +80,9 @@ def test_a_one_seed_comparisons_gaps_are_set_against_a_runs_late_wobble(tmp_path
     text, _ = eigen_claims.section(tmp_path, tmp_path, tmp_path)
     assert (
         "eigen ranks 1 of 3 (eigen 95.0%; best eigen 95.0%; "
-        "a gap of 3.0 points to the runner-up, within one run's late wobble of 5.0)" in text
+        "a gap of 3.0 points to the runner-up, within one run's late wobble of 5.0 points)" in text
     )
-    assert "beats 2 of 2 (Xavier (within the wobble), Kaiming)" in text
+    assert "beats 2 of 2 (Xavier (within one run's late wobble), Kaiming)" in text
 
 
 def test_a_comparison_of_several_seeds_is_not_set_against_the_wobble(tmp_path):
@@ -90,3 +90,29 @@ def test_a_comparison_of_several_seeds_is_not_set_against_the_wobble(tmp_path):
     write(tmp_path, "eigen_gated_mnist", runs + runs)
     text, _ = eigen_claims.section(tmp_path, tmp_path, tmp_path)
     assert "eigen ranks 1 of 2 (eigen 95.0%; best eigen 95.0%)" in text and "(Xavier)" in text
+
+
+def translation_run(cell, init, bleu, seed=0):
+    return record(cell, init, bleu, "bleu") | {
+        "config": {"seed": seed, "model": {"cell": cell, "recurrent_init": {"name": init}}}
+    }
+
+
+def test_translations_gaps_are_set_against_the_spread_over_seeds_of_the_same_cell(tmp_path):
+    comparison = [
+        translation_run(cell, init, bleu)
+        for cell in ("gru", "lstm")
+        for init, bleu in (("eigen", 4.5), ("orthogonal", 5.0), ("glorot_normal", 4.0))
+    ]
+    write(tmp_path, "eigen_translation", comparison)
+    write(tmp_path, "translation_seeds", [translation_run("gru", "orthogonal", 4.4, seed=1)])
+    text, _ = eigen_claims.section(tmp_path, tmp_path, tmp_path)
+    assert "a gap of 0.50 BLEU to the best, within the spread over 2 seeds of 0.60 BLEU)" in text
+    assert "translation, GRU: beats 1 of 1 (Xavier (within the spread over 2 seeds))" in text
+    assert "translation, LSTM: beats 1 of 1 (Xavier)" in text  # the GRU's seeds do not speak for it
+    (tmp_path / "translation_seeds" / "lstm.json").write_text(
+        json.dumps(translation_run("lstm", "orthogonal", 4.2, 1))
+    )
+    text, _ = eigen_claims.section(tmp_path, tmp_path, tmp_path)
+    assert "translation, LSTM: beats 1 of 1 (Xavier (within the spread over 2 seeds))" in text
+    assert "translation, GRU: beats 1 of 1 (Xavier (within the spread over 2 seeds))" in text

@@ -13,9 +13,11 @@ from __future__ import annotations
 import pathlib
 import statistics
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from irnn_jax.reproduce import records as records_lib
-from irnn_jax.reproduce.studies import eigen_spectra, init_comparison
+from irnn_jax.reproduce.records import Record
+from irnn_jax.reproduce.studies import eigen_spectra, init_comparison, translation
 
 # campaign: (task as the claims name it, metric, a diverged run's score)
 COMPARISONS = {
@@ -34,19 +36,45 @@ Standing = list[tuple[str, float]]  # (initialiser, score), best first
 Key = tuple[str, str]  # a comparison: (task, model)
 
 
+class Noise(NamedTuple):
+    """How far a score moves without a change of initialiser, in the score's own units."""
+
+    size: float
+    what: str  # e.g. "one run's late wobble"
+
+
 def _model(cell: str) -> str:
     """A comparison's model: the ReLU RNN whatever its initialiser, else the cell's name."""
     return "ReLU RNN" if cell in ("irnn", "rnn_relu") else records_lib.MODELS.get(cell, cell)
 
 
+def _noise(results_dir: pathlib.Path, campaign: str, runs: Sequence[Record]) -> Noise | None:
+    """The noise a one-seed comparison's gaps are set against: for accuracy, its ``runs``' largest
+    late wobble (:func:`irnn_jax.reproduce.studies.init_comparison.late_moves`); for translation,
+    the spread of test BLEU over the seeds ``translation_seeds`` repeats of the same cell. None
+    where it is not measured."""
+    if campaign == translation.CAMPAIGN:
+        cell = runs[0]["config"]["model"]["cell"]
+        seeds = [
+            r
+            for r in records_lib.load(results_dir, translation.SEEDS)
+            if r["config"]["model"]["cell"] == cell
+        ]
+        bleus = [record["test"]["bleu"] for record in translation.repeated(runs, seeds)]
+        return (
+            Noise(max(bleus) - min(bleus), f"the spread over {len(bleus)} seeds") if len(bleus) > 1 else None
+        )
+    moves = init_comparison.late_moves(runs)
+    return Noise(max(moves), "one run's late wobble") if moves else None
+
+
 def standings(
     results_dir: pathlib.Path,
-) -> tuple[dict[Key, Standing], dict[Key, int], dict[Key, float]]:
+) -> tuple[dict[Key, Standing], dict[Key, int], dict[Key, Noise]]:
     """Per comparison ``(task, model)``, the initialisers by score, best first, its number of runs
     (only comparisons that ran eigen and a rival, every initialiser as many times), and, where each
-    initialiser ran once and scores accuracy, its runs' largest late wobble
-    (:func:`irnn_jax.reproduce.studies.init_comparison.late_moves`)."""
-    found, runs, wobbles = {}, {}, {}
+    initialiser ran once, the noise its gaps are set against (:func:`_noise`)."""
+    found, runs, noises = {}, {}, {}
     for campaign, (task, metric, chance) in COMPARISONS.items():
         records = records_lib.load(results_dir, campaign)
         for cell in sorted({record["config"]["model"].get("cell", "irnn") for record in records}):
@@ -63,10 +91,10 @@ def standings(
                 )
                 found[(task, _model(cell))] = ranked
                 runs[(task, _model(cell))] = sum(map(len, scores.values()))
-                moves = init_comparison.late_moves(mine) if metric == "accuracy" else []
-                if moves and len(mine) == len(scores):
-                    wobbles[(task, _model(cell))] = max(moves)
-    return found, runs, wobbles
+                noise = _noise(results_dir, campaign, mine) if len(mine) == len(scores) else None
+                if noise is not None:
+                    noises[(task, _model(cell))] = noise
+    return found, runs, noises
 
 
 def _rounded(score: float, task: str) -> float:
@@ -79,46 +107,51 @@ def _score(init: str, score: float, task: str) -> str:
     return f"{NAMES.get(init, init)} {_rounded(score, task)}{unit}"
 
 
+def _amount(difference: float, task: str) -> str:
+    """A difference of rounded scores as text: BLEU, or accuracy points."""
+    return f"{difference:.2f} BLEU" if task == "translation" else f"{difference:.1f} points"
+
+
 def _rank(standing: Standing, task: str) -> int:
     """Eigen's rank: 1 + the initialisers scoring higher as shown (ties as shown share a rank)."""
     eigen = _rounded(dict(standing)["eigen"], task)
     return 1 + sum(_rounded(score, task) > eigen for _, score in standing)
 
 
-def _gap(standing: Standing, task: str, wobble: float | None) -> str:
-    """Eigen's gap to the best other initialiser set against one run's late ``wobble`` (empty
+def _gap(standing: Standing, task: str, noise: Noise | None) -> str:
+    """Eigen's gap to the best other initialiser set against the comparison's ``noise`` (empty
     without one)."""
-    if wobble is None:
+    if noise is None:
         return ""
     eigen = dict(standing)["eigen"]
     other = next(score for init, score in standing if init != "eigen")
     gap = abs(_rounded(eigen, task) - _rounded(other, task))
-    side = "within" if gap <= _rounded(wobble, task) else "beyond"
+    side = "within" if gap <= _rounded(noise.size, task) else "beyond"
     return (
-        f"; a gap of {gap:.1f} points to the {'runner-up' if eigen >= other else 'best'}, {side} "
-        f"one run's late wobble of {_rounded(wobble, task):.1f}"
+        f"; a gap of {_amount(gap, task)} to the {'runner-up' if eigen >= other else 'best'}, {side} "
+        f"{noise.what} of {_amount(_rounded(noise.size, task), task)}"
     )
 
 
-def _beaten(standing: Standing, task: str, wobble: float | None) -> tuple[list[str], int]:
+def _beaten(standing: Standing, task: str, noise: Noise | None) -> tuple[list[str], int]:
     """The rivals (:data:`RIVALS`) eigen outscores as shown, each marked when the gap is within
-    one run's late ``wobble``, and how many rivals ran."""
+    the comparison's ``noise``, and how many rivals ran."""
     scores = dict(standing)
     present = [init for init in RIVALS if init in scores]
     eigen, beaten = _rounded(scores["eigen"], task), []
     for init in present:
         gap = eigen - _rounded(scores[init], task)
         if gap > 0:
-            within = wobble is not None and gap <= _rounded(wobble, task)
-            beaten.append(NAMES[init] + (" (within the wobble)" if within else ""))
+            within = noise is not None and gap <= _rounded(noise.size, task)
+            beaten.append(NAMES[init] + (f" (within {noise.what})" if within else ""))
     return beaten, len(present)
 
 
 def claims(
-    found: dict[Key, Standing], runs: dict[Key, int], wobbles: dict[Key, float], spectra: Sequence[str]
+    found: dict[Key, Standing], runs: dict[Key, int], noises: dict[Key, Noise], spectra: Sequence[str]
 ) -> list[str]:
     """The claims, each followed by what ``found`` (with each comparison's number of ``runs`` and,
-    for one-seed comparisons, its ``wobbles``) and the eigenvalue ``spectra`` lines show."""
+    for one-seed comparisons, its ``noises``) and the eigenvalue ``spectra`` lines show."""
     ranks = {key: _rank(standing, key[0]) for key, standing in found.items()}
     cells = sorted({model for _, model in found})
     best_in = sum(rank == 1 for rank in ranks.values())
@@ -136,11 +169,11 @@ def claims(
             f"   - {task}, {model} ({runs[(task, model)]} runs): eigen ranks {ranks[(task, model)]} of "
             f"{len(standing)} "
             f"({_score('eigen', eigen, task)}; best {_score(*best, task)}"
-            f"{_gap(standing, task, wobbles.get((task, model)))})"
+            f"{_gap(standing, task, noises.get((task, model)))})"
         )
     lines.append('3. "Outperforms Xavier, Kaiming, IRNN and sp-RNN in several tasks" (np-RNN for sp-RNN):')
     for (task, model), standing in found.items():
-        beaten, present = _beaten(standing, task, wobbles.get((task, model)))
+        beaten, present = _beaten(standing, task, noises.get((task, model)))
         lines.append(
             f"   - {task}, {model}: beats {len(beaten)} of {present} ({', '.join(beaten) or 'none'})"
         )
@@ -165,7 +198,7 @@ def section(
     Returns:
       ``(markdown, [])``.
     """
-    found, runs, wobbles = standings(results_dir)
+    found, runs, noises = standings(results_dir)
     if not found:
         return "", []
     lines = [
@@ -178,11 +211,13 @@ def section(
         "comparison tunes a learning rate per initialiser: each runs its section's one protocol for "
         "all of them. The ReLU RNN's sequential MNIST protocol is the one the IRNN's pilots chose "
         "(`experiments/campaigns/mnist_pilots.py`), so it may favour the identity. Where each "
-        "initialiser ran once, a gap is set against one run's late wobble (the largest move of a "
-        "run's test accuracy between consecutive held-out passes in its second half): a gap within "
-        "it ranks nothing.",
+        "initialiser ran once, a gap is set against how far a score moves without a change of "
+        "initialiser, where measured: for accuracy, one run's late wobble (the largest move of a "
+        "run's test accuracy between consecutive held-out passes in its second half); for "
+        "translation, the spread of test BLEU over seeds of one setting of the same cell. A gap "
+        "within it ranks nothing.",
         "",
-        *claims(found, runs, wobbles, eigen_spectra.separation(eigen_spectra.collect(results_dir))),
+        *claims(found, runs, noises, eigen_spectra.separation(eigen_spectra.collect(results_dir))),
         "",
     ]
     return "\n".join(lines), []

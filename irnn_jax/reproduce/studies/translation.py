@@ -99,6 +99,18 @@ def reading(records: Sequence[Record]) -> list[str]:
     return lines
 
 
+def repeated(runs: Sequence[Record], seeds: Sequence[Record]) -> list[Record]:
+    """The finished runs of the setting (cell and initialiser) that ``seeds`` repeats, from
+    ``runs`` and ``seeds`` together, by seed (none without ``seeds``)."""
+    if not seeds:
+        return []
+    setting = describe(seeds[0])
+    return sorted(
+        (record for record in (*runs, *seeds) if describe(record) == setting and "diverged" not in record),
+        key=lambda record: record["config"]["seed"],
+    )
+
+
 def seed_spread(runs: Sequence[Record], seeds: Sequence[Record]) -> str:
     """What a change of seed does to test BLEU: the comparison's runs of the setting that
     ``seeds`` repeats (its cell and initialiser) beside them, or that it is not measured."""
@@ -107,11 +119,7 @@ def seed_spread(runs: Sequence[Record], seeds: Sequence[Record]) -> str:
             "One seed per run: how far BLEU moves from seed to seed is not measured here, so a "
             "difference smaller than that would not rank two initialisers."
         )
-    setting = describe(seeds[0])
-    same = sorted(
-        (record for record in (*runs, *seeds) if describe(record) == setting and "diverged" not in record),
-        key=lambda record: record["config"]["seed"],
-    )
+    setting, same = describe(seeds[0]), repeated(runs, seeds)
     scores = [record["test"]["bleu"] for record in same]
     return (
         f"From seed to seed (`experiments/campaigns/{SEEDS}.py`), {setting[0]} with {setting[1]}: test "
