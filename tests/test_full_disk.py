@@ -2,6 +2,7 @@
 before it stays restorable, no partial file is left, and the run resumes once space is freed."""
 
 import builtins
+import contextlib
 import errno
 import io
 import json
@@ -148,15 +149,21 @@ def test_a_full_disk_at_any_write_is_one_error_and_the_run_resumes_to_the_same_p
     assert all(np.array_equal(a, b) for a, b in zip(params_of(resumed.state), final_params, strict=True))
 
 
-def test_a_refused_saves_directory_brought_back_by_a_late_write_is_removed_again(tmp_path):
+def test_a_refused_saves_directory_brought_back_by_a_late_write_is_removed_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        checkpoint, "PARTIAL_QUIET_S", 2.0
+    )  # a late write on a loaded machine lands within it
     manager = checkpoint.manager(tmp_path, keep=2)
     partial = pathlib.Path(manager.directory) / "10.orbax-checkpoint-tmp"
     partial.mkdir()
 
-    def late_write():  # as tensorstore's threads may, after the save has raised
-        time.sleep(checkpoint.PARTIAL_QUIET_S / 2)
-        (partial / "d").mkdir(parents=True, exist_ok=True)
-        (partial / "d" / "chunk").write_bytes(b"late")
+    def late_write():  # as tensorstore's threads may, after the save has raised and its directory gone
+        give_up = time.monotonic() + 10
+        while partial.exists() and time.monotonic() < give_up:
+            time.sleep(0.001)
+        with contextlib.suppress(FileNotFoundError):  # removed again between the two writes
+            (partial / "d").mkdir(parents=True)
+            (partial / "d" / "chunk").write_bytes(b"late")
 
     writer = threading.Thread(target=late_write)
     writer.start()

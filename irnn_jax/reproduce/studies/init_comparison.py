@@ -231,10 +231,11 @@ def mnist_table(
     return [*lines, "", *wobble(records)]
 
 
-def late_moves(records: Sequence[Record]) -> list[float]:
-    """How far each finished run's test accuracy moved between consecutive held-out passes in the
-    second half of its training, every run's moves together."""
-    moves = []
+def late_falls(records: Sequence[Record]) -> list[float]:
+    """How far each finished run's test accuracy fell between consecutive held-out passes in the
+    second half of its training, every run's falls together (a run still climbing has none: its
+    rises are learning, not noise)."""
+    falls = []
     for record in records:
         if "diverged" in record:
             continue
@@ -244,19 +245,19 @@ def late_moves(records: Sequence[Record]) -> list[float]:
             if point["split"] == "test"
         )
         late = [accuracy for step, accuracy in points if step >= record["steps"] / 2]
-        moves += [abs(after - before) for before, after in itertools.pairwise(late)]
-    return moves
+        falls += [before - after for before, after in itertools.pairwise(late) if after < before]
+    return falls
 
 
 def wobble(records: Sequence[Record]) -> list[str]:
-    """A sentence on the runs' :func:`late_moves` (largest and median), the scale below which a gap
-    between two one-seed runs ranks nothing; empty without two late passes in any run."""
-    moves = late_moves(records)
-    if not moves:
+    """A sentence on the runs' :func:`late_falls` (largest and median), the scale below which a gap
+    between two one-seed runs ranks nothing; empty without a late fall in any run."""
+    falls = late_falls(records)
+    if not falls:
         return []
     return [
         "Between consecutive held-out passes in the second half of training, a run's test accuracy "
-        f"moved by up to {100 * max(moves):.1f} points (median {100 * statistics.median(moves):.1f}); "
+        f"fell by up to {100 * max(falls):.1f} points (median fall {100 * statistics.median(falls):.1f}); "
         "a gap between two runs smaller than that is within a run's own wobble.",
         "",
     ]
