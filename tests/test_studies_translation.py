@@ -81,6 +81,15 @@ def test_the_seed_spread_sets_the_repeated_setting_beside_its_run_in_the_compari
         "(`experiments/campaigns/translation_seeds.py`), GRU with orthogonal: test BLEU 11.00, 11.50, "
         "12.50 at seeds 0, 1, 2, a spread of 1.50;"
     ) in text
+    write(tmp_path, "translation_seeds", {"lstm_orthogonal_seed1": record("lstm", "orthogonal", 8.0, seed=1)})
+    text, _ = translation_study.section(tmp_path, tmp_path / "figures", tmp_path)
+    assert "a spread of 1.50; a difference" in text  # the LSTM's one run at seed 1 spreads nothing yet
+    write(tmp_path, "eigen_translation", {"lstm_orthogonal": record("lstm", "orthogonal", 7.5)})
+    text, _ = translation_study.section(tmp_path, tmp_path / "figures", tmp_path)
+    assert (
+        "a spread of 1.50; LSTM with orthogonal: test BLEU 8.50, 9.00 at seeds 0, 1, a spread of 0.50;"
+        in text
+    )
 
 
 def test_pilots_alone_give_their_table_and_a_diverged_run_says_where(tmp_path):

@@ -112,21 +112,28 @@ def repeated(runs: Sequence[Record], seeds: Sequence[Record]) -> list[Record]:
 
 
 def seed_spread(runs: Sequence[Record], seeds: Sequence[Record]) -> str:
-    """What a change of seed does to test BLEU: the comparison's runs of the setting that
-    ``seeds`` repeats (its cell and initialiser) beside them, or that it is not measured."""
-    if not seeds:
+    """What a change of seed does to test BLEU: for each setting (cell and initialiser) that
+    ``seeds`` repeats, its finished runs by seed, the comparison's ``runs`` included (a setting
+    with one is left out), or that it is not measured."""
+    parts = []
+    for setting in dict.fromkeys(map(describe, seeds)):
+        same = repeated(runs, [record for record in seeds if describe(record) == setting])
+        scores = [record["test"]["bleu"] for record in same]
+        if len(scores) < 2:
+            continue
+        parts.append(
+            f"{setting[0]} with {setting[1]}: test BLEU {', '.join(f'{score:.2f}' for score in scores)} "
+            f"at seeds {', '.join(str(record['config']['seed']) for record in same)}, a spread of "
+            f"{max(scores) - min(scores):.2f}"
+        )
+    if not parts:
         return (
             "One seed per run: how far BLEU moves from seed to seed is not measured here, so a "
             "difference smaller than that would not rank two initialisers."
         )
-    setting, same = describe(seeds[0]), repeated(runs, seeds)
-    scores = [record["test"]["bleu"] for record in same]
     return (
-        f"From seed to seed (`experiments/campaigns/{SEEDS}.py`), {setting[0]} with {setting[1]}: test "
-        f"BLEU {', '.join(f'{score:.2f}' for score in scores)} at seeds "
-        f"{', '.join(str(record['config']['seed']) for record in same)}, a spread of "
-        f"{max(scores) - min(scores):.2f}; a difference between initialisers smaller than that does "
-        "not rank them."
+        f"From seed to seed (`experiments/campaigns/{SEEDS}.py`), {'; '.join(parts)}; a difference "
+        "between initialisers smaller than that does not rank them."
     )
 
 
