@@ -13,8 +13,10 @@ record's 4,551 s include about 11 minutes while the run was paused for the test 
 estimate made before, 1,350 s from the ReLU runs' 896 s and a gated step 1.5 times as costly, was
 three times too low: an LSTM step costs about four ReLU steps here, and the ten runs about 10.5
 core-hours, twice the issue's budget for all of its parts. The LSTM runs that ran in one process
-took 3,309 s (PyTorch's default) and 3,325 s (Kaiming), the first GRU (orthogonal) 3,491 s, the
-other core training too (their records' ``wall_s``).
+took 3,309 s (PyTorch's default) and 3,325 s (Kaiming), the GRUs 3,491 s (orthogonal), 3,998 s
+(Xavier) and 4,611 s (PyTorch's default, with the test suite beside it), the other core training
+too; the resumed GRUs 3,510 s (eigen) and 3,774 s (Kaiming) across their processes (records'
+``elapsed_s``).
 """
 
 from irnn_jax.reproduce.campaign import Run
