@@ -70,14 +70,18 @@ def one_seed_run(init, test, late_curve):
     return record("lstm", init, test) | {"steps": steps, "curve": curve}
 
 
+def gated_mnist_claims(directory, runs):
+    write(directory, "eigen_gated_mnist", runs)
+    return eigen_claims.section(directory, directory, directory)[0]
+
+
 def test_a_one_seed_comparisons_gaps_are_set_against_a_runs_late_wobble(tmp_path):
     runs = [
         one_seed_run("eigen", 0.95, [0.95, 0.90, 0.95]),  # falls 5 points once
         one_seed_run("glorot_normal", 0.92, [0.80, 0.92]),  # 3 points behind: within; a climb is no wobble
         one_seed_run("he_normal", 0.80, [0.80, 0.80]),  # 15 points behind: beyond
     ]
-    write(tmp_path, "eigen_gated_mnist", runs)
-    text, _ = eigen_claims.section(tmp_path, tmp_path, tmp_path)
+    text = gated_mnist_claims(tmp_path, runs)
     assert (
         "eigen ranks 1 of 3 (eigen 95.0%; best eigen 95.0%; "
         "a gap of 3.0 points to the runner-up, within one run's late wobble of 5.0 points)" in text
@@ -87,8 +91,7 @@ def test_a_one_seed_comparisons_gaps_are_set_against_a_runs_late_wobble(tmp_path
 
 def test_a_comparison_of_several_seeds_is_not_set_against_the_wobble(tmp_path):
     runs = [one_seed_run("eigen", 0.95, [0.95, 0.90]), one_seed_run("glorot_normal", 0.92, [0.92, 0.92])]
-    write(tmp_path, "eigen_gated_mnist", runs + runs)
-    text, _ = eigen_claims.section(tmp_path, tmp_path, tmp_path)
+    text = gated_mnist_claims(tmp_path, runs + runs)
     assert "eigen ranks 1 of 2 (eigen 95.0%; best eigen 95.0%)" in text and "(Xavier)" in text
 
 
@@ -123,16 +126,14 @@ def test_translations_gaps_are_set_against_the_spread_over_seeds_of_the_same_cel
 def test_a_gap_equal_to_the_wobble_as_shown_is_within_it(tmp_path):
     # 72.4 - 64.3 is 8.100000000000009 in floats; the wobble shows as 8.1 too
     runs = [one_seed_run("eigen", 0.724, [0.805, 0.724]), one_seed_run("he_normal", 0.643, [0.643])]
-    write(tmp_path, "eigen_gated_mnist", runs)
-    text, _ = eigen_claims.section(tmp_path, tmp_path, tmp_path)
+    text = gated_mnist_claims(tmp_path, runs)
     assert "a gap of 8.1 points to the runner-up, within one run's late wobble of 8.1 points" in text
     assert "beats 1 of 1 (Kaiming (within one run's late wobble))" in text
 
 
 def test_a_gap_beyond_the_wobble_to_the_best_is_said_so(tmp_path):
     runs = [one_seed_run("eigen", 0.60, [0.62, 0.60]), one_seed_run("orthogonal", 0.90, [0.90])]
-    write(tmp_path, "eigen_gated_mnist", runs)
-    text, _ = eigen_claims.section(tmp_path, tmp_path, tmp_path)
+    text = gated_mnist_claims(tmp_path, runs)
     assert (
         "eigen ranks 2 of 2 (eigen 60.0%; best orthogonal 90.0%; a gap of 30.0 points to the best, beyond"
         in text
